@@ -1,0 +1,79 @@
+import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { allCommands } from '../commands/index.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { BotContext } from './context.js';
+import type { SlashCommand } from './interactions/command.js';
+import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
+import { createLogger, type Logger } from './log.js';
+import { openStore } from './store/store.js';
+
+export interface AppDependencies {
+  log?: Logger;
+  clock?: Clock;
+  commands?: readonly SlashCommand[];
+  events?: DispatcherEvents;
+}
+
+export interface App {
+  readonly context: BotContext;
+  readonly client: Client;
+  /** Logs in and resolves once the gateway is ready. */
+  start(): Promise<void>;
+  /** Stops taking work, lets running handlers finish, closes the store and the gateway. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: every dependency of the bot is built here and nowhere else, so tests
+ * build the same bot against emulators by changing the configuration (URLs, tokens) alone.
+ */
+export async function createApp(config: Config, deps: AppDependencies = {}): Promise<App> {
+  const log =
+    deps.log ??
+    createLogger({
+      level: config.LOG_LEVEL,
+      secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET],
+    });
+  const store = await openStore(config.STORE_URL, { dataDir: config.DATA_DIR, log: log.child({ component: 'store' }) });
+
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: { api: config.DISCORD_API_URL },
+    // Prompts are user text: nothing the bot posts may ping @everyone, roles or people
+    // unless a message opts in explicitly.
+    allowedMentions: { parse: [], repliedUser: false },
+  });
+  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.Warn, (message) => log.warn({ component: 'discord' }, message));
+  client.on(Events.ShardResume, (shardId, replayed) => log.info({ shardId, replayed }, 'gateway resumed'));
+  client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
+
+  const context: BotContext = { config, log, store, clock: deps.clock ?? systemClock, client };
+  const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, deps.events);
+  const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    context,
+    client,
+    async start() {
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      client.on(Events.InteractionCreate, onInteraction);
+      await client.login(config.DISCORD_TOKEN);
+      await ready;
+      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'kmplz is online');
+    },
+    stop() {
+      stopping ??= (async () => {
+        log.info('shutting down: finishing running interactions');
+        await dispatcher.drain(10_000);
+        client.off(Events.InteractionCreate, onInteraction);
+        await client.destroy();
+        await store.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+
+/**
+ * The bot's configuration, exactly the keys of CONTRACT.md. Parsed once at start from the
+ * environment (and `.env`), frozen, and handed to everything that needs it.
+ */
+
+const DEFAULT_GENERATOR =
+  'stability-ai/sdxl:39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b';
+const DEFAULT_TRAINER =
+  'stability-ai/sdxl:39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b';
+const DEFAULT_CAPTIONER =
+  'salesforce/blip:2e1dddc8621f72155f24cf2e0adbde548458d3cab9f00c0139eea840d0ac4746';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const snowflake = z
+  .string()
+  .trim()
+  .regex(/^\d{17,20}$/, 'a Discord id (17–20 digits)');
+
+const optionalSnowflake = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(snowflake.optional())
+  .optional();
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'an http(s) URL')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const optionalHttpUrl = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .pipe(httpUrl.optional())
+  .optional();
+
+/** `owner/name` or `owner/name:version`: how Replicate names a model or one of its versions. */
+const modelRef = z
+  .string()
+  .trim()
+  .regex(/^[\w.-]+\/[\w.-]+(:[0-9a-f]{16,64})?$/, 'owner/name or owner/name:version');
+
+/** A number given as text; empty means unset. */
+const optionalNumber = (isValid: (n: number) => boolean, expected: string) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === '') return undefined;
+      const n = Number(value);
+      if (Number.isFinite(n) && isValid(n)) return n;
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    });
+
+const configSchema = z.object({
+  DISCORD_TOKEN: z.string({ error: 'the bot token from the Discord developer portal' }).trim().min(1, 'the bot token from the Discord developer portal'),
+  DISCORD_APP_ID: optionalSnowflake,
+  DISCORD_GUILD_ID: optionalSnowflake,
+  DISCORD_API_URL: httpUrl.default('https://discord.com/api'),
+  ALLOWED_ATTACHMENT_HOSTS: z
+    .string()
+    .default('cdn.discordapp.com,media.discordapp.net')
+    .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean))
+    .refine((hosts) => hosts.length > 0 && hosts.every((host) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(host)), 'a comma list of host or host:port'),
+  REPLICATE_API_TOKEN: optionalString,
+  REPLICATE_BASE_URL: httpUrl.default('https://api.replicate.com/v1'),
+  REPLICATE_GENERATOR: modelRef.default(DEFAULT_GENERATOR),
+  REPLICATE_TRAINER: modelRef.default(DEFAULT_TRAINER),
+  REPLICATE_TRAINING_DESTINATION: z
+    .string()
+    .trim()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/model').optional())
+    .optional(),
+  REPLICATE_CAPTIONER: modelRef.default(DEFAULT_CAPTIONER),
+  HF_TOKEN: optionalString,
+  CAPTION_BACKEND: z.enum(['replicate', 'hf'], { error: '"replicate" or "hf"' }).default('replicate'),
+  HF_CAPTION_ENDPOINT: optionalHttpUrl,
+  TRIGGER_WORD: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_]{2,32}$/, 'one word of letters, digits or _ (2–32 characters)')
+    .default('KMPLZ'),
+  STORE_URL: z
+    .string()
+    .trim()
+    .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'a sqlite://, redis:// or postgres:// URL')
+    .default('sqlite://./data/kmplz.sqlite'),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional())
+    .optional(),
+  HTTP_PORT: optionalNumber((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number (0–65535)'),
+  PUBLIC_URL: optionalHttpUrl,
+  REPLICATE_WEBHOOK_SECRET: z
+    .string()
+    .trim()
+    .transform((value) => (value === '' ? undefined : value))
+    .pipe(z.string().startsWith('whsec_', 'a secret starting with whsec_').optional())
+    .optional(),
+  SHOWCASE_CHANNEL_ID: optionalSnowflake,
+  TRAINER_ROLE_ID: optionalSnowflake,
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  GPU_PRICE_PER_SECOND: optionalNumber((n) => n > 0, 'a positive number (USD per GPU second)').transform((n) => n ?? 0.001525),
+  BUDGET_USD: optionalNumber((n) => n > 0, 'a positive number (USD per server per month)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+/** Thrown when the environment cannot make a valid configuration; its message names every bad key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly { key: string; expected: string }[]) {
+    super(
+      `kmplz cannot start: fix these settings in .env or the environment:\n` +
+        problems.map(({ key, expected }) => `  ${key}: ${expected}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every configuration key, in the order of CONTRACT.md. */
+export const configKeys = Object.keys(configSchema.shape) as (keyof z.input<typeof configSchema>)[];
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty value (as in a copied .env.example) means "not set", so the default applies.
+  const given = Object.fromEntries(
+    configKeys.flatMap((key) => (env[key]?.trim() ? [[key, env[key]]] : [])),
+  );
+  const result = configSchema.safeParse(given);
+  if (!result.success) {
+    const problems = new Map<string, string>();
+    for (const issue of result.error.issues) {
+      const key = String(issue.path[0] ?? '(unknown)');
+      if (!problems.has(key)) problems.set(key, describeIssue(issue, given[key]));
+    }
+    throw new ConfigError([...problems].map(([key, expected]) => ({ key, expected })));
+  }
+  const config = result.data;
+  const crossProblems: { key: string; expected: string }[] = [];
+  if (config.PUBLIC_URL && config.HTTP_PORT === undefined) {
+    crossProblems.push({ key: 'HTTP_PORT', expected: 'required when PUBLIC_URL is set (webhooks are received on it)' });
+  }
+  if (config.CAPTION_BACKEND === 'hf' && !config.HF_TOKEN) {
+    crossProblems.push({ key: 'HF_TOKEN', expected: 'required when CAPTION_BACKEND=hf' });
+  }
+  if (crossProblems.length > 0) throw new ConfigError(crossProblems);
+  return Object.freeze(config);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, given: string | undefined): string {
+  if (given === undefined && issue.code === 'invalid_type') return `missing — ${issue.message}`;
+  return issue.message;
+}

@@ -1,0 +1,51 @@
+import type {
+  AutocompleteInteraction,
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  ModalSubmitInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { BotContext } from '../context.js';
+
+/**
+ * How a command answers the 3-second rule: Discord drops an interaction that is not acknowledged
+ * within 3 s (error 10062). Anything that touches the network, the store or the disk for more
+ * than a moment declares `defer`, and the dispatcher acknowledges before `execute` runs.
+ * `'ephemeral'` when the answer is for the caller alone.
+ */
+export type DeferMode = 'public' | 'ephemeral' | 'none';
+
+export type ComponentInteraction = ButtonInteraction | ModalSubmitInteraction;
+
+/**
+ * A handler for buttons and modals whose `custom_id` is `<command>:<action>:<args…>`. Ids carry
+ * what the handler needs (a job id, a step), so they keep working after a restart.
+ */
+export interface ComponentHandler {
+  defer?: DeferMode | 'update';
+  execute(interaction: ComponentInteraction, args: readonly string[], ctx: BotContext): Promise<void>;
+}
+
+export interface SlashCommand {
+  data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  /** Chosen per interaction because subcommands of one command differ (a modal cannot follow a defer). */
+  defer(interaction: ChatInputCommandInteraction): DeferMode;
+  execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
+  components?: Readonly<Record<string, ComponentHandler>>;
+}
+
+const CUSTOM_ID_LIMIT = 100;
+
+/** Builds a `custom_id`; Discord refuses ids over 100 characters, so this throws rather than ship a dead button. */
+export function customId(command: string, action: string, ...args: (string | number)[]): string {
+  const id = [command, action, ...args.map(String)].join(':');
+  if (id.length > CUSTOM_ID_LIMIT) throw new Error(`custom_id over ${CUSTOM_ID_LIMIT} characters: ${id}`);
+  return id;
+}
+
+export function parseCustomId(id: string): { command: string; action: string; args: string[] } | undefined {
+  const [command, action, ...args] = id.split(':');
+  if (!command || !action) return undefined;
+  return { command, action, args };
+}

@@ -1,0 +1,138 @@
+import type { AutocompleteInteraction, Interaction, RepliableInteraction } from 'discord.js';
+import type { BotContext } from '../context.js';
+import { isUserError, newErrorReference } from '../errors.js';
+import type { Logger } from '../log.js';
+import { parseCustomId, type SlashCommand } from './command.js';
+import { acknowledge, respondPrivately } from './respond.js';
+
+export interface DispatcherEvents {
+  /** Time from the interaction's arrival to its acknowledgement (for metrics and benches). */
+  onAcknowledged?(kind: string, ms: number): void;
+}
+
+/**
+ * Routes every interaction to its command: slash commands by name, buttons and modals by the
+ * first segment of their `custom_id`, autocomplete to the command's `autocomplete`. The one place
+ * where errors become answers: a `UserError` is shown to its caller, anything else is logged with
+ * a reference the caller can quote.
+ */
+export class Dispatcher {
+  private readonly commands: ReadonlyMap<string, SlashCommand>;
+  private accepting = true;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    commands: readonly SlashCommand[],
+    private readonly ctx: BotContext,
+    private readonly events: DispatcherEvents = {},
+  ) {
+    this.commands = new Map(commands.map((command) => [command.data.name, command]));
+  }
+
+  /** The discord.js `interactionCreate` listener. Never throws: a listener that throws would crash the process. */
+  readonly handle = (interaction: Interaction): void => {
+    const run = this.dispatch(interaction).catch((error: unknown) => {
+      this.ctx.log.error({ err: error, interactionId: interaction.id }, 'interaction handling failed outside the error handler');
+    });
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+  };
+
+  /** Stop taking new interactions (they get a short "restarting" answer) and wait for the running ones. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+
+  private async dispatch(interaction: Interaction): Promise<void> {
+    const started = performance.now();
+    const log = this.ctx.log.child({
+      interactionId: interaction.id,
+      kind: kindOf(interaction),
+      command: interaction.isCommand() || interaction.isAutocomplete() ? interaction.commandName : undefined,
+      customId: interaction.isMessageComponent() || interaction.isModalSubmit() ? interaction.customId : undefined,
+      userId: interaction.user.id,
+      guildId: interaction.guildId ?? undefined,
+    });
+    const ctx: BotContext = { ...this.ctx, log };
+
+    if (interaction.isAutocomplete()) {
+      await this.autocomplete(interaction, ctx);
+      return;
+    }
+    if (!interaction.isRepliable()) return;
+
+    try {
+      if (!this.accepting) {
+        await respondPrivately(interaction, { content: 'kmplz is restarting: try again in a minute.' });
+        return;
+      }
+      if (interaction.isChatInputCommand()) {
+        const command = this.commands.get(interaction.commandName);
+        if (!command) throw new Error(`no handler for /${interaction.commandName}: are the registered commands out of date?`);
+        const mode = command.defer(interaction);
+        if (mode !== 'none') await acknowledge(interaction, mode);
+        this.acknowledged(interaction, started);
+        log.info({ options: interaction.options.data.map((o) => o.name) }, 'command');
+        await command.execute(interaction, ctx);
+      } else if (interaction.isButton() || interaction.isModalSubmit()) {
+        const parsed = parseCustomId(interaction.customId);
+        const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
+        if (!parsed || !handler) throw new Error(`no handler for custom_id ${interaction.customId}`);
+        if (handler.defer && handler.defer !== 'none') await acknowledge(interaction, handler.defer);
+        this.acknowledged(interaction, started);
+        log.info('component');
+        await handler.execute(interaction, parsed.args, ctx);
+      } else {
+        log.debug('ignored an interaction kind kmplz does not use');
+      }
+    } catch (error) {
+      await this.answerError(interaction, error, log);
+    }
+  }
+
+  private acknowledged(interaction: RepliableInteraction, started: number): void {
+    if (interaction.deferred || interaction.replied) this.events.onAcknowledged?.(kindOf(interaction), performance.now() - started);
+  }
+
+  private async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
+    const command = this.commands.get(interaction.commandName);
+    try {
+      if (!this.accepting || !command?.autocomplete) {
+        await interaction.respond([]);
+        return;
+      }
+      await command.autocomplete(interaction, ctx);
+    } catch (error) {
+      ctx.log.warn({ err: error }, 'autocomplete failed');
+      // An unanswered autocomplete shows "loading options failed"; an empty list is kinder.
+      if (!interaction.responded) await interaction.respond([]).catch(() => undefined);
+    }
+  }
+
+  private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger): Promise<void> {
+    let content: string;
+    if (isUserError(error)) {
+      log.info({ code: error.code }, `refused: ${error.message}`);
+      content = error.message;
+    } else {
+      const reference = newErrorReference();
+      log.error({ err: error, reference }, 'unexpected error');
+      content = `Something went wrong on kmplz's side. Nothing of yours was lost. If it happens again, tell the server's admins the reference \`${reference}\`.`;
+    }
+    try {
+      await respondPrivately(interaction, { content, embeds: [], components: [], files: [] });
+    } catch (replyError) {
+      // The interaction may have expired or been deleted; nothing more can reach this user.
+      log.warn({ err: replyError }, 'could not tell the user about an error');
+    }
+  }
+}
+
+function kindOf(interaction: Interaction): string {
+  if (interaction.isChatInputCommand()) return 'command';
+  if (interaction.isAutocomplete()) return 'autocomplete';
+  if (interaction.isButton()) return 'button';
+  if (interaction.isModalSubmit()) return 'modal';
+  return 'other';
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../src/config.js';
+
+const minimal = { DISCORD_TOKEN: 'token' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => p.key);
+    throw error;
+  }
+  return [];
+}
+
+describe('parseConfig', () => {
+  it('applies the contract defaults', () => {
+    const config = parseConfig(minimal);
+    expect(config).toMatchObject({
+      DISCORD_API_URL: 'https://discord.com/api',
+      ALLOWED_ATTACHMENT_HOSTS: ['cdn.discordapp.com', 'media.discordapp.net'],
+      REPLICATE_BASE_URL: 'https://api.replicate.com/v1',
+      CAPTION_BACKEND: 'replicate',
+      TRIGGER_WORD: 'KMPLZ',
+      STORE_URL: 'sqlite://./data/kmplz.sqlite',
+      DATA_DIR: './data',
+      GPU_PRICE_PER_SECOND: 0.001525,
+      LOG_LEVEL: 'info',
+    });
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config.BUDGET_USD).toBeUndefined();
+  });
+
+  it('is frozen', () => {
+    const config = parseConfig(minimal);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty values (as in a copied .env.example) as unset', () => {
+    const config = parseConfig({ ...minimal, REDIS_URL: '', HTTP_PORT: '', BUDGET_USD: '', SHOWCASE_CHANNEL_ID: '' });
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config.HTTP_PORT).toBeUndefined();
+    expect(config.SHOWCASE_CHANNEL_ID).toBeUndefined();
+  });
+
+  it.each([
+    [{}, ['DISCORD_TOKEN']],
+    [{ DISCORD_TOKEN: '  ' }, ['DISCORD_TOKEN']],
+    [{ ...minimal, DISCORD_API_URL: 'not a url' }, ['DISCORD_API_URL']],
+    [{ ...minimal, DISCORD_API_URL: 'ftp://x' }, ['DISCORD_API_URL']],
+    [{ ...minimal, CAPTION_BACKEND: 'openai' }, ['CAPTION_BACKEND']],
+    [{ ...minimal, HTTP_PORT: '99999' }, ['HTTP_PORT']],
+    [{ ...minimal, HTTP_PORT: 'eighty' }, ['HTTP_PORT']],
+    [{ ...minimal, GPU_PRICE_PER_SECOND: '-1' }, ['GPU_PRICE_PER_SECOND']],
+    [{ ...minimal, BUDGET_USD: 'lots' }, ['BUDGET_USD']],
+    [{ ...minimal, STORE_URL: 'mysql://x' }, ['STORE_URL']],
+    [{ ...minimal, REDIS_URL: 'http://x' }, ['REDIS_URL']],
+    [{ ...minimal, TRAINER_ROLE_ID: 'admins' }, ['TRAINER_ROLE_ID']],
+    [{ ...minimal, TRIGGER_WORD: 'two words' }, ['TRIGGER_WORD']],
+    [{ ...minimal, REPLICATE_WEBHOOK_SECRET: 'abc' }, ['REPLICATE_WEBHOOK_SECRET']],
+    [{ ...minimal, REPLICATE_TRAINING_DESTINATION: 'just-a-name' }, ['REPLICATE_TRAINING_DESTINATION']],
+    [{ ...minimal, ALLOWED_ATTACHMENT_HOSTS: 'cdn.discordapp.com, http://evil/' }, ['ALLOWED_ATTACHMENT_HOSTS']],
+    [{ ...minimal, LOG_LEVEL: 'loud' }, ['LOG_LEVEL']],
+    [{ ...minimal, PUBLIC_URL: 'https://bot.example' }, ['HTTP_PORT']],
+    [{ ...minimal, CAPTION_BACKEND: 'hf' }, ['HF_TOKEN']],
+    [{ DISCORD_API_URL: 'nope', LOG_LEVEL: 'x' }, ['DISCORD_TOKEN', 'DISCORD_API_URL', 'LOG_LEVEL']],
+  ])('names every bad key: %j', (env, keys) => {
+    expect(problemsOf(env as Record<string, string>).sort()).toEqual([...keys].sort());
+  });
+
+  it('says what a missing key expects in one short message', () => {
+    expect(() => parseConfig({})).toThrowError(/DISCORD_TOKEN: missing — the bot token/);
+  });
+
+  it('parses lists, ports and money', () => {
+    const config = parseConfig({
+      ...minimal,
+      ALLOWED_ATTACHMENT_HOSTS: ' 127.0.0.1:8080 , CDN.example.org ',
+      HTTP_PORT: '8080',
+      BUDGET_USD: '12.5',
+      DISCORD_API_URL: 'http://127.0.0.1:3000/api/',
+    });
+    expect(config.ALLOWED_ATTACHMENT_HOSTS).toEqual(['127.0.0.1:8080', 'cdn.example.org']);
+    expect(config.HTTP_PORT).toBe(8080);
+    expect(config.BUDGET_USD).toBe(12.5);
+    expect(config.DISCORD_API_URL).toBe('http://127.0.0.1:3000/api');
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every configuration key, each with a comment above it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { configKeys } = await import('../src/config.js');
+    const lines = (await readFile(new URL('../.env.example', import.meta.url), 'utf8')).split('\n');
+    const listed = lines.flatMap((line, i) => {
+      const match = /^([A-Z_]+)=/.exec(line);
+      return match ? [{ key: match[1], commented: lines[i - 1]?.startsWith('#') }] : [];
+    });
+    expect(listed.map((l) => l.key).sort()).toEqual([...configKeys].sort());
+    expect(listed.filter((l) => !l.commented)).toEqual([]);
+  });
+
+  it('parses as a valid configuration once the token is filled in', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(new URL('../.env.example', import.meta.url), 'utf8');
+    const env = Object.fromEntries(text.split('\n').flatMap((line) => (/^[A-Z_]+=/.test(line) ? [line.split(/=(.*)/s).slice(0, 2)] : [])));
+    expect(() => parseConfig({ ...env, DISCORD_TOKEN: 'token' })).not.toThrow();
+  });
+});
