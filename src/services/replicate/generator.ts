@@ -12,6 +12,7 @@ export interface ReplicateGeneratorOptions {
   fetch?: typeof fetch;
   poll?: RunOptions['poll'];
   timeoutMs?: RunOptions['timeoutMs'];
+  throttleRetry?: RunOptions['throttleRetry'];
 }
 
 /**
@@ -25,6 +26,7 @@ export function createReplicateGenerator({
   fetch: fetchImpl = fetch,
   poll,
   timeoutMs,
+  throttleRetry,
 }: ReplicateGeneratorOptions): Generator {
   return {
     async generate(request, { signal, onProgress } = {}) {
@@ -33,14 +35,16 @@ export function createReplicateGenerator({
         prompt: request.prompt,
         negative_prompt: request.negativePrompt ?? '',
         num_inference_steps: request.steps,
-        guidance_scale: request.guidance,
+        // cog-sdxl refuses guidance_scale below 1, while /kmplz offers 0–20. In diffusers any
+        // scale ≤ 1 turns classifier-free guidance off, so 0…1 all draw the same picture as 1.
+        guidance_scale: Math.max(1, request.guidance),
         width: request.width,
         height: request.height,
         seed: request.seed,
         num_outputs: 1,
         ...target.input,
       };
-      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, log, onProgress });
+      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress });
       return downloadOutput(finished, fetchImpl);
     },
   };

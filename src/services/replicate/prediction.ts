@@ -13,6 +13,8 @@ export interface RunOptions {
   timeoutMs?: number;
   log: Logger;
   onProgress?: (progress: Progress) => void;
+  /** Backoff for throttled creates, on top of the client's own six immediate tries. */
+  throttleRetry?: { baseMs: number; maxMs: number; attempts: number };
 }
 
 /**
@@ -24,14 +26,21 @@ export async function runPrediction(
   client: Replicate,
   target: { version: string } | { model: string },
   input: Record<string, unknown>,
-  { signal, poll = { baseMs: 500, maxMs: 4000 }, timeoutMs = 10 * 60_000, log, onProgress = () => undefined }: RunOptions,
+  {
+    signal,
+    poll = { baseMs: 500, maxMs: 4000 },
+    timeoutMs = 10 * 60_000,
+    log,
+    onProgress = () => undefined,
+    throttleRetry = { baseMs: 1000, maxMs: 8000, attempts: 4 },
+  }: RunOptions,
 ): Promise<ReplicateRun> {
   const created = await retryWithBackoff(
     () => client.predictions.create({ ...target, input, signal }) as Promise<ReplicateRun>,
     // A 429 means nothing was created, so asking again cannot bill twice; a 5xx on a create
     // might have created it, so that one is not repeated.
     (error) => httpStatusOf(error) === 429,
-    { baseMs: 1000, maxMs: 8000, attempts: 4, signal, onRetry: (_e, delayMs) => log.warn({ delayMs }, 'replicate throttled the create; waiting') },
+    { ...throttleRetry, signal, onRetry: (_e, delayMs) => log.warn({ delayMs }, 'replicate throttled the create; waiting') },
   ).catch((error: unknown) => {
     throw toServiceError(error);
   });

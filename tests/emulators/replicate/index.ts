@@ -380,13 +380,14 @@ export class ReplicateEmulator {
 
   private serveOutput(method: string, url: URL, res: ServerResponse, record: RecordedRequest): void {
     const output = this.outputs.get(url.pathname);
-    if (method !== 'GET' || !output || output.removed) {
+    // A CDN answers HEAD like GET without the body; the bot uses it to see whether weights expired.
+    if ((method !== 'GET' && method !== 'HEAD') || !output || output.removed) {
       send(res, record, 404, { detail: 'Not found.', status: 404 });
       return;
     }
     record.status = 200;
     res.writeHead(200, { 'content-type': output.contentType, 'content-length': output.data.length });
-    res.end(output.data);
+    res.end(method === 'HEAD' ? undefined : output.data);
   }
 
   private async dispatch(x: Exchange): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {

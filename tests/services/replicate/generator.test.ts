@@ -1,0 +1,115 @@
+import Replicate from 'replicate';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createReplicateGenerator } from '../../../src/services/replicate/generator.js';
+import { ServiceError, type GenerationRequest } from '../../../src/services/types.js';
+import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate/index.js';
+import { captureLogger } from '../../support/log.js';
+import { TEST_DESTINATION, trainCheckpoint } from '../../support/replicate-training.js';
+
+let emulator: ReplicateEmulator;
+let checkpoint: { weightsUrl: string; version: string; trainingId: string };
+
+beforeAll(async () => {
+  emulator = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
+  checkpoint = await trainCheckpoint(emulator);
+});
+afterAll(() => emulator.close());
+afterEach(() => expect(emulator.specErrors).toEqual([]));
+
+function generator(overrides: Partial<Parameters<typeof createReplicateGenerator>[0]> = {}) {
+  const client = new Replicate({ auth: emulator.token, baseUrl: emulator.baseUrl, useFileOutput: false });
+  return createReplicateGenerator({
+    client,
+    model: emulator.refs.sdxl,
+    log: captureLogger().log,
+    poll: { baseMs: 5, maxMs: 20 },
+    throttleRetry: { baseMs: 5, maxMs: 20, attempts: 3 },
+    ...overrides,
+  });
+}
+
+const request = (overrides: Partial<GenerationRequest> = {}): GenerationRequest => ({
+  prompt: 'KMPLZ, a drawing of a sad girl in a hoodie and jeans',
+  steps: 20,
+  guidance: 7,
+  width: 768,
+  height: 512,
+  seed: 42,
+  weights: { step: 250, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version },
+  ...overrides,
+});
+
+describe('Replicate generator', () => {
+  it('generates with the checkpoint’s weights and copies the image out at once', async () => {
+    const progress: number[] = [];
+    const image = await generator().generate(request(), { onProgress: (p) => progress.push(p.step) });
+    const decoded = await sharp(image.data).metadata();
+    expect([decoded.width, decoded.height]).toEqual([768, 512]);
+    const prediction = emulator.predictions.get(image.predictionId)!;
+    expect(prediction.input).toMatchObject({
+      prompt: 'KMPLZ, a drawing of a sad girl in a hoodie and jeans',
+      num_inference_steps: 20,
+      guidance_scale: 7,
+      seed: 42,
+      width: 768,
+      height: 512,
+      replicate_weights: checkpoint.weightsUrl,
+    });
+    expect(image.gpuSeconds).toBeGreaterThan(0);
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it('sends guidance below 1 as 1, the lowest cog-sdxl takes (both mean "no guidance")', async () => {
+    const image = await generator().generate(request({ guidance: 0 }));
+    expect(emulator.predictions.get(image.predictionId)!.input).toMatchObject({ guidance_scale: 1 });
+  });
+
+  it('falls back to the trained version once the weights URL has expired', async () => {
+    const other = await trainCheckpoint(emulator);
+    emulator.removeData(other.trainingId);
+    const image = await generator().generate(request({ weights: { step: 500, weightsUrl: other.weightsUrl, version: other.version } }));
+    const input = emulator.predictions.get(image.predictionId)!.input;
+    expect(input).not.toHaveProperty('replicate_weights');
+    expect(emulator.predictions.get(image.predictionId)!.version).toBe(other.version.split(':')[1]);
+  });
+
+  it('tells NSFW failures apart', async () => {
+    const failure = await generator().generate(request({ prompt: 'KMPLZ, nsfw' })).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ServiceError);
+    expect((failure as ServiceError).failure).toBe('nsfw');
+  });
+
+  it('backs off after the client’s own retries on 429, and bills one prediction', async () => {
+    const before = emulator.predictions.size;
+    emulator.inject('predictions.create', { status: 429 }, 8);
+    const image = await generator().generate(request());
+    expect(image.data.length).toBeGreaterThan(0);
+    expect(emulator.predictions.size).toBe(before + 1);
+  });
+
+  it('gives up on endless throttling with a "throttled" failure', async () => {
+    // The client tries six times per call; the generator calls three times.
+    emulator.inject('predictions.create', { status: 429 }, 18);
+    const failure = await generator().generate(request()).catch((e: unknown) => e);
+    expect((failure as ServiceError).failure).toBe('throttled');
+  });
+
+  it('cancels the prediction when the job is canceled, so it stops billing', async () => {
+    const controller = new AbortController();
+    const running = generator().generate(request({ steps: 100 }), {
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    const failure = await running.catch((e: unknown) => e);
+    expect((failure as ServiceError).failure).toBe('canceled');
+    const last = [...emulator.predictions.values()].at(-1)!;
+    await emulator.settled(last.id);
+    expect(emulator.predictions.get(last.id)!.status).toBe('canceled');
+  });
+
+  it('times out, cancelling the prediction', async () => {
+    const failure = await generator({ timeoutMs: 1 }).generate(request({ steps: 100 })).catch((e: unknown) => e);
+    expect((failure as ServiceError).failure).toBe('timeout');
+  });
+});
