@@ -6,6 +6,13 @@ import type { BotContext } from './context.js';
 import type { SlashCommand } from './interactions/command.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
+import { GenerationService, type GenerationServiceOptions } from './generation/service.js';
+import { Replier } from './interactions/reply-target.js';
+import { createHfCaptioner } from './services/hf/captioner.js';
+import { createReplicateCaptioner } from './services/replicate/captioner.js';
+import { createReplicateClient } from './services/replicate/client.js';
+import { createReplicateGenerator } from './services/replicate/generator.js';
+import type { Captioner, Generator } from './services/types.js';
 import { openStore } from './store/store.js';
 
 export interface AppDependencies {
@@ -13,6 +20,9 @@ export interface AppDependencies {
   clock?: Clock;
   commands?: readonly SlashCommand[];
   events?: DispatcherEvents;
+  /** The fetch every service adapter uses (tests may wrap it). */
+  fetch?: typeof fetch;
+  generation?: Pick<GenerationServiceOptions, 'concurrency' | 'perUserCap' | 'progressEditIntervalMs'>;
 }
 
 export interface App {
@@ -49,7 +59,18 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.ShardResume, (shardId, replayed) => log.info({ shardId, replayed }, 'gateway resumed'));
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
 
-  const context: BotContext = { config, log, store, clock: deps.clock ?? systemClock, client };
+  const clock = deps.clock ?? systemClock;
+  const services = buildServices(config, log, deps.fetch);
+  const generation = new GenerationService({
+    store,
+    config,
+    clock,
+    log: log.child({ component: 'generation' }),
+    generator: services.generator,
+    replier: new Replier(client, config, clock),
+    ...deps.generation,
+  });
+  const context: BotContext = { config, log, store, clock, client, generation, services };
   const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, deps.events);
   const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
 
@@ -63,11 +84,14 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       await client.login(config.DISCORD_TOKEN);
       await ready;
       log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'kmplz is online');
+      await generation.resumeUnfinished();
     },
     stop() {
       stopping ??= (async () => {
         log.info('shutting down: finishing running interactions');
         await dispatcher.drain(10_000);
+        // Jobs still waiting stay recorded as unfinished; the next start takes them up again.
+        await generation.close(20_000);
         client.off(Events.InteractionCreate, onInteraction);
         await client.destroy();
         await store.close();
@@ -76,4 +100,15 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       return stopping;
     },
   };
+}
+
+function buildServices(config: Config, log: Logger, fetchImpl: typeof fetch | undefined): { generator: Generator; captioner: Captioner } {
+  const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
+  const servicesLog = log.child({ component: 'services' });
+  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl });
+  const captioner =
+    config.CAPTION_BACKEND === 'hf'
+      ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })
+      : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, log: servicesLog });
+  return { generator, captioner };
 }

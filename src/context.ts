@@ -1,7 +1,9 @@
 import type { Client } from 'discord.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { GenerationService } from './generation/service.js';
 import type { Logger } from './log.js';
+import type { Captioner, Generator } from './services/types.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -14,4 +16,12 @@ export interface BotContext {
   readonly store: Store;
   readonly clock: Clock;
   readonly client: Client;
+  /** `/kmplz` jobs: the fair queue, the replies, the results. */
+  readonly generation: GenerationService;
+  readonly services: Services;
+}
+
+export interface Services {
+  readonly generator: Generator;
+  readonly captioner: Captioner;
 }

@@ -1,0 +1,148 @@
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext } from '../src/context.js';
+import { addToDataset, clearDataset, loadDataset, readTrainingImage, removeFromDataset, type AddReport } from '../src/dataset/dataset.js';
+import { downloadAttachment } from '../src/dataset/intake/download.js';
+import { IntakeError } from '../src/dataset/intake/refusal.js';
+import { zipEntries } from '../src/dataset/intake/zip.js';
+import { UserError } from '../src/errors.js';
+import { contactSheet, encodeToFit } from '../src/images/compose.js';
+import { customId, type SlashCommand } from '../src/interactions/command.js';
+import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
+import { respond } from '../src/interactions/respond.js';
+import { datasetDefinition } from './definitions.js';
+
+/** Caps on what one `/dataset add` downloads: a class's zip of drawings, not a photo library. */
+export const INTAKE_LIMITS = {
+  archiveBytes: 200 * 1024 * 1024,
+  imageBytes: 40 * 1024 * 1024,
+  timeoutMs: 60_000,
+  zip: { maxEntries: 500, maxEntryBytes: 50 * 1024 * 1024, maxTotalBytes: 1024 * 1024 * 1024 },
+};
+
+const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+export const dataset: SlashCommand = {
+  data: datasetDefinition,
+  defer: (interaction) => (interaction.options.getSubcommand() === 'list' ? 'public' : 'ephemeral'),
+  async execute(interaction, ctx) {
+    const guildId = requireGuildId(interaction);
+    const sub = interaction.options.getSubcommand();
+    if (sub === 'list') return list(interaction, ctx, guildId);
+    requireTrainer(interaction, ctx.config);
+    if (sub === 'add') return add(interaction, ctx, guildId);
+    if (sub === 'remove') {
+      const name = interaction.options.getString('name', true);
+      const removed = await removeFromDataset(ctx, guildId, name);
+      if (!removed) throw new UserError('unknown-image', `There is no drawing named “${name}” in this server’s dataset.`);
+      return respond(interaction, { content: `Removed **${removed.name}** from the dataset.` });
+    }
+    const count = (await loadDataset(ctx.store, guildId)).images.length;
+    if (count === 0) return respond(interaction, { content: 'The dataset is already empty.' });
+    await respond(interaction, {
+      content: `Remove all ${count} drawings and their captions from this server’s dataset? This cannot be undone.`,
+      components: [
+        new ActionRowBuilder<ButtonBuilder>().addComponents(
+          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'yes')).setLabel(`Remove all ${count}`).setStyle(ButtonStyle.Danger),
+          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no')).setLabel('Keep them').setStyle(ButtonStyle.Secondary),
+        ),
+      ],
+    });
+  },
+  async autocomplete(interaction, ctx) {
+    const typed = interaction.options.getFocused().toLowerCase();
+    const images = interaction.guildId ? (await loadDataset(ctx.store, interaction.guildId)).images : [];
+    await interaction.respond(images.filter((i) => i.name.includes(typed)).slice(0, 25).map((i) => ({ name: i.name, value: i.name })));
+  },
+  components: {
+    clear: {
+      defer: 'update',
+      async execute(interaction, [answer], ctx) {
+        const guildId = requireGuildId(interaction);
+        requireTrainer(interaction, ctx.config);
+        if (answer !== 'yes') {
+          await interaction.editReply({ content: 'Nothing was removed.', components: [] });
+          return;
+        }
+        const removed = await clearDataset(ctx, guildId);
+        ctx.log.info({ removed }, 'dataset cleared');
+        await interaction.editReply({ content: `Removed ${removed} drawings. The dataset is empty.`, components: [] });
+      },
+    },
+  },
+};
+
+/** Downloads the attachments of `/dataset add` (and `/train archive:`) and adds their drawings. */
+export async function addAttachments(ctx: BotContext, guildId: string, userId: string, archive: Attachment | null, image: Attachment | null): Promise<AddReport> {
+  if (!archive && !image) throw new UserError('nothing-to-add', 'Attach a .zip of drawings (`archive`) or one drawing (`image`).');
+  if (archive && !/\.zip$/i.test(archive.name)) {
+    throw new UserError('not-a-zip', `“${archive.name}” is not a .zip archive. Put the drawings in a .zip, or attach one drawing as \`image\`.`);
+  }
+  const zip = archive ? await download(ctx, archive, INTAKE_LIMITS.archiveBytes) : undefined;
+  const single = image ? { name: image.name, data: await download(ctx, image, INTAKE_LIMITS.imageBytes) } : undefined;
+  async function* sources() {
+    if (zip) yield* zipEntries(zip, INTAKE_LIMITS.zip);
+    if (single) yield single;
+  }
+  return addToDataset(ctx, guildId, userId, guardIntake(sources()));
+}
+
+async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
+  const report = await addAttachments(ctx, guildId, interaction.user.id, interaction.options.getAttachment('archive'), interaction.options.getAttachment('image'));
+  const total = (await loadDataset(ctx.store, guildId)).images.length;
+  await respond(interaction, { embeds: [describeAddition(report, total)] });
+}
+
+function describeAddition(report: AddReport, total: number): EmbedBuilder {
+  const list = (items: string[]) => clip(items.join('\n'), 1000) || '—';
+  const embed = new EmbedBuilder()
+    .setTitle(report.added.length ? `Added ${report.added.length} drawing${report.added.length === 1 ? '' : 's'}` : 'Nothing was added')
+    .setDescription(`The dataset now has ${total} drawing${total === 1 ? '' : 's'}. Next: \`/caption\` to caption them, then \`/train\`.`);
+  if (report.added.length) embed.addFields({ name: 'added', value: list(report.added.map((i) => `**${i.name}** (${i.original.width}×${i.original.height})`)) });
+  if (report.refused.length) embed.addFields({ name: `refused (${report.refused.length})`, value: list(report.refused.map((r) => `**${r.name}**: ${r.reason}`)) });
+  const warnings = report.added.flatMap((i) => i.warnings.map((w) => `**${i.name}**: ${w}`));
+  if (warnings.length) embed.addFields({ name: 'warnings', value: list(warnings) });
+  if (report.nearDuplicates.length) {
+    embed.addFields({ name: 'near-duplicates (kept; remove one if it is the same drawing)', value: list(report.nearDuplicates.map((d) => `**${d.a}** ≈ **${d.b}**`)) });
+  }
+  return embed;
+}
+
+async function list(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
+  const { images } = await loadDataset(ctx.store, guildId);
+  if (images.length === 0) {
+    await respond(interaction, { content: 'The dataset is empty. Trainers add drawings with `/dataset add archive:<zip>` or `/dataset add image:<drawing>`.' });
+    return;
+  }
+  const cells = await Promise.all(images.map(async (image) => ({ image: await readTrainingImage(ctx.config, image), label: image.name })));
+  const sheet = await encodeToFit(await contactSheet(cells), interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT, 'dataset');
+  const captioned = images.filter((i) => i.caption).length;
+  const warned = images.filter((i) => i.warnings.length).length;
+  const embed = new EmbedBuilder()
+    .setTitle('Dataset')
+    .setDescription(`**${images.length}** drawings · **${captioned}** captioned · **${warned}** with warnings`)
+    .setImage(`attachment://${sheet.filename}`);
+  await respond(interaction, { embeds: [embed], files: [new AttachmentBuilder(sheet.data, { name: sheet.filename })] });
+}
+
+async function download(ctx: BotContext, attachment: Attachment, maxBytes: number): Promise<Buffer> {
+  if (attachment.size > maxBytes) throw new UserError('too_large', `“${attachment.name}” is larger than the ${Math.floor(maxBytes / 1024 / 1024)} MiB limit.`);
+  return downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch(asUserError);
+}
+
+/** A zip that cannot be read at all (not a zip, damaged directory) fails the whole add with its reason. */
+async function* guardIntake<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    asUserError(error);
+  }
+}
+
+function asUserError(error: unknown): never {
+  if (error instanceof IntakeError) throw new UserError(error.code, error.message);
+  throw error;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,26 @@
+/**
+ * The dataset of one server: its reference drawings, kept twice — the original as uploaded
+ * (shown next to generations) and the square training crop — plus each drawing's caption.
+ * Files live under DATA_DIR; these records live in the store.
+ */
+export interface DatasetImage {
+  /** Unique within the server; what `/dataset remove name:` takes. */
+  name: string;
+  /** Paths relative to DATA_DIR. */
+  processedFile: string;
+  originalFile: string;
+  original: { width: number; height: number; format: string };
+  /** Perceptual hash (hex) for near-duplicate reports. */
+  phash: string;
+  warnings: string[];
+  caption?: string;
+  captionSource?: 'blip' | 'edited';
+  addedBy: string;
+  addedAt: number;
+}
+
+export interface Dataset {
+  images: DatasetImage[];
+}
+
+export const datasetKey = (guildId: string) => `guild:${guildId}:dataset`;

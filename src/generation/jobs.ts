@@ -1,0 +1,69 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { ReplyTarget } from '../interactions/reply-target.js';
+
+/**
+ * A `/kmplz` job as stored: everything needed to run it, answer it, and serve its buttons
+ * (🎲 again, ⭐ showcase, 📋 parameters, 🗑 delete) after a restart. Discord strips image
+ * metadata, so the parameters live here, keyed by the job id that every button carries.
+ */
+export interface GenerationParameters {
+  prompt: string;
+  negativePrompt?: string;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  seed: number;
+  /** Whether the user chose the seed (only then may an identical request reuse a result). */
+  seedChosen: boolean;
+  checkpoint: { trainingId: string; step: number };
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+export interface GenerationJob {
+  id: string;
+  guildId: string;
+  userId: string;
+  parameters: GenerationParameters;
+  /** What the user typed, for the 📋 view. */
+  userPrompt: string;
+  notes: string[];
+  reply: ReplyTarget;
+  /** The server's upload limit per file (`attachment_size_limit` of the interaction). */
+  uploadLimit: number;
+  status: JobStatus;
+  result?: {
+    /** Path relative to DATA_DIR of the generated image as the service returned it. */
+    imageFile: string;
+    referenceName?: string;
+    predictionId: string;
+    gpuSeconds: number;
+  };
+  /** The message that shows the result, for ⭐ and 🗑. */
+  messageId?: string;
+  failure?: string;
+  createdAt: number;
+  finishedAt?: number;
+}
+
+export const jobKeys = {
+  job: (guildId: string, jobId: string) => `guild:${guildId}:job:${jobId}`,
+  /** Identical requests with a chosen seed → the job that already made that picture. */
+  cached: (guildId: string, fingerprint: string) => `guild:${guildId}:generation:${fingerprint}`,
+  /** Jobs accepted but not finished, so a restarted bot can take them up again. */
+  unfinished: () => 'jobs:unfinished',
+};
+
+export function newJobId(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** The same picture comes from the same prompt, negative, steps, guidance, size, seed and checkpoint. */
+export function fingerprint(parameters: GenerationParameters): string {
+  const { prompt, negativePrompt = '', steps, guidance, width, height, seed, checkpoint } = parameters;
+  return createHash('sha256')
+    .update(JSON.stringify([prompt, negativePrompt, steps, guidance, width, height, seed, checkpoint.trainingId, checkpoint.step]))
+    .digest('base64url')
+    .slice(0, 32);
+}

@@ -1,0 +1,304 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { loadDataset } from '../dataset/dataset.js';
+import { UserError } from '../errors.js';
+import { composeSideBySide, encodeToFit } from '../images/compose.js';
+import { customId } from '../interactions/command.js';
+import type { Replier } from '../interactions/reply-target.js';
+import type { Logger } from '../log.js';
+import { estimateGenerationSeconds, recordSpend, requireBudget } from '../money/budget.js';
+import { FairQueue } from '../queue/fair-queue.js';
+import type { Job, JobQueue } from '../queue/job-queue.js';
+import { ServiceError, type Generator, type Progress } from '../services/types.js';
+import type { Store } from '../store/store.js';
+import { estimateEta } from '../training/progress.js';
+import { keys as trainingKeys, type TrainingRecord } from '../training/records.js';
+import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
+import { createReferenceMatcher } from './reference-match.js';
+import { displaySafe } from './prompt.js';
+import { fingerprint, jobKeys, type GenerationJob } from './jobs.js';
+
+export interface GenerationServiceOptions {
+  store: Store;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  generator: Generator;
+  replier: Replier;
+  /** Predictions in flight at once, for the whole bot. */
+  concurrency?: number;
+  /** Jobs one person may have waiting or running. */
+  perUserCap?: number;
+  /** Minimum time between two progress edits of one reply (Discord rate-limits edits). */
+  progressEditIntervalMs?: number;
+}
+
+interface JobRef {
+  guildId: string;
+  jobId: string;
+}
+
+/**
+ * Runs `/kmplz` jobs for a busy group chat: a fair queue across users, the reply edited in place
+ * (queue position, progress, result), the result composed next to the artist's reference art,
+ * every job stored so its buttons work after a restart and unfinished jobs are taken up again.
+ */
+export class GenerationService {
+  readonly queue: JobQueue<JobRef, void>;
+  private readonly lastEdit = new Map<string, number>();
+
+  constructor(private readonly options: GenerationServiceOptions) {
+    this.queue = new FairQueue<JobRef, void>({
+      worker: (job, signal) => this.run(job, signal),
+      concurrency: options.concurrency ?? 2,
+      perUserCap: options.perUserCap ?? 3,
+      onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed'),
+    });
+    this.queue.onPositionChange((jobId, position) => void this.showPosition(jobId, position));
+  }
+
+  /**
+   * Accepts a job: reuses an identical earlier result when the seed was chosen, checks the
+   * budget, stores the job and queues it. Returns what to tell the user right away.
+   */
+  async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'queued'; position: number } | { state: 'running' }> {
+    const { store, config, clock } = this.options;
+    if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', 'Drawing needs the GPU service, and this bot has no REPLICATE_API_TOKEN set. Ask the bot’s admin.');
+    if (job.parameters.seedChosen) {
+      const cachedId = await store.get<string>(jobKeys.cached(job.guildId, fingerprint(job.parameters)));
+      const cached = cachedId && (await store.get<GenerationJob>(jobKeys.job(job.guildId, cachedId)));
+      if (cached && cached.status === 'succeeded') return { state: 'cached', from: cached };
+    }
+    const { steps, width, height } = job.parameters;
+    await requireBudget(store, config, clock, job.guildId, estimateGenerationSeconds(steps, width, height) * config.GPU_PRICE_PER_SECOND);
+    await store.set(jobKeys.job(job.guildId, job.id), job);
+    const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: { guildId: job.guildId, jobId: job.id } });
+    if (!result.ok) {
+      await store.delete(jobKeys.job(job.guildId, job.id));
+      if (result.reason === 'user-cap') {
+        throw new UserError('queue-full-for-user', `You already have ${result.cap} pictures waiting or drawing. Wait for one to finish, then ask again.`);
+      }
+      throw new UserError('queue-closed', 'kmplz is restarting: try again in a minute.');
+    }
+    await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
+    return result.state === 'waiting' ? { state: 'queued', position: result.position } : { state: 'running' };
+  }
+
+  /** Cancels a waiting or running job of its owner. */
+  async cancel(guildId: string, jobId: string, userId: string): Promise<'canceled' | 'not-running'> {
+    const job = await this.options.store.get<GenerationJob>(jobKeys.job(guildId, jobId));
+    if (!job) throw new UserError('unknown-job', 'That picture is not known here any more.');
+    if (job.userId !== userId) throw new UserError('not-your-job', 'Only the person who asked for this picture can cancel it.');
+    const result = await this.queue.cancel(jobId);
+    if (result === 'not-found') return 'not-running';
+    if (result === 'removed') await this.settle(job, { status: 'canceled' }, 'Canceled. Nothing was drawn, nothing was spent.');
+    return 'canceled';
+  }
+
+  /** Takes up jobs that a previous run of the bot accepted but did not finish. */
+  async resumeUnfinished(): Promise<number> {
+    const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
+    let resumed = 0;
+    for (const ref of refs) {
+      const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
+      if (!job || job.status === 'succeeded' || job.status === 'failed' || job.status === 'canceled') continue;
+      const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: ref });
+      if (result.ok) resumed++;
+    }
+    if (resumed > 0) this.options.log.info({ resumed }, 'took up unfinished generation jobs');
+    return resumed;
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    await this.queue.close({ timeoutMs });
+  }
+
+  private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<void> {
+    const { store, generator, log: rootLog, config, clock } = this.options;
+    const job = await store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
+    if (!job || job.status !== 'queued') return;
+    const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
+    const running = { ...job, status: 'running' as const };
+    await store.set(jobKeys.job(job.guildId, job.id), running);
+    const startedAt = clock.now();
+    await this.editReply(running, { content: `🎨 Drawing… ${progressBar(0)}`, components: [cancelRow(job.id)] }, true);
+    try {
+      const weights = await this.weightsOf(job);
+      const image = await generator.generate(
+        { ...job.parameters, weights },
+        { signal, onProgress: (progress) => void this.showProgress(running, progress, startedAt) },
+      );
+      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
+      const imageFile = path.join('guilds', job.guildId, 'results', `${job.id}${extensionOf(image.contentType)}`);
+      await mkdir(path.dirname(path.join(config.DATA_DIR, imageFile)), { recursive: true });
+      await writeFile(path.join(config.DATA_DIR, imageFile), image.data);
+      const finished: GenerationJob = { ...running, result: { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds } };
+      await this.deliver(finished, image.data, log);
+    } catch (error) {
+      const gpuSeconds = error instanceof ServiceError ? error.gpuSeconds : 0;
+      if (gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, gpuSeconds);
+      if (signal.aborted) {
+        await this.settle(running, { status: 'canceled' }, 'Canceled.');
+        return;
+      }
+      log.warn({ err: error }, 'generation failed');
+      await this.settle(running, { status: 'failed', failure: String((error as Error).message) }, failureMessage(error));
+    }
+  }
+
+  /** Sends the result and records the job as done. */
+  async deliver(job: GenerationJob, generated: Buffer, log: Logger): Promise<void> {
+    const { store } = this.options;
+    const reply = await this.composeReply(job, generated);
+    const succeeded: GenerationJob = { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result: { ...job.result!, referenceName: reply.referenceName } };
+    await store.set(jobKeys.job(job.guildId, job.id), succeeded);
+    await this.options.replier.finish(job.reply, reply.content);
+    if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
+    await this.forget(job);
+    log.info({ gpuSeconds: job.result?.gpuSeconds, reference: reply.referenceName }, 'picture delivered');
+  }
+
+  /** Builds the answer: the side-by-side image, the plain picture, the parameters and the buttons. */
+  async composeReply(job: GenerationJob, generated: Buffer) {
+    const { config } = this.options;
+    const reference = await this.chooseReference(job);
+    const side = reference
+      ? await composeSideBySide({ generated, reference: reference.data, leftLabel: `${config.TRIGGER_WORD} · step ${job.parameters.checkpoint.step}`, rightLabel: `the artist · ${reference.name}` })
+      : undefined;
+    const limit = job.uploadLimit;
+    const files: AttachmentBuilder[] = [];
+    if (side) {
+      const encoded = await encodeToFit(side, Math.floor(limit * 0.6), `kmplz-${job.id}-side-by-side`);
+      files.push(new AttachmentBuilder(encoded.data, { name: encoded.filename }));
+    }
+    const plain = await encodeToFit(generated, side ? Math.floor(limit * 0.4) : limit, `kmplz-${job.id}`);
+    files.push(new AttachmentBuilder(plain.data, { name: plain.filename }));
+    const p = job.parameters;
+    const embed = new EmbedBuilder()
+      .setTitle(truncate(displaySafe(p.prompt), 256))
+      .addFields(
+        { name: 'steps', value: String(p.steps), inline: true },
+        { name: 'guidance', value: String(p.guidance), inline: true },
+        { name: 'seed', value: String(p.seed), inline: true },
+        { name: 'size', value: `${p.width}×${p.height}`, inline: true },
+        { name: 'checkpoint', value: `step ${p.checkpoint.step}`, inline: true },
+      )
+      .setImage(`attachment://${files[0]!.name}`)
+      .setFooter({ text: reference ? `left: ${config.TRIGGER_WORD} at step ${p.checkpoint.step} · right: ${reference.name}, by the artist` : 'no reference drawings in the dataset yet' });
+    if (p.negativePrompt) embed.addFields({ name: 'negative', value: truncate(displaySafe(p.negativePrompt), 1024) });
+    const notes = job.notes.length ? job.notes.join('\n') : undefined;
+    return {
+      referenceName: reference?.name,
+      content: { content: notes ?? '', embeds: [embed], files, components: [resultRow(job.id)], attachments: [] },
+    };
+  }
+
+  private async chooseReference(job: GenerationJob): Promise<{ name: string; data: Buffer } | undefined> {
+    const { store, config } = this.options;
+    const dataset = await loadDataset(store, job.guildId);
+    if (dataset.images.length === 0) return undefined;
+    const match = createReferenceMatcher(
+      dataset.images.map((image) => ({ name: image.name, caption: image.caption ?? image.name })),
+      { triggerWord: config.TRIGGER_WORD },
+    )(job.parameters.prompt);
+    const image = dataset.images.find((i) => i.name === match?.reference.name) ?? dataset.images[0]!;
+    return { name: image.name, data: await readFile(path.join(config.DATA_DIR, image.originalFile)) };
+  }
+
+  private async weightsOf(job: GenerationJob) {
+    const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(job.guildId, job.parameters.checkpoint.trainingId));
+    const checkpoint = training?.checkpoints.find((c) => c.step === job.parameters.checkpoint.step);
+    if (!checkpoint) throw new UserError('checkpoint-gone', `The checkpoint at step ${job.parameters.checkpoint.step} is no longer available.`);
+    return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version };
+  }
+
+  private async settle(job: GenerationJob, outcome: { status: 'failed' | 'canceled'; failure?: string }, message: string): Promise<void> {
+    const { store, clock } = this.options;
+    await store.set(jobKeys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() });
+    await this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] }).catch((error: unknown) =>
+      this.options.log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'),
+    );
+    await this.forget(job);
+  }
+
+  private async forget(job: GenerationJob): Promise<void> {
+    this.lastEdit.delete(job.id);
+    await this.options.store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => {
+      const rest = refs.filter((r) => r.jobId !== job.id);
+      return rest.length ? rest : undefined;
+    });
+  }
+
+  private async showPosition(jobId: string, position: number): Promise<void> {
+    const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
+    const ref = refs.find((r) => r.jobId === jobId);
+    const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
+    if (job && job.status === 'queued') await this.editReply(job, { content: queuedText(position), components: [cancelRow(job.id)] }, false);
+  }
+
+  private async showProgress(job: GenerationJob, progress: Progress, startedAt: number): Promise<void> {
+    const eta = estimateEta({ ...progress, startedAt: new Date(startedAt), now: new Date(this.options.clock.now()) });
+    const etaText = eta ? ` · done ${discordRelativeTime(eta.finishesAt)}` : '';
+    await this.editReply(job, { content: `🎨 Drawing… ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id)] }, false);
+  }
+
+  /** Progress edits are throttled per job; `force` edits go out regardless (state changes). */
+  private async editReply(job: GenerationJob, content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] }, force: boolean): Promise<void> {
+    const now = this.options.clock.now();
+    const interval = this.options.progressEditIntervalMs ?? 1500;
+    if (!force && now - (this.lastEdit.get(job.id) ?? 0) < interval) return;
+    this.lastEdit.set(job.id, now);
+    await this.options.replier.edit(job.reply, content).catch((error: unknown) => this.options.log.debug({ err: error, jobId: job.id }, 'progress edit failed'));
+  }
+}
+
+export function queuedText(position: number): string {
+  return position <= 1 ? '⏳ You’re next in the queue.' : `⏳ You’re #${position} in the queue.`;
+}
+
+export function cancelRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(customId('kmplz', 'cancel', jobId)).setLabel('Cancel').setStyle(ButtonStyle.Secondary),
+  );
+}
+
+function resultRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
+  return new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(customId('kmplz', 'again', jobId)).setEmoji('🎲').setLabel('Again').setStyle(ButtonStyle.Primary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'showcase', jobId)).setEmoji('⭐').setLabel('Showcase').setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'params', jobId)).setEmoji('📋').setLabel('Parameters').setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'delete', jobId)).setEmoji('🗑').setLabel('Delete').setStyle(ButtonStyle.Danger),
+  );
+}
+
+export function failureMessage(error: unknown): string {
+  if (error instanceof UserError) return error.message;
+  if (!(error instanceof ServiceError)) return 'The picture could not be made because of an error on kmplz’s side. Try again in a moment.';
+  switch (error.failure) {
+    case 'nsfw':
+      return 'The safety checker blocked this picture (“NSFW content detected”). Try a different prompt.';
+    case 'throttled':
+      return 'The GPU service is busy and asked kmplz to slow down. Try again in a minute.';
+    case 'timeout':
+      return 'The picture took too long and was stopped. Try again, perhaps with fewer steps.';
+    case 'unavailable':
+      return 'The GPU service is having trouble right now. Try again in a few minutes.';
+    case 'canceled':
+      return 'Canceled.';
+    case 'failed':
+      return `The picture could not be made: ${truncate(error.message, 300)}`;
+  }
+}
+
+function extensionOf(contentType: string): string {
+  if (contentType.includes('jpeg')) return '.jpg';
+  if (contentType.includes('webp')) return '.webp';
+  return '.png';
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

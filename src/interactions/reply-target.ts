@@ -1,0 +1,83 @@
+import { WebhookClient, type Client, type WebhookMessageEditOptions } from 'discord.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+
+/**
+ * Where a long job answers: the interaction's own reply while its token lives (15 minutes),
+ * then an ordinary channel message. Stored with the job, so a job picked up after a restart
+ * still finds its way back to the person who asked.
+ */
+export interface ReplyTarget {
+  applicationId: string;
+  interactionToken: string;
+  /** Discord refuses edits with 50027 once the token is 15 minutes old; a margin avoids the race. */
+  tokenExpiresAt: number;
+  channelId: string;
+  userId: string;
+}
+
+export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
+const EXPIRY_MARGIN_MS = 30_000;
+
+export function replyTargetOf(
+  interaction: { applicationId: string; token: string; channelId: string | null; user: { id: string }; createdTimestamp: number },
+): ReplyTarget {
+  if (!interaction.channelId) throw new Error('interaction without a channel');
+  return {
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    tokenExpiresAt: interaction.createdTimestamp + INTERACTION_TOKEN_LIFETIME_MS,
+    channelId: interaction.channelId,
+    userId: interaction.user.id,
+  };
+}
+
+export type ReplyContent = Omit<WebhookMessageEditOptions, 'threadId' | 'withComponents'>;
+
+export class Replier {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+    private readonly clock: Clock,
+  ) {}
+
+  canEdit(target: ReplyTarget): boolean {
+    return this.clock.now() < target.tokenExpiresAt - EXPIRY_MARGIN_MS;
+  }
+
+  /** Edits the original reply in place; `false` when the token is too old (use `finish`). */
+  async edit(target: ReplyTarget, content: ReplyContent): Promise<boolean> {
+    if (!this.canEdit(target)) return false;
+    const webhook = this.webhook(target);
+    try {
+      await webhook.editMessage('@original', content);
+    } finally {
+      webhook.destroy();
+    }
+    return true;
+  }
+
+  /**
+   * Delivers a job's final answer: an edit of the reply while the token lives, else a new message
+   * in the channel that mentions the person who asked (the only mention the bot allows itself).
+   */
+  async finish(target: ReplyTarget, content: ReplyContent): Promise<void> {
+    if (await this.edit(target, content)) return;
+    const channel = await this.client.channels.fetch(target.channelId);
+    if (!channel?.isSendable()) throw new Error(`cannot post in channel ${target.channelId}`);
+    await channel.send({
+      content: `<@${target.userId}> ${content.content ?? ''}`.trim(),
+      embeds: content.embeds,
+      files: content.files,
+      components: content.components,
+      allowedMentions: { users: [target.userId] },
+    });
+  }
+
+  private webhook(target: ReplyTarget): WebhookClient {
+    return new WebhookClient(
+      { id: target.applicationId, token: target.interactionToken },
+      { rest: { api: this.config.DISCORD_API_URL }, allowedMentions: { parse: [] } },
+    );
+  }
+}

@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
+import { emulatorEnv } from '../support/bot.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+/** Runs a script as `npm start` / `npm run deploy` would, in `cwd`, with only the given environment. */
+function run(script: string, { cwd, env, untilOutput }: { cwd: string; env: Record<string, string>; untilOutput?: RegExp }) {
+  const child = spawn(tsx, [path.join(root, script), ...(script.includes('register') ? [] : [])], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const matched = untilOutput
+    ? new Promise<void>((resolve, reject) => {
+        const check = () => untilOutput.test(stdout) && resolve();
+        child.stdout.on('data', check);
+        void exited.then(() => reject(new Error(`exited before ${untilOutput}: ${stdout}\n${stderr}`)));
+      })
+    : Promise.resolve();
+  return { child, exited, matched, output: () => ({ stdout, stderr }) };
+}
+
+let discord: DiscordEmulator;
+let cwd: string;
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  cwd = await mkdtemp(path.join(tmpdir(), 'kmplz-start-'));
+});
+afterAll(async () => {
+  await discord?.close();
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('starting the bot', () => {
+  it('with no .env, prints one message naming DISCORD_TOKEN and exits non-zero', async () => {
+    const started = run('src/main.ts', { cwd, env: {} });
+    expect(await started.exited).toBe(1);
+    const { stdout, stderr } = started.output();
+    expect(stderr).toMatch(/DISCORD_TOKEN/);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(stderr.trim().split('\n').length).toBeLessThanOrEqual(4);
+    expect(stdout).toBe('');
+  });
+
+  it('names every malformed key at once', async () => {
+    const started = run('src/main.ts', { cwd, env: { DISCORD_TOKEN: 'x', HTTP_PORT: 'eighty', CAPTION_BACKEND: 'openai' } });
+    expect(await started.exited).toBe(1);
+    expect(started.output().stderr).toMatch(/HTTP_PORT[\s\S]*CAPTION_BACKEND|CAPTION_BACKEND[\s\S]*HTTP_PORT/);
+  });
+
+  it('npm run deploy registers every command of the contract with options and bounds', async () => {
+    const guildId = discord.guild().id;
+    const deployed = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
+    expect(await deployed.exited).toBe(0);
+    expect(deployed.output().stdout).toMatch(/add 8/);
+    const commands = discord.registeredCommands(guildId);
+    expect(commands.map((c) => c.name).sort()).toEqual(['caption', 'checkpoints', 'compare', 'dataset', 'kmplz', 'showcase', 'train', 'vote']);
+    const kmplz = commands.find((c) => c.name === 'kmplz')!;
+    const option = (name: string) => kmplz.options?.find((o) => o.name === name) as Record<string, unknown> | undefined;
+    expect(option('prompt')).toMatchObject({ required: true });
+    expect(option('steps')).toMatchObject({ min_value: 1, max_value: 100 });
+    expect(option('guidance')).toMatchObject({ min_value: 0, max_value: 20 });
+    expect(option('checkpoint')).toMatchObject({ autocomplete: true });
+    for (const name of ['negative', 'seed', 'width', 'height']) expect(option(name)).toBeDefined();
+    const dataset = commands.find((c) => c.name === 'dataset')!;
+    expect(dataset.options?.map((o) => o.name).sort()).toEqual(['add', 'clear', 'list', 'remove']);
+    expect(discord.specErrors).toEqual([]);
+
+    const again = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
+    expect(await again.exited).toBe(0);
+    expect(again.output().stdout).toMatch(/add 0, change 0, remove 0, keep 8/);
+  });
+
+  it('npm start against the emulator logs in and answers /checkpoints within 3 seconds', async () => {
+    const started = run('src/main.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), LOG_LEVEL: 'info' }, untilOutput: /kmplz is online/ });
+    try {
+      await started.matched;
+      const slash = await discord.slash({ name: 'checkpoints' });
+      const reply = await slash.waitForOriginal(undefined, 3000);
+      expect(reply.content).toMatch(/No checkpoints yet/);
+      expect(Date.now() - slash.dispatchedAt).toBeLessThan(3000);
+    } finally {
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+    }
+    expect(started.output().stdout).toMatch(/"signal":"SIGTERM"[\s\S]*stopped/);
+  });
+});
