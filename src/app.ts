@@ -23,6 +23,8 @@ export interface AppDependencies {
   /** The fetch every service adapter uses (tests may wrap it). */
   fetch?: typeof fetch;
   generation?: Pick<GenerationServiceOptions, 'concurrency' | 'perUserCap' | 'progressEditIntervalMs'>;
+  /** How often predictions are polled (tests against an accelerated emulator poll faster). */
+  replicatePoll?: { baseMs: number; maxMs: number };
 }
 
 export interface App {
@@ -60,7 +62,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
 
   const clock = deps.clock ?? systemClock;
-  const services = buildServices(config, log, deps.fetch);
+  const services = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const generation = new GenerationService({
     store,
     config,
@@ -102,10 +104,15 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   };
 }
 
-function buildServices(config: Config, log: Logger, fetchImpl: typeof fetch | undefined): { generator: Generator; captioner: Captioner } {
+function buildServices(
+  config: Config,
+  log: Logger,
+  fetchImpl: typeof fetch | undefined,
+  poll: AppDependencies['replicatePoll'],
+): { generator: Generator; captioner: Captioner } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
-  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl });
+  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl, poll });
   const captioner =
     config.CAPTION_BACKEND === 'hf'
       ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })

@@ -171,7 +171,7 @@ export class GenerationService {
     const limit = job.uploadLimit;
     const files: AttachmentBuilder[] = [];
     if (side) {
-      const encoded = await encodeToFit(side, Math.floor(limit * 0.6), `kmplz-${job.id}-side-by-side`);
+      const encoded = await encodeToFit(side, Math.floor(limit * 0.6), `kmplz-${job.id}-side-by-side`, { lossless: false });
       files.push(new AttachmentBuilder(encoded.data, { name: encoded.filename }));
     }
     const plain = await encodeToFit(generated, side ? Math.floor(limit * 0.4) : limit, `kmplz-${job.id}`);

@@ -55,8 +55,9 @@ describe('foundation, end to end with the real discord.js client', () => {
     const slash = await discord.slash({ name: 'refuse', user: discord.users.carol });
     const ack = await slash.ack();
     expect(ack.type).toBe(4);
-    expect(ack.data?.content).toBe('You cannot do that here.');
-    expect(Number(ack.data?.flags) & 64).toBe(64);
+    const data = ack.data as { content?: string; flags?: number };
+    expect(data.content).toBe('You cannot do that here.');
+    expect(Number(data.flags) & 64).toBe(64);
     const line = bot.logs().find((l) => l.interactionId === slash.id && l.code === 'test-refusal');
     expect(line).toMatchObject({ level: 30, command: 'refuse', userId: discord.users.carol.id });
     expect(line).not.toHaveProperty('err');

@@ -57,6 +57,7 @@ export async function startTestBot(
   const app = await createApp(config, {
     log: captured.log,
     generation: { progressEditIntervalMs: 50 },
+    replicatePoll: { baseMs: 20, maxMs: 100 },
     ...deps,
   });
   await app.start();

@@ -100,6 +100,8 @@ export interface AutocompleteInput extends SlashInput {
 
 export interface ButtonInput extends Omit<InteractionContextInput, 'guildId' | 'channelId'> {
   customId: string;
+  /** Send the click even though the message has no such button (a forged custom_id). */
+  forged?: boolean;
   /** The message carrying the button (a stored message or its id). */
   message: StoredMessage | string;
 }
@@ -545,10 +547,11 @@ export class InteractionFactory {
     const message = typeof input.message === 'string' ? this.c.state.messages.get(input.message) : input.message;
     if (!message || message.deleted) throw new Error(`no message ${typeof input.message === 'string' ? input.message : input.message.id}`);
     const component = findComponent(message.components, input.customId);
-    if (!component || component.type !== ComponentType.Button) {
+    // A forged click is a hostile payload Discord's client cannot send; the bot must still not trust custom_ids.
+    if (!input.forged && (!component || component.type !== ComponentType.Button)) {
       throw new Error(`message ${message.id} has no button with custom_id ${JSON.stringify(input.customId)}`);
     }
-    if (component.disabled === true) throw new Error(`button ${input.customId} is disabled; nobody can click it`);
+    if (!input.forged && component?.disabled === true) throw new Error(`button ${input.customId} is disabled; nobody can click it`);
     const { guild, channel } = this.where({ ...input, guildId: this.c.state.guildOfChannel(message.channelId)?.id, channelId: message.channelId });
     const payload = {
       ...this.base(InteractionType.MessageComponent, input, guild, channel),

@@ -202,6 +202,11 @@ export class DiscordEmulator {
     return guild;
   }
 
+  /** Every guild, in the order they were created. */
+  guilds(): EmulatedGuild[] {
+    return [...this.state.guilds.values()];
+  }
+
   /** The text channels of a guild (default: the first guild), in order. */
   textChannels(guildId = this.guild().id): APITextChannel[] {
     return [...this.state.channels.values()].filter(
