@@ -1,0 +1,81 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
+import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { seedDataset, seedTraining } from '../support/fixtures.js';
+import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+
+let discord: DiscordEmulator;
+let replicate: ReplicateEmulator;
+let bot: TestBot;
+/** The bot's clock runs this far ahead of the wall clock: how tests make 15 minutes pass. */
+let clockOffsetMs = 0;
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  // 10 ms per emulated second: a 30 s prediction (30 GPU seconds billed) takes 0.3 s here.
+  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION], timeScale: 0.01 });
+  const weights = await trainCheckpoint(replicate);
+  bot = await startTestBot(
+    { discord, replicate },
+    {
+      // At $0.001 per GPU second the two pictures below bill 30 s and 20 s: the $0.05 budget is then spent.
+      env: { GPU_PRICE_PER_SECOND: '0.001', BUDGET_USD: '0.05' },
+      deps: { clock: { now: () => Date.now() + clockOffsetMs }, generation: { perUserCap: 1, concurrency: 1, progressEditIntervalMs: 20 } },
+    },
+  );
+  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#808080', caption: 'KMPLZ, a drawing of a house' }]);
+  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+});
+afterAll(async () => {
+  await bot?.stop();
+  await replicate?.close();
+  await discord?.close();
+});
+afterEach(() => discord.assertNoSpecErrors());
+
+const done = (m: StoredMessage) => m.attachments.length > 0;
+
+describe('/kmplz limits', () => {
+  it('caps waiting pictures per person with a clear message', async () => {
+    replicate.oncePrediction(replicate.refs.sdxl, async (_input, ctl) => {
+      await ctl.sleep(30);
+      return [ctl.serve('slow.png', await solid(), 'image/png')];
+    });
+    const first = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a house', steps: 2 } });
+    await first.ack();
+    const second = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'another house', steps: 2 } });
+    const refusal = await second.waitForFollowUp();
+    expect(refusal.ephemeral).toBe(true);
+    expect(refusal.content).toMatch(/You already have 1 picture/);
+    await first.waitForOriginal(done, 10_000);
+  });
+
+  it('finishes with a channel message that mentions the asker once the interaction token has expired', async () => {
+    replicate.oncePrediction(replicate.refs.sdxl, async (_input, ctl) => {
+      // While this runs, 16 minutes pass for the bot.
+      clockOffsetMs = 16 * 60_000;
+      await ctl.sleep(20);
+      return [ctl.serve('late.png', await solid(), 'image/png')];
+    });
+    const channelId = discord.textChannels()[0]!.id;
+    const slash = await discord.slash({ name: 'kmplz', user: discord.users.dave, options: { prompt: 'a late house', steps: 2 } });
+    const message = await discord.waitForMessage(channelId, (m) => m.content.includes(`<@${discord.users.dave.id}>`) && m.attachments.length > 0, 10_000);
+    expect(message.allowedMentions).toMatchObject({ users: [discord.users.dave.id] });
+    expect(slash.original()?.attachments ?? []).toHaveLength(0);
+    clockOffsetMs = 0;
+  });
+
+  it('refuses paid work past BUDGET_USD, showing spent, cap and estimate', async () => {
+    const slash = await discord.slash({ name: 'kmplz', user: discord.users.bob, options: { prompt: 'a third house', steps: 2 } });
+    const refusal = await slash.waitForFollowUp();
+    expect(refusal.content).toMatch(/budget/);
+    expect(refusal.content).toMatch(/spent \$0\.05\d of \$0\.050, and this needs about \$0\.00\d/);
+    expect([...replicate.predictions.values()].some((p) => p.input.prompt === 'KMPLZ, a third house')).toBe(false);
+  });
+});
+
+async function solid(): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#aa3366' } }).png().toBuffer();
+}
