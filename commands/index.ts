@@ -1,10 +1,11 @@
 import type { SlashCommand } from '../src/interactions/command.js';
 import { caption } from './caption.js';
 import { checkpoints } from './checkpoints.js';
+import { compare } from './compare.js';
 import { dataset } from './dataset.js';
 import { kmplz } from './kmplz.js';
 
 /** Every command the bot handles; `npm run deploy` registers exactly these definitions. */
-export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, checkpoints];
+export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, checkpoints, compare];
 
 export const commandDefinitions = allCommands.map((command) => command.data);

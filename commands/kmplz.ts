@@ -1,23 +1,16 @@
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { EmbedBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { EmbedBuilder } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
-import { cancelRow, queuedText } from '../src/generation/service.js';
-import { newJobId, jobKeys, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
+import { jobKeys, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions } from '../src/generation/prompt.js';
-import type { ComponentInteraction, SlashCommand } from '../src/interactions/command.js';
+import type { SlashCommand } from '../src/interactions/command.js';
 import { isTrainer, requireGuildId } from '../src/interactions/permissions.js';
-import { replyTargetOf } from '../src/interactions/reply-target.js';
 import { respond } from '../src/interactions/respond.js';
-import { loadActiveCheckpoint, loadLastTraining } from '../src/training/records.js';
 import { kmplzDefinition } from './definitions.js';
+import { chooseCheckpoint, startJob } from './shared/jobs.js';
 import { stepChoices } from './shared/step-choices.js';
 import { showcaseJob } from './showcase.js';
-
-/** Discord's default per-file upload limit, for interactions that do not say (they always should). */
-const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 /** `/kmplz prompt:… steps:… guidance:…`: a picture in the trained style, next to the artist's drawing. */
 export const kmplz: SlashCommand = {
@@ -43,7 +36,7 @@ export const kmplz: SlashCommand = {
       seedChosen: checked.options.seed !== undefined,
       checkpoint,
     };
-    await startJob(interaction, ctx, guildId, parameters, promptText, notes);
+    await startJob(interaction, ctx, { guildId, parameters, userPrompt: promptText, notes });
   },
   autocomplete: stepChoices,
   components: {
@@ -60,7 +53,7 @@ export const kmplz: SlashCommand = {
         const guildId = requireGuildId(interaction);
         const job = await loadJob(ctx, guildId, jobId);
         const parameters = { ...job.parameters, seed: randomInt(0, GENERATION_BOUNDS.seed.max), seedChosen: false };
-        await startJob(interaction, ctx, guildId, parameters, job.userPrompt, []);
+        await startJob(interaction, ctx, { guildId, parameters, userPrompt: job.userPrompt, notes: [] });
       },
     },
     params: {
@@ -90,64 +83,6 @@ export const kmplz: SlashCommand = {
     },
   },
 };
-
-async function startJob(
-  interaction: ChatInputCommandInteraction | ComponentInteraction,
-  ctx: BotContext,
-  guildId: string,
-  parameters: GenerationParameters,
-  userPrompt: string,
-  notes: string[],
-): Promise<void> {
-  const job: GenerationJob = {
-    id: newJobId(),
-    guildId,
-    userId: interaction.user.id,
-    parameters,
-    userPrompt,
-    notes,
-    reply: replyTargetOf(interaction),
-    uploadLimit: interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT,
-    status: 'queued',
-    createdAt: ctx.clock.now(),
-  };
-  const accepted = await ctx.generation.submit(job);
-  if (accepted.state === 'cached') {
-    // The same request with the same seed was drawn before: show that picture again, for free.
-    const cached = accepted.from;
-    const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
-    const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, '♻️ Same prompt, settings and seed as an earlier picture: here it is again, no GPU time spent.'] };
-    await ctx.store.set(jobKeys.job(guildId, job.id), reused);
-    const reply = await ctx.generation.composeReply(reused, image);
-    await respond(interaction, reply.content);
-    return;
-  }
-  await respond(interaction, {
-    content: accepted.state === 'queued' ? queuedText(accepted.position) : '🎨 Drawing…',
-    components: [cancelRow(job.id)],
-  });
-}
-
-async function chooseCheckpoint(ctx: BotContext, guildId: string, requested: unknown): Promise<GenerationParameters['checkpoint']> {
-  if (requested !== undefined && requested !== null && String(requested).trim() !== '') {
-    const step = Number(String(requested).replace(/^step\s*/i, '').trim());
-    const training = await loadLastTraining(ctx.store, guildId);
-    const checkpoint = training?.checkpoints.find((c) => c.step === step);
-    if (!training || !checkpoint) {
-      const available = training?.checkpoints.map((c) => c.step).join(', ');
-      throw new UserError('unknown-checkpoint', available ? `There is no checkpoint “${String(requested)}”. Available steps: ${available}.` : 'No checkpoints yet: nothing has been trained on this server.');
-    }
-    return { trainingId: training.id, step };
-  }
-  const active = await loadActiveCheckpoint(ctx.store, guildId);
-  if (!active) {
-    throw new UserError(
-      'no-checkpoint',
-      'There is no trained checkpoint yet, so kmplz cannot draw in the style. Trainers: add drawings with `/dataset add`, then `/train`; the class votes for the best checkpoint.',
-    );
-  }
-  return { trainingId: active.training.id, step: active.checkpoint.step };
-}
 
 async function loadJob(ctx: BotContext, guildId: string, jobId: string | undefined): Promise<GenerationJob> {
   // The key includes the guild the click came from: a button forged with another server's job id finds nothing.

@@ -19,6 +19,12 @@ export interface GenerationParameters {
   checkpoint: { trainingId: string; step: number };
 }
 
+/** `/compare`: the same prompt and seed drawn once per value of one parameter. */
+export interface Comparison {
+  axis: 'steps' | 'guidance' | 'checkpoint';
+  values: number[];
+}
+
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
 
 export interface GenerationJob {
@@ -28,6 +34,8 @@ export interface GenerationJob {
   parameters: GenerationParameters;
   /** What the user typed, for the 📋 view. */
   userPrompt: string;
+  /** Set for `/compare` jobs: one grid instead of one picture. */
+  comparison?: Comparison;
   notes: string[];
   reply: ReplyTarget;
   /** The server's upload limit per file (`attachment_size_limit` of the interaction). */
@@ -66,4 +74,11 @@ export function fingerprint(parameters: GenerationParameters): string {
     .update(JSON.stringify([prompt, negativePrompt, steps, guidance, width, height, seed, checkpoint.trainingId, checkpoint.step]))
     .digest('base64url')
     .slice(0, 32);
+}
+
+/** The parameters of one cell of a comparison. */
+export function variantOf(parameters: GenerationParameters, axis: Comparison['axis'], value: number): GenerationParameters {
+  if (axis === 'steps') return { ...parameters, steps: value };
+  if (axis === 'guidance') return { ...parameters, guidance: value };
+  return { ...parameters, checkpoint: { ...parameters.checkpoint, step: value } };
 }

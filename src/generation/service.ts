@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { loadDataset } from '../dataset/dataset.js';
 import { UserError } from '../errors.js';
-import { composeSideBySide, encodeToFit } from '../images/compose.js';
+import { comparisonGrid, composeSideBySide, encodeToFit } from '../images/compose.js';
 import { customId } from '../interactions/command.js';
 import type { Replier } from '../interactions/reply-target.js';
 import type { Logger } from '../log.js';
@@ -19,7 +19,7 @@ import { keys as trainingKeys, type TrainingRecord } from '../training/records.j
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
-import { fingerprint, jobKeys, type GenerationJob } from './jobs.js';
+import { fingerprint, jobKeys, variantOf, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 
 export interface GenerationServiceOptions {
   store: Store;
@@ -72,8 +72,10 @@ export class GenerationService {
       const cached = cachedId && (await store.get<GenerationJob>(jobKeys.job(job.guildId, cachedId)));
       if (cached && cached.status === 'succeeded') return { state: 'cached', from: cached };
     }
-    const { steps, width, height } = job.parameters;
-    await requireBudget(store, config, clock, job.guildId, estimateGenerationSeconds(steps, width, height) * config.GPU_PRICE_PER_SECOND);
+    const { width, height } = job.parameters;
+    const stepsToDraw = job.comparison?.axis === 'steps' ? job.comparison.values : Array(job.comparison?.values.length ?? 1).fill(job.parameters.steps);
+    const estimate = stepsToDraw.reduce((sum: number, steps: number) => sum + estimateGenerationSeconds(steps, width, height), 0);
+    await requireBudget(store, config, clock, job.guildId, estimate * config.GPU_PRICE_PER_SECOND);
     await store.set(jobKeys.job(job.guildId, job.id), job);
     const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: { guildId: job.guildId, jobId: job.id } });
     if (!result.ok) {
@@ -117,7 +119,7 @@ export class GenerationService {
   }
 
   private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<void> {
-    const { store, generator, log: rootLog, config, clock } = this.options;
+    const { store, log: rootLog, clock } = this.options;
     const job = await store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
     if (!job || job.status !== 'queued') return;
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
@@ -126,20 +128,15 @@ export class GenerationService {
     const startedAt = clock.now();
     await this.editReply(running, { content: `🎨 Drawing… ${progressBar(0)}`, components: [cancelRow(job.id)] }, true);
     try {
-      const weights = await this.weightsOf(job);
-      const image = await generator.generate(
-        { ...job.parameters, weights },
-        { signal, onProgress: (progress) => void this.showProgress(running, progress, startedAt) },
-      );
-      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
-      const imageFile = path.join('guilds', job.guildId, 'results', `${job.id}${extensionOf(image.contentType)}`);
-      await mkdir(path.dirname(path.join(config.DATA_DIR, imageFile)), { recursive: true });
-      await writeFile(path.join(config.DATA_DIR, imageFile), image.data);
+      if (running.comparison) {
+        await this.runComparison(running, running.comparison, signal, startedAt, log);
+        return;
+      }
+      const image = await this.draw(running, running.parameters, signal, (progress) => void this.showProgress(running, progress, startedAt));
+      const imageFile = await this.saveResult(running, image.data, extensionOf(image.contentType));
       const finished: GenerationJob = { ...running, result: { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds } };
       await this.deliver(finished, image.data, log);
     } catch (error) {
-      const gpuSeconds = error instanceof ServiceError ? error.gpuSeconds : 0;
-      if (gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, gpuSeconds);
       if (signal.aborted) {
         await this.settle(running, { status: 'canceled' }, 'Canceled.');
         return;
@@ -147,6 +144,66 @@ export class GenerationService {
       log.warn({ err: error }, 'generation failed');
       await this.settle(running, { status: 'failed', failure: String((error as Error).message) }, failureMessage(error));
     }
+  }
+
+  /** One prediction through the shared Generator (the path previews take too), its GPU time recorded. */
+  private async draw(job: GenerationJob, parameters: GenerationParameters, signal: AbortSignal, onProgress: (progress: Progress) => void) {
+    const { store, config, clock, generator } = this.options;
+    const weights = await this.weightsOf(job.guildId, parameters.checkpoint);
+    try {
+      const image = await generator.generate({ ...parameters, weights }, { signal, onProgress });
+      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
+      return image;
+    } catch (error) {
+      // A failed or canceled prediction is billed for the time it ran.
+      if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, error.gpuSeconds);
+      throw error;
+    }
+  }
+
+  private async saveResult(job: GenerationJob, data: Buffer, extension: string): Promise<string> {
+    const imageFile = path.join('guilds', job.guildId, 'results', `${job.id}${extension}`);
+    await mkdir(path.dirname(path.join(this.options.config.DATA_DIR, imageFile)), { recursive: true });
+    await writeFile(path.join(this.options.config.DATA_DIR, imageFile), data);
+    return imageFile;
+  }
+
+  /** `/compare`: one picture per value, same prompt and seed, laid out in one labelled grid. */
+  private async runComparison(job: GenerationJob, comparison: Comparison, signal: AbortSignal, startedAt: number, log: Logger): Promise<void> {
+    const cells: { image: Buffer; label: string }[] = [];
+    let gpuSeconds = 0;
+    let lastPrediction = '';
+    for (const [index, value] of comparison.values.entries()) {
+      const parameters = variantOf(job.parameters, comparison.axis, value);
+      await this.editReply(job, { content: `🎨 Drawing ${index + 1} of ${comparison.values.length} (${comparison.axis} ${value})… ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id)] }, true);
+      const image = await this.draw(job, parameters, signal, () => undefined);
+      gpuSeconds += image.gpuSeconds;
+      lastPrediction = image.predictionId;
+      cells.push({ image: image.data, label: `${comparison.axis} ${value}` });
+    }
+    const grid = await encodeToFit(
+      await comparisonGrid(cells, `${displaySafe(job.parameters.prompt)} · seed ${job.parameters.seed}`.slice(0, 120)),
+      job.uploadLimit,
+      `kmplz-${job.id}-compare`,
+      { lossless: false },
+    );
+    const imageFile = await this.saveResult(job, grid.data, path.extname(grid.filename));
+    const p = job.parameters;
+    const embed = new EmbedBuilder()
+      .setTitle(truncate(`Compare ${comparison.axis}: ${comparison.values.join(', ')}`, 256))
+      .setDescription(truncate(displaySafe(p.prompt), 2000))
+      .addFields(
+        { name: 'seed', value: String(p.seed), inline: true },
+        { name: 'steps', value: comparison.axis === 'steps' ? 'varies' : String(p.steps), inline: true },
+        { name: 'guidance', value: comparison.axis === 'guidance' ? 'varies' : String(p.guidance), inline: true },
+        { name: 'checkpoint', value: comparison.axis === 'checkpoint' ? 'varies' : `step ${p.checkpoint.step}`, inline: true },
+      )
+      .setImage(`attachment://${grid.filename}`);
+    const succeeded: GenerationJob = { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result: { imageFile, predictionId: lastPrediction, gpuSeconds } };
+    await this.options.store.set(jobKeys.job(job.guildId, job.id), succeeded);
+    await this.options.replier.finish(job.reply, { content: '', embeds: [embed], files: [new AttachmentBuilder(grid.data, { name: grid.filename })], components: [], attachments: [] });
+    await this.forget(job);
+    log.info({ cells: cells.length, gpuSeconds, startedAt }, 'comparison delivered');
   }
 
   /** Sends the result and records the job as done. */
@@ -208,10 +265,10 @@ export class GenerationService {
     return { name: image.name, data: await readFile(path.join(config.DATA_DIR, image.originalFile)) };
   }
 
-  private async weightsOf(job: GenerationJob) {
-    const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(job.guildId, job.parameters.checkpoint.trainingId));
-    const checkpoint = training?.checkpoints.find((c) => c.step === job.parameters.checkpoint.step);
-    if (!checkpoint) throw new UserError('checkpoint-gone', `The checkpoint at step ${job.parameters.checkpoint.step} is no longer available.`);
+  private async weightsOf(guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
+    const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(guildId, trainingId));
+    const checkpoint = training?.checkpoints.find((c) => c.step === step);
+    if (!checkpoint) throw new UserError('checkpoint-gone', `The checkpoint at step ${step} is no longer available.`);
     return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version };
   }
 

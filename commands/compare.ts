@@ -1,0 +1,64 @@
+import { randomInt } from 'node:crypto';
+import { UserError } from '../src/errors.js';
+import type { Comparison } from '../src/generation/jobs.js';
+import { GENERATION_BOUNDS, GENERATION_DEFAULTS, preparePrompt } from '../src/generation/prompt.js';
+import type { SlashCommand } from '../src/interactions/command.js';
+import { requireGuildId } from '../src/interactions/permissions.js';
+import { loadLastTraining } from '../src/training/records.js';
+import { compareDefinition } from './definitions.js';
+import { chooseCheckpoint, startJob } from './shared/jobs.js';
+
+/** A grid is for comparing at a glance; past this many cells it stops being one. */
+export const MAX_COMPARE_VALUES = 5;
+
+/**
+ * `/compare prompt:… axis:steps values:20,50,70`: the same prompt and seed drawn once per value,
+ * one labelled grid — the comparison the class made by hand between 20, 50 and 70 steps.
+ */
+export const compare: SlashCommand = {
+  data: compareDefinition,
+  defer: () => 'public',
+  async execute(interaction, ctx) {
+    const guildId = requireGuildId(interaction);
+    const axis = interaction.options.getString('axis', true);
+    if (axis !== 'steps' && axis !== 'guidance' && axis !== 'checkpoint') throw new UserError('bad-axis', 'Compare across `steps`, `guidance` or `checkpoint`.');
+    const values = parseValues(interaction.options.getString('values', true), axis);
+    const checkpoint = await chooseCheckpoint(ctx, guildId, undefined);
+    if (axis === 'checkpoint') {
+      const training = await loadLastTraining(ctx.store, guildId);
+      const steps = new Set(training?.checkpoints.map((c) => c.step));
+      const missing = values.filter((v) => !steps.has(v));
+      if (missing.length) throw new UserError('unknown-checkpoint', `No checkpoint at step ${missing.join(', ')}. Available: ${[...steps].join(', ') || 'none'}.`);
+      checkpoint.trainingId = training!.id;
+    }
+    const promptText = interaction.options.getString('prompt', true);
+    const prompt = preparePrompt(promptText, { triggerWord: ctx.config.TRIGGER_WORD });
+    const comparison: Comparison = { axis, values };
+    await startJob(interaction, ctx, {
+      guildId,
+      parameters: { prompt: prompt.prompt, ...GENERATION_DEFAULTS, seed: randomInt(0, GENERATION_BOUNDS.seed.max), seedChosen: false, checkpoint },
+      userPrompt: promptText,
+      notes: prompt.truncated ? ['✂️ Your prompt was longer than the model reads; the end was cut.'] : [],
+      comparison,
+    });
+  },
+};
+
+/** `20, 50,70` → [20, 50, 70], each checked against the axis's bounds; duplicates dropped, order kept. */
+export function parseValues(text: string, axis: Comparison['axis']): number[] {
+  const parts = text.split(/[,\s;]+/).filter(Boolean);
+  const values = [...new Set(parts.map(Number))];
+  const bounds = axis === 'steps' ? GENERATION_BOUNDS.steps : axis === 'guidance' ? GENERATION_BOUNDS.guidance : { min: 1, max: Number.MAX_SAFE_INTEGER };
+  const integer = axis !== 'guidance';
+  const bad = parts.filter((part) => {
+    const n = Number(part);
+    return !Number.isFinite(n) || n < bounds.min || n > bounds.max || (integer && !Number.isInteger(n));
+  });
+  if (bad.length) {
+    const range = axis === 'checkpoint' ? 'checkpoint steps' : `${integer ? 'whole numbers' : 'numbers'} from ${bounds.min} to ${bounds.max}`;
+    throw new UserError('bad-values', `These ${axis} values do not work: ${bad.join(', ')}. Use ${range}, separated by commas.`);
+  }
+  if (values.length < 2) throw new UserError('too-few-values', 'Give at least two values to compare, e.g. `20,50,70`.');
+  if (values.length > MAX_COMPARE_VALUES) throw new UserError('too-many-values', `At most ${MAX_COMPARE_VALUES} values fit in one grid.`);
+  return values;
+}

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext } from '../../src/context.js';
+import { UserError } from '../../src/errors.js';
+import { jobKeys, newJobId, type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
+import { cancelRow, queuedText } from '../../src/generation/service.js';
+import type { ComponentInteraction } from '../../src/interactions/command.js';
+import { replyTargetOf } from '../../src/interactions/reply-target.js';
+import { respond } from '../../src/interactions/respond.js';
+import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/records.js';
+
+/** Discord's default per-file upload limit, for interactions that do not say (they always should). */
+const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Queues a generation job (`/kmplz`, 🎲, `/compare`) and tells the user where it stands: its
+ * place in the queue, or the stored picture when an identical request was drawn before.
+ */
+export async function startJob(
+  interaction: ChatInputCommandInteraction | ComponentInteraction,
+  ctx: BotContext,
+  { guildId, parameters, userPrompt, notes, comparison }: { guildId: string; parameters: GenerationParameters; userPrompt: string; notes: string[]; comparison?: Comparison },
+): Promise<void> {
+  const job: GenerationJob = {
+    id: newJobId(),
+    guildId,
+    userId: interaction.user.id,
+    parameters,
+    userPrompt,
+    notes,
+    comparison,
+    reply: replyTargetOf(interaction),
+    uploadLimit: interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT,
+    status: 'queued',
+    createdAt: ctx.clock.now(),
+  };
+  const accepted = await ctx.generation.submit(job);
+  if (accepted.state === 'cached') {
+    // The same request with the same seed was drawn before: show that picture again, for free.
+    const cached = accepted.from;
+    const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
+    const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, '♻️ Same prompt, settings and seed as an earlier picture: here it is again, no GPU time spent.'] };
+    await ctx.store.set(jobKeys.job(guildId, job.id), reused);
+    const reply = await ctx.generation.composeReply(reused, image);
+    await respond(interaction, reply.content);
+    return;
+  }
+  await respond(interaction, {
+    content: accepted.state === 'queued' ? queuedText(accepted.position) : '🎨 Drawing…',
+    components: [cancelRow(job.id)],
+  });
+}
+
+/** The checkpoint a request names (`checkpoint:500`), or the one the class picked. */
+export async function chooseCheckpoint(ctx: BotContext, guildId: string, requested: unknown): Promise<GenerationParameters['checkpoint']> {
+  if (requested !== undefined && requested !== null && String(requested).trim() !== '') {
+    const step = Number(String(requested).replace(/^step\s*/i, '').trim());
+    const training = await loadLastTraining(ctx.store, guildId);
+    const checkpoint = training?.checkpoints.find((c) => c.step === step);
+    if (!training || !checkpoint) {
+      const available = training?.checkpoints.map((c) => c.step).join(', ');
+      throw new UserError('unknown-checkpoint', available ? `There is no checkpoint “${String(requested)}”. Available steps: ${available}.` : 'No checkpoints yet: nothing has been trained on this server.');
+    }
+    return { trainingId: training.id, step };
+  }
+  const active = await loadActiveCheckpoint(ctx.store, guildId);
+  if (!active) {
+    throw new UserError(
+      'no-checkpoint',
+      'There is no trained checkpoint yet, so kmplz cannot draw in the style. Trainers: add drawings with `/dataset add`, then `/train`; the class votes for the best checkpoint.',
+    );
+  }
+  return { trainingId: active.training.id, step: active.checkpoint.step };
+}
