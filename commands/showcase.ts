@@ -1,47 +1,115 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AttachmentBuilder, EmbedBuilder, type RepliableInteraction } from 'discord.js';
+import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommandInteraction, type RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
+import { downloadAttachment } from '../src/dataset/intake/download.js';
+import { IntakeError } from '../src/dataset/intake/refusal.js';
 import { UserError } from '../src/errors.js';
-import type { GenerationJob } from '../src/generation/jobs.js';
+import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
 import { displaySafe } from '../src/generation/prompt.js';
+import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
+import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
+import { INTAKE_LIMITS } from './dataset.js';
+import { showcaseDefinition } from './definitions.js';
 
-const showcasedKey = (guildId: string, jobId: string) => `guild:${guildId}:showcased:${jobId}`;
+/** Marks of what is already in the showcase: a kmplz job by its id, an uploaded picture by its bytes. */
+const showcasedKey = (guildId: string, what: string) => `guild:${guildId}:showcased:${what}`;
+
+/**
+ * `/showcase link:<message link>` posts a kmplz result (found through the job id its buttons
+ * carry); `/showcase image:<attachment>` posts any picture, credited to the person who shares it.
+ */
+export const showcase: SlashCommand = {
+  data: showcaseDefinition,
+  defer: () => 'ephemeral',
+  async execute(interaction, ctx) {
+    const guildId = requireGuildId(interaction);
+    requireShowcaseChannel(ctx);
+    const link = interaction.options.getString('link');
+    const image = interaction.options.getAttachment('image');
+    if (link) return showcaseJob(interaction, ctx, await jobFromLink(ctx, guildId, link));
+    if (image) return showcaseUpload(interaction, ctx, guildId, image);
+    throw new UserError('nothing-to-showcase', 'Give a link to a kmplz picture (`link`) or attach a picture (`image`).');
+  },
+};
+
+function requireShowcaseChannel(ctx: BotContext): string {
+  if (!ctx.config.SHOWCASE_CHANNEL_ID) throw new UserError('showcase-not-configured', 'This bot has no showcase channel yet: an admin can set SHOWCASE_CHANNEL_ID.');
+  return ctx.config.SHOWCASE_CHANNEL_ID;
+}
+
+/** `https://discord.com/channels/<guild>/<channel>/<message>` → the kmplz job its buttons name. */
+async function jobFromLink(ctx: BotContext, guildId: string, link: string): Promise<GenerationJob> {
+  const match = /\/channels\/(\d{17,20})\/(\d{17,20})\/(\d{17,20})\/?$/.exec(link.trim());
+  if (!match) throw new UserError('bad-link', 'That is not a message link: right-click the picture’s message → Copy Message Link.');
+  const [, linkGuild, channelId, messageId] = match;
+  if (linkGuild !== guildId) throw new UserError('other-server', 'That message is in another server.');
+  const channel = await ctx.client.channels.fetch(channelId!).catch(() => null);
+  const message = channel?.isTextBased() ? await channel.messages.fetch(messageId!).catch(() => null) : null;
+  if (!message) throw new UserError('message-not-found', 'kmplz cannot find that message (deleted, or in a channel it cannot read).');
+  // The result's buttons carry the job id in their custom_ids.
+  const jobId = message.components
+    .flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []))
+    .map((component) => (component.customId ? parseCustomId(component.customId) : undefined))
+    .find((id) => id?.command === 'kmplz')?.args[0];
+  const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
+  if (!job) throw new UserError('not-a-kmplz-picture', 'That message is not a kmplz picture. To showcase another picture, attach it as `image`.');
+  return job;
+}
+
+async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, image: Attachment): Promise<void> {
+  const data = await downloadAttachment(image.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
+    if (error instanceof IntakeError) throw new UserError(error.code, error.message);
+    throw error;
+  });
+  const fingerprint = createHash('sha256').update(data).digest('hex').slice(0, 32);
+  const embed = new EmbedBuilder()
+    .setDescription(`Shared by <@${interaction.user.id}> · made with kmplz in the style of the artist whose drawings taught it ${ctx.config.TRIGGER_WORD}`)
+    .setImage(`attachment://${image.name}`);
+  await post(interaction, ctx, guildId, fingerprint, { embeds: [embed], files: [new AttachmentBuilder(data, { name: image.name })] });
+}
 
 /**
  * Posts a finished `/kmplz` picture to the class showcase channel, once: who made it, the prompt
  * and parameters, the checkpoint, and a credit to the artist whose style it learned.
  */
 export async function showcaseJob(interaction: RepliableInteraction, ctx: BotContext, job: GenerationJob): Promise<void> {
-  const channelId = ctx.config.SHOWCASE_CHANNEL_ID;
-  if (!channelId) throw new UserError('showcase-not-configured', 'This bot has no showcase channel yet: an admin can set SHOWCASE_CHANNEL_ID.');
+  requireShowcaseChannel(ctx);
   if (job.status !== 'succeeded' || !job.result) throw new UserError('nothing-to-showcase', 'This picture is not finished, so it cannot be showcased.');
-  if (!(await ctx.store.setIfAbsent(showcasedKey(job.guildId, job.id), { by: interaction.user.id, at: ctx.clock.now() }))) {
+  const image = await readFile(path.join(ctx.config.DATA_DIR, job.result.imageFile));
+  const file = new AttachmentBuilder(image, { name: `kmplz-${job.id}${path.extname(job.result.imageFile)}` });
+  const p = job.parameters;
+  const embed = new EmbedBuilder()
+    .setTitle(displaySafe(p.prompt).slice(0, 256))
+    .setDescription(`Made by <@${job.userId}> with kmplz · in the style of the artist whose drawings taught it ${ctx.config.TRIGGER_WORD}`)
+    .addFields(
+      { name: 'steps', value: String(p.steps), inline: true },
+      { name: 'guidance', value: String(p.guidance), inline: true },
+      { name: 'seed', value: String(p.seed), inline: true },
+      { name: 'checkpoint', value: `step ${p.checkpoint.step}`, inline: true },
+    )
+    .setImage(`attachment://${file.name}`);
+  await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
+}
+
+/** Posts once per `what`: the mark is taken before posting and given back if the post fails. */
+async function post(interaction: RepliableInteraction, ctx: BotContext, guildId: string, what: string, content: { embeds: EmbedBuilder[]; files: AttachmentBuilder[] }): Promise<void> {
+  const channelId = requireShowcaseChannel(ctx);
+  if (!(await ctx.store.setIfAbsent(showcasedKey(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
     throw new UserError('already-showcased', 'This picture is already in the showcase.');
   }
   try {
     const channel = await ctx.client.channels.fetch(channelId);
-    if (!channel?.isSendable() || !('guildId' in channel) || channel.guildId !== job.guildId) throw new Error('showcase channel not reachable from this server');
-    const image = await readFile(path.join(ctx.config.DATA_DIR, job.result.imageFile));
-    const file = new AttachmentBuilder(image, { name: `kmplz-${job.id}${path.extname(job.result.imageFile)}` });
-    const p = job.parameters;
-    const embed = new EmbedBuilder()
-      .setTitle(displaySafe(p.prompt).slice(0, 256))
-      .setDescription(`Made by <@${job.userId}> with kmplz · in the style of the artist whose drawings taught it ${ctx.config.TRIGGER_WORD}`)
-      .addFields(
-        { name: 'steps', value: String(p.steps), inline: true },
-        { name: 'guidance', value: String(p.guidance), inline: true },
-        { name: 'seed', value: String(p.seed), inline: true },
-        { name: 'checkpoint', value: `step ${p.checkpoint.step}`, inline: true },
-      )
-      .setImage(`attachment://${file.name}`);
-    const message = await channel.send({ embeds: [embed], files: [file], allowedMentions: { parse: [] } });
-    ctx.log.info({ jobId: job.id, messageId: message.id }, 'showcased');
+    if (!channel?.isSendable() || !('guildId' in channel) || channel.guildId !== guildId) throw new Error('showcase channel not reachable from this server');
+    // The credit names people; nobody is pinged for it.
+    const message = await channel.send({ ...content, allowedMentions: { parse: [] } });
+    ctx.log.info({ what, messageId: message.id }, 'showcased');
     await respond(interaction, { content: `⭐ Posted to the showcase: ${message.url}` });
   } catch (error) {
     // Free the mark so the picture can be showcased once the channel works.
-    await ctx.store.delete(showcasedKey(job.guildId, job.id));
+    await ctx.store.delete(showcasedKey(guildId, what));
     ctx.log.warn({ err: error, channelId }, 'showcase failed');
     throw new UserError('showcase-unreachable', 'kmplz cannot post in the showcase channel: check that it exists in this server and that the bot may send messages and attach files there.');
   }
