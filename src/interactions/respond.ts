@@ -17,7 +17,9 @@ export async function respond(
   payload: ReplyPayload,
   { ephemeral = false }: { ephemeral?: boolean } = {},
 ): Promise<void> {
-  if (interaction.deferred && !interaction.replied && !isDeferredUpdate(interaction)) {
+  // discord.js marks a deferred interaction `replied` after its first edit; later answers must
+  // still edit that same message rather than pile up follow-ups.
+  if (interaction.deferred && !isDeferredUpdate(interaction)) {
     await interaction.editReply(payload);
   } else if (interaction.deferred || interaction.replied) {
     await interaction.followUp({ ...payload, flags: ephemeral ? MessageFlags.Ephemeral : undefined });
@@ -32,12 +34,13 @@ export async function respond(
  * about one person's input should not land in the busy group chat.
  */
 export async function respondPrivately(interaction: RepliableInteraction, payload: ReplyPayload): Promise<void> {
-  if (interaction.deferred && !interaction.replied && !isDeferredUpdate(interaction)) {
+  if (interaction.deferred && !isDeferredUpdate(interaction)) {
     if (interaction.ephemeral) {
       await interaction.editReply(payload);
       return;
     }
-    await interaction.deleteReply().catch(() => undefined);
+    // Only the empty "thinking…" placeholder is removed; a reply that already shows something stays.
+    if (!interaction.replied) await interaction.deleteReply().catch(() => undefined);
     await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
     return;
   }

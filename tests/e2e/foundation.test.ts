@@ -82,7 +82,7 @@ describe('foundation, end to end with the real discord.js client', () => {
   it('survives an error reply that fails (the interaction expired) and keeps answering', async () => {
     const late = await discord.slash({ name: 'slow-crash', user: discord.users.dave });
     await expect(late.ack(1000)).rejects.toThrow();
-    await discord.waitFor(() => bot.logs().some((l) => l.interactionId === late.id && l.msg === 'could not tell the user about an error'), 3000);
+    await discord.waitFor(() => bot.logs().find((l) => l.interactionId === late.id && l.msg === 'could not tell the user about an error'), 3000, 'the failed error reply to be logged');
     discord.specErrors.length = 0;
     const next = await discord.slash({ name: 'checkpoints' });
     expect((await next.waitForOriginal()).content).toMatch(/No checkpoints yet/);

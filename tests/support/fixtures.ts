@@ -45,3 +45,49 @@ export async function seedTraining(
   await ctx.store.set(keys.activeCheckpoint(guildId), active);
   return training;
 }
+
+/** A JPEG whose stored top half is red and bottom half blue, tagged with an EXIF orientation. */
+export async function orientedJpeg(width: number, height: number, orientation: number): Promise<Buffer> {
+  const half = Math.round(height / 2);
+  return sharp({ create: { width, height, channels: 3, background: '#0000ff' } })
+    .composite([{ input: { create: { width, height: half, channels: 3, background: '#ff0000' } }, top: 0, left: 0 }])
+    .jpeg()
+    .withMetadata({ orientation })
+    .toBuffer();
+}
+
+/** A PNG with a transparent background and an opaque black square in the middle. */
+export function alphaPng(size: number): Promise<Buffer> {
+  const inner = Math.round(size / 3);
+  return sharp({ create: { width: size, height: size, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .composite([{ input: { create: { width: inner, height: inner, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }, top: inner, left: inner }])
+    .png()
+    .toBuffer();
+}
+
+/** A tiny PNG whose header claims `width`×`height` pixels: a decompression bomb in miniature. */
+export function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(8 + data.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const idat = Buffer.from([0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function crc32(data: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
