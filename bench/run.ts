@@ -1,0 +1,111 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * `npm run bench [name…]`: runs every bench/*.bench.ts (or those whose name is given), merges
+ * their figures into bench/results.json (figures of benches not run this time are kept) and
+ * rewrites bench/REPORT.md from the merged figures. A name that matches no bench only rewrites
+ * the report.
+ */
+
+type Figures = Record<string, number | string>;
+
+interface BenchModule {
+  run(): Promise<Figures>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const resultsFile = path.join(here, 'results.json');
+const reportFile = path.join(here, 'REPORT.md');
+
+/** Goals from the issues, checked in the report when their figures are present. */
+const GOALS: ReadonlyArray<{ goal: string; check(f: Figures): { value: string; met: boolean } | undefined }> = [
+  ratioGoal('pipeline at least 3.5× faster than ImageMagick', 'preprocess64_imagemagick_ms', 'preprocess64_ms', (r) => r >= 3.5),
+  ratioGoal('pipeline no slower than vipsthumbnail', 'preprocess64_vipsthumbnail_ms', 'preprocess64_ms', (r) => r >= 1),
+  ratioGoal('pipeline within 1.5× of the decode floor', 'preprocess64_ms', 'preprocess64_decode_floor_ms', (r) => r <= 1.5),
+  limitGoal('pipeline peak RSS under 350 MB', 'preprocess64_peak_rss_mb', 350, 'MB'),
+  limitGoal('the same, with MALLOC_ARENA_MAX=2 in the environment', 'preprocess64_peak_rss_arena2_mb', 350, 'MB'),
+  limitGoal('compose one reply (encoded) in at most 40 ms', 'compose_ms_median', 40, 'ms'),
+  limitGoal('acknowledge an interaction in at most 100 ms (p99)', 'ack_p99_ms', 100, 'ms'),
+];
+
+function ratioGoal(goal: string, numerator: string, denominator: string, ok: (ratio: number) => boolean) {
+  return {
+    goal,
+    check(f: Figures) {
+      const a = f[numerator];
+      const b = f[denominator];
+      if (typeof a !== 'number' || typeof b !== 'number' || b === 0) return undefined;
+      const ratio = a / b;
+      return { value: `${numerator} / ${denominator} = ${ratio.toFixed(2)}`, met: ok(ratio) };
+    },
+  };
+}
+
+function limitGoal(goal: string, key: string, limit: number, unit: string) {
+  return {
+    goal,
+    check(f: Figures) {
+      const value = f[key];
+      if (typeof value !== 'number') return undefined;
+      return { value: `${key} = ${value} ${unit}`, met: value <= limit };
+    },
+  };
+}
+
+function report(figures: Figures, ran: string[], failures: string[]): string {
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (benches run this time: ${ran.join(', ') || 'none'}).`,
+    '',
+    '## Goals',
+    '',
+    '| goal | measured | met |',
+    '| --- | --- | --- |',
+  ];
+  for (const { goal, check } of GOALS) {
+    const result = check(figures);
+    lines.push(result ? `| ${goal} | ${result.value} | ${result.met ? 'yes' : '**no**'} |` : `| ${goal} | not measured | – |`);
+  }
+  lines.push('', '## Figures', '', '| key | value |', '| --- | --- |');
+  for (const key of Object.keys(figures).sort()) lines.push(`| ${key} | ${String(figures[key]).replaceAll('|', '\\|')} |`);
+  if (failures.length > 0) lines.push('', '## Failed benches', '', ...failures.map((f) => `- ${f}`));
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = (await readdir(here))
+    .filter((file) => file.endsWith('.bench.ts'))
+    .map((file) => file.slice(0, -'.bench.ts'.length))
+    .filter((name) => wanted.length === 0 || wanted.includes(name))
+    .sort();
+  let figures: Figures = {};
+  try {
+    figures = JSON.parse(await readFile(resultsFile, 'utf8')) as Figures;
+  } catch {
+    // First run: no results yet.
+  }
+  const failures: string[] = [];
+  for (const name of names) {
+    console.log(`bench ${name}…`);
+    const started = performance.now();
+    try {
+      const module = (await import(pathToFileURL(path.join(here, `${name}.bench.ts`)).href)) as BenchModule;
+      const result = await module.run();
+      figures = { ...figures, ...result };
+      console.log(`bench ${name}: ${JSON.stringify(result)} (${Math.round((performance.now() - started) / 1000)} s)`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push(`${name}: ${message}`);
+      console.error(`bench ${name} failed: ${message}`);
+    }
+  }
+  await writeFile(resultsFile, `${JSON.stringify(figures, null, 2)}\n`);
+  await writeFile(reportFile, report(figures, names, failures));
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+await main();
