@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { UserError } from '../errors.js';
@@ -147,9 +148,38 @@ export function readOriginalImage(config: Config, image: DatasetImage): Promise<
   return readFile(path.join(config.DATA_DIR, image.originalFile));
 }
 
+/** Height of the copy shown next to generations: Discord shows replies smaller than that anyway. */
+const DISPLAY_HEIGHT = 768;
+
+/**
+ * The drawing as people see it next to a generation: the original, upright, on white, at most
+ * 768 px high. Made on first use and kept (decoding a 12-megapixel original on every reply would
+ * double the time to compose it), then read from its file.
+ */
+export async function readDisplayImage({ store, config }: Pick<DatasetDeps, 'store' | 'config'>, guildId: string, image: DatasetImage): Promise<Buffer> {
+  if (image.displayFile) {
+    const existing = await readFile(path.join(config.DATA_DIR, image.displayFile)).catch(() => undefined);
+    if (existing) return existing;
+  }
+  const display = await sharp(await readFile(path.join(config.DATA_DIR, image.originalFile)), { limitInputPixels: false })
+    .rotate()
+    .flatten({ background: '#ffffff' })
+    .resize({ height: DISPLAY_HEIGHT, width: DISPLAY_HEIGHT * 2, fit: 'inside', withoutEnlargement: true })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  const displayFile = image.originalFile.replace(`${path.sep}originals${path.sep}`, `${path.sep}display${path.sep}`).replace(/\.[^.]+$/, '.jpg');
+  await mkdir(path.dirname(path.join(config.DATA_DIR, displayFile)), { recursive: true });
+  await writeFile(path.join(config.DATA_DIR, displayFile), display);
+  await store.update<Dataset>(datasetKey(guildId), (current) =>
+    current && { images: current.images.map((i) => (i.originalFile === image.originalFile ? { ...i, displayFile } : i)) },
+  );
+  return display;
+}
+
 async function deleteFiles(config: Config, image: DatasetImage): Promise<void> {
-  await rm(path.join(config.DATA_DIR, image.processedFile), { force: true });
-  await rm(path.join(config.DATA_DIR, image.originalFile), { force: true });
+  for (const file of [image.processedFile, image.originalFile, image.displayFile]) {
+    if (file) await rm(path.join(config.DATA_DIR, file), { force: true });
+  }
 }
 
 /** `Sketches/Girl in Hoodie (2).PNG` → `girl-in-hoodie-2`: short, typeable in `/dataset remove name:`. */

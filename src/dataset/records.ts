@@ -9,6 +9,8 @@ export interface DatasetImage {
   /** Paths relative to DATA_DIR. */
   processedFile: string;
   originalFile: string;
+  /** A smaller upright copy of the original for composites, made on first use. */
+  displayFile?: string;
   original: { width: number; height: number; format: string };
   /** Perceptual hash (hex) for near-duplicate reports. */
   phash: string;

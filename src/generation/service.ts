@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'discord.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { loadDataset } from '../dataset/dataset.js';
+import { loadDataset, readDisplayImage } from '../dataset/dataset.js';
 import { UserError } from '../errors.js';
 import { comparisonGrid, composeSideBySide, encodeToFit } from '../images/compose.js';
 import { customId } from '../interactions/command.js';
@@ -262,7 +262,7 @@ export class GenerationService {
       { triggerWord: config.TRIGGER_WORD },
     )(job.parameters.prompt);
     const image = dataset.images.find((i) => i.name === match?.reference.name) ?? dataset.images[0]!;
-    return { name: image.name, data: await readFile(path.join(config.DATA_DIR, image.originalFile)) };
+    return { name: image.name, data: await readDisplayImage(this.options, job.guildId, image) };
   }
 
   private async weightsOf(guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
