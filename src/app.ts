@@ -2,7 +2,7 @@ import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js'
 import { allCommands } from '../commands/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { BotContext } from './context.js';
+import type { BotContext, Services } from './context.js';
 import type { SlashCommand } from './interactions/command.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
@@ -12,8 +12,13 @@ import { createHfCaptioner } from './services/hf/captioner.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
-import type { Captioner, Generator } from './services/types.js';
+import { createReplicateTrainer } from './services/replicate/trainer.js';
+import { webhookSecretSource } from './services/replicate/webhook-secret.js';
+import type { Generator } from './services/types.js';
+import { HttpServer } from './http/server.js';
+import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { openStore } from './store/store.js';
+import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
 export interface AppDependencies {
   log?: Logger;
@@ -23,8 +28,12 @@ export interface AppDependencies {
   /** The fetch every service adapter uses (tests may wrap it). */
   fetch?: typeof fetch;
   generation?: Pick<GenerationServiceOptions, 'concurrency' | 'perUserCap' | 'progressEditIntervalMs'>;
+  /** Wraps the generator, e.g. to time the GPU service apart from the bot's own work (bench/). */
+  decorateGenerator?: (generator: Generator) => Generator;
   /** How often predictions are polled (tests against an accelerated emulator poll faster). */
   replicatePoll?: { baseMs: number; maxMs: number };
+  /** How trainings are polled and their status edited (tests against an accelerated emulator go faster). */
+  training?: Partial<TrainingTiming>;
 }
 
 export interface App {
@@ -62,7 +71,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
 
   const clock = deps.clock ?? systemClock;
-  const services = buildServices(config, log, deps.fetch, deps.replicatePoll);
+  const { services, webhookSecret } = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const generation = new GenerationService({
     store,
     config,
@@ -72,7 +81,25 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     replier: new Replier(client, config, clock),
     ...deps.generation,
   });
-  const context: BotContext = { config, log, store, clock, client, generation, services };
+  const training = new TrainingSupervisor({
+    store,
+    config,
+    clock,
+    client,
+    log: log.child({ component: 'training' }),
+    trainer: services.trainer,
+    generator: services.generator,
+    timing: deps.training,
+  });
+  // Only with HTTP_PORT: a bot that is not reachable has nothing to listen for.
+  const http =
+    config.HTTP_PORT === undefined
+      ? undefined
+      : new HttpServer(
+          [replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) })],
+          log.child({ component: 'http' }),
+        );
+  const context: BotContext = { config, log, store, clock, client, generation, training, services };
   const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, deps.events);
   const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
 
@@ -86,14 +113,19 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       await client.login(config.DISCORD_TOKEN);
       await ready;
       log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'kmplz is online');
+      if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);
       await generation.resumeUnfinished();
+      await training.resume();
     },
     stop() {
       stopping ??= (async () => {
         log.info('shutting down: finishing running interactions');
+        await http?.close();
         await dispatcher.drain(10_000);
         // Jobs still waiting stay recorded as unfinished; the next start takes them up again.
         await generation.close(20_000);
+        // Trainings go on at the service; the next start follows them again.
+        await training.close(10_000);
         client.off(Events.InteractionCreate, onInteraction);
         await client.destroy();
         await store.close();
@@ -109,7 +141,7 @@ function buildServices(
   log: Logger,
   fetchImpl: typeof fetch | undefined,
   poll: AppDependencies['replicatePoll'],
-): { generator: Generator; captioner: Captioner } {
+): { services: Services; webhookSecret: () => Promise<string> } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
   const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl, poll });
@@ -117,5 +149,14 @@ function buildServices(
     config.CAPTION_BACKEND === 'hf'
       ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })
       : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, log: servicesLog });
-  return { generator, captioner };
+  const trainer = createReplicateTrainer({
+    token: config.REPLICATE_API_TOKEN ?? '',
+    baseUrl: config.REPLICATE_BASE_URL,
+    fetch: fetchImpl,
+    model: config.REPLICATE_TRAINER,
+    destination: config.REPLICATE_TRAINING_DESTINATION,
+    strategy: config.REPLICATE_TRAINER_MODE,
+    log: servicesLog,
+  });
+  return { services: { generator, captioner, trainer }, webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET) };
 }

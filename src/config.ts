@@ -77,6 +77,7 @@ const configSchema = z.object({
   REPLICATE_BASE_URL: httpUrl.default('https://api.replicate.com/v1'),
   REPLICATE_GENERATOR: modelRef.default(DEFAULT_GENERATOR),
   REPLICATE_TRAINER: modelRef.default(DEFAULT_TRAINER),
+  REPLICATE_TRAINER_MODE: z.enum(['ladder', 'streaming'], { error: '"ladder" or "streaming"' }).default('ladder'),
   REPLICATE_TRAINING_DESTINATION: z
     .string()
     .trim()

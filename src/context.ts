@@ -3,8 +3,9 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { GenerationService } from './generation/service.js';
 import type { Logger } from './log.js';
-import type { Captioner, Generator } from './services/types.js';
+import type { Captioner, Generator, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
+import type { TrainingSupervisor } from './training/supervisor.js';
 
 /**
  * What every command and job receives, built once in the composition root (src/app.ts).
@@ -18,10 +19,13 @@ export interface BotContext {
   readonly client: Client;
   /** `/kmplz` jobs: the fair queue, the replies, the results. */
   readonly generation: GenerationService;
+  /** `/train`: trainings followed to their last preview, across restarts. */
+  readonly training: TrainingSupervisor;
   readonly services: Services;
 }
 
 export interface Services {
   readonly generator: Generator;
   readonly captioner: Captioner;
+  readonly trainer: Trainer;
 }

@@ -26,6 +26,7 @@ describe('parseConfig', () => {
       DATA_DIR: './data',
       GPU_PRICE_PER_SECOND: 0.001525,
       LOG_LEVEL: 'info',
+      REPLICATE_TRAINER_MODE: 'ladder',
     });
     expect(config.REDIS_URL).toBeUndefined();
     expect(config.BUDGET_USD).toBeUndefined();
@@ -61,6 +62,7 @@ describe('parseConfig', () => {
     [{ ...minimal, REPLICATE_TRAINING_DESTINATION: 'just-a-name' }, ['REPLICATE_TRAINING_DESTINATION']],
     [{ ...minimal, ALLOWED_ATTACHMENT_HOSTS: 'cdn.discordapp.com, http://evil/' }, ['ALLOWED_ATTACHMENT_HOSTS']],
     [{ ...minimal, LOG_LEVEL: 'loud' }, ['LOG_LEVEL']],
+    [{ ...minimal, REPLICATE_TRAINER_MODE: 'steps' }, ['REPLICATE_TRAINER_MODE']],
     [{ ...minimal, PUBLIC_URL: 'https://bot.example' }, ['HTTP_PORT']],
     [{ ...minimal, CAPTION_BACKEND: 'hf' }, ['HF_TOKEN']],
     [{ DISCORD_API_URL: 'nope', LOG_LEVEL: 'x' }, ['DISCORD_TOKEN', 'DISCORD_API_URL', 'LOG_LEVEL']],
@@ -84,6 +86,10 @@ describe('parseConfig', () => {
     expect(config.HTTP_PORT).toBe(8080);
     expect(config.BUDGET_USD).toBe(12.5);
     expect(config.DISCORD_API_URL).toBe('http://127.0.0.1:3000/api');
+  });
+
+  it('takes the streaming trainer mode', () => {
+    expect(parseConfig({ ...minimal, REPLICATE_TRAINER_MODE: 'streaming' }).REPLICATE_TRAINER_MODE).toBe('streaming');
   });
 });
 

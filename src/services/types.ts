@@ -65,3 +65,63 @@ export class ServiceError extends Error {
     this.name = 'ServiceError';
   }
 }
+
+/**
+ * How checkpoints every N steps are obtained (SERVICES.md): `ladder` starts one run per
+ * checkpoint with the official trainer (same seed, same zip, constant schedule); `streaming`
+ * starts one run of a trainer whose output grows by one weights URL per checkpoint.
+ */
+export type TrainingStrategy = 'ladder' | 'streaming';
+
+/** One run to start: `checkpointSteps` are the steps whose weights it yields, in output order. */
+export interface PlannedRun {
+  steps: number;
+  checkpointSteps: number[];
+}
+
+export interface TrainingRunInput {
+  /** URL of the uploaded zip (processed images + caption.csv). */
+  datasetUrl: string;
+  triggerWord: string;
+  run: PlannedRun;
+  /** One seed for every run, so a ladder's short runs are the first steps of its long ones. */
+  seed: number;
+  /** Where the service posts this run's events; unset means the bot polls. */
+  webhook?: string;
+}
+
+export type TrainingRunStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled';
+
+/** A run as the service last described it (a poll or a webhook: both carry the same object). */
+export interface TrainingSnapshot {
+  id: string;
+  status: TrainingRunStatus;
+  /** From the logs, with the bot's own pattern; only the bar of this run's `steps`. */
+  progress?: Progress;
+  /** Weights ready so far, in output order: the i-th belongs to the run's i-th checkpoint step. */
+  weights: { url: string; version?: string }[];
+  /** ms since epoch, once the run left the queue. */
+  startedAt?: number;
+  /** Billed GPU time (`metrics.predict_time`), once terminal. */
+  gpuSeconds?: number;
+  error?: string;
+  /** What the run was started with, to recognise a run whose create answer was lost. */
+  datasetUrl?: string;
+  steps?: number;
+}
+
+export interface Trainer {
+  readonly strategy: TrainingStrategy;
+  /** The runs that make a checkpoint every `checkpointEvery` steps up to `steps`. */
+  plan(steps: number, checkpointEvery: number): PlannedRun[];
+  /** Uploads the training zip once; every run of the training reads the same URL. */
+  uploadDataset(zip: Buffer, name: string): Promise<{ fileId: string; url: string }>;
+  deleteDataset(fileId: string): Promise<void>;
+  start(input: TrainingRunInput): Promise<TrainingSnapshot>;
+  get(runId: string): Promise<TrainingSnapshot>;
+  cancel(runId: string): Promise<TrainingSnapshot>;
+  /** A run created since `createdAfter` (ms) with this dataset and step count, if any. */
+  find(match: { datasetUrl: string; steps: number }, createdAfter: number): Promise<TrainingSnapshot | undefined>;
+  /** A webhook body (the same JSON as a poll); undefined when it does not describe a training. */
+  fromWebhook(body: unknown): TrainingSnapshot | undefined;
+}

@@ -1,4 +1,6 @@
+import type { TrainingRunStatus, TrainingStrategy } from '../services/types.js';
 import type { Store } from '../store/store.js';
+import type { ProgressOrigin, TrainingEstimate } from './plan.js';
 
 /**
  * What the store keeps about trainings. One server's records never mention another server's:
@@ -15,6 +17,32 @@ export interface CheckpointRecord {
   /** Link to the posted preview, once it is posted. */
   previewUrl?: string;
   createdAt: number;
+}
+
+/** One training run on the service: a ladder has one per checkpoint, streaming one in all. */
+export interface TrainingRunRecord {
+  steps: number;
+  /** The steps whose weights this run yields, in output order. */
+  checkpointSteps: number[];
+  /** The service's id, once the create answered. */
+  id?: string;
+  /** When the create was first sent: a create whose answer was lost is found again from here. */
+  createRequestedAt?: number;
+  status: 'pending' | TrainingRunStatus;
+  progress?: { step: number; total: number };
+  progressFrom?: ProgressOrigin;
+  startedAt?: number;
+  /** Billed GPU time, once terminal. */
+  gpuSeconds?: number;
+  error?: string;
+}
+
+/** A prompt every checkpoint is previewed with, with its seed and the drawing shown first in its row. */
+export interface PreviewSample {
+  prompt: string;
+  seed: number;
+  /** Dataset image name of the reference drawing. */
+  reference: string;
 }
 
 export type TrainingStatus = 'confirming' | 'running' | 'succeeded' | 'failed' | 'canceled';
@@ -34,6 +62,55 @@ export interface TrainingRecord {
   /** A trainer's pick, which beats the vote. */
   override?: { step: number; by: string };
   createdAt: number;
+  // What /train adds; trainings stored before it have none of these.
+  strategy?: TrainingStrategy;
+  /** The one seed of every run. */
+  seed?: number;
+  imageCount?: number;
+  runs?: TrainingRunRecord[];
+  samples?: PreviewSample[];
+  estimate?: TrainingEstimate;
+  /** The zip as uploaded: every run reads this URL. */
+  dataset?: { fileId: string; url: string };
+  /** The server's upload limit per file, from the /train interaction. */
+  uploadLimit?: number;
+  announcementId?: string;
+  statusMessageId?: string;
+  /** GPU time of the preview pictures so far. */
+  previewGpuSeconds?: number;
+  /** A trainer stopped the training after this checkpoint; the longer runs were canceled. */
+  stopAfter?: { step: number; by: string; savedGpuSeconds: number };
+  canceled?: { by: string; savedGpuSeconds: number };
+  failure?: string;
+  finishedAt?: number;
+}
+
+/** A /train waiting for its Start button: kept an hour, then forgotten. */
+export interface TrainingDraft {
+  id: string;
+  guildId: string;
+  channelId: string;
+  startedBy: string;
+  steps: number;
+  checkpointEvery: number;
+  uploadLimit: number;
+  createdAt: number;
+}
+
+/** A training this bot follows until it is done; kept in a list so a restarted bot picks it up. */
+export interface TrainingRef {
+  guildId: string;
+  trainingId: string;
+}
+
+/**
+ * Marks that make an effect happen once. A message mark is set before its message is posted:
+ * `by` names the run of the bot (boot id) that posts it, `messageId` is filled in once posted.
+ */
+export interface MessageMark {
+  by: string;
+  at: number;
+  messageId?: string;
 }
 
 /** The checkpoint `/kmplz` generates with. */
@@ -47,6 +124,15 @@ export const keys = {
   training: (guildId: string, trainingId: string) => `guild:${guildId}:training:${trainingId}`,
   lastTraining: (guildId: string) => `guild:${guildId}:training:last`,
   activeCheckpoint: (guildId: string) => `guild:${guildId}:checkpoint:active`,
+  draft: (guildId: string, trainingId: string) => `guild:${guildId}:training:${trainingId}:draft`,
+  /** The id of the training running in this server: one at a time. */
+  running: (guildId: string) => `guild:${guildId}:training:running`,
+  /** Trainings some run of the bot has to follow to their end. */
+  followed: () => 'trainings:followed',
+  /** Set before posting a message of a training (`what`: a preview's step, `status`, `final`…). */
+  message: (guildId: string, trainingId: string, what: string) => `guild:${guildId}:training:${trainingId}:message:${what}`,
+  /** Set once a run's billed GPU time is added to the month's spend. */
+  runSpend: (guildId: string, trainingId: string, runId: string) => `guild:${guildId}:training:${trainingId}:spent:${runId}`,
 };
 
 export async function loadLastTraining(store: Store, guildId: string): Promise<TrainingRecord | undefined> {

@@ -1,0 +1,104 @@
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageCreateOptions } from 'discord.js';
+import { customId } from '../interactions/command.js';
+import { formatUsd } from '../money/budget.js';
+import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
+import { estimateEta } from './progress.js';
+import type { TrainingRecord, TrainingRunRecord } from './records.js';
+
+/**
+ * The training's status message, one per thread, edited as it goes: bar, step / total, ETA,
+ * elapsed time, cost so far, and where every checkpoint stands. Rendered from the stored record
+ * alone, so any run of the bot renders the same message.
+ */
+
+export const isTerminalRun = (run: Pick<TrainingRunRecord, 'status'>): boolean =>
+  run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled';
+
+/** GPU seconds so far: finished runs by their metrics, running ones by the time since they started, and the previews. */
+export function gpuSecondsSoFar(training: TrainingRecord, now: number): { seconds: number; exact: boolean } {
+  let seconds = training.previewGpuSeconds ?? 0;
+  let exact = true;
+  for (const run of training.runs ?? []) {
+    if (run.gpuSeconds !== undefined) seconds += run.gpuSeconds;
+    else if (run.startedAt !== undefined && !isTerminalRun(run)) {
+      seconds += Math.max(0, now - run.startedAt) / 1000;
+      exact = false;
+    }
+  }
+  return { seconds, exact };
+}
+
+/** The run whose bar stands for the training: the longest one still going, else the longest. */
+function leadingRun(training: TrainingRecord): TrainingRunRecord | undefined {
+  const runs = [...(training.runs ?? [])].sort((a, b) => b.steps - a.steps);
+  return runs.find((run) => !isTerminalRun(run)) ?? runs[0];
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min ${s % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function describeCost(seconds: number, pricePerSecond: number): string {
+  return `${formatDuration(seconds)} of GPU ≈ ${formatUsd(seconds * pricePerSecond)}`;
+}
+
+function checkpointLine(training: TrainingRecord): string {
+  const planned = [...new Set((training.runs ?? []).flatMap((run) => run.checkpointSteps))].sort((a, b) => a - b);
+  const made = new Map(training.checkpoints.map((c) => [c.step, c]));
+  const canceled = new Set((training.runs ?? []).filter((run) => run.status === 'canceled' || run.status === 'failed').flatMap((run) => run.checkpointSteps));
+  return planned
+    .map((step) => {
+      const checkpoint = made.get(step);
+      if (checkpoint?.previewUrl) return `✅ [${step}](${checkpoint.previewUrl})`;
+      if (checkpoint) return `🖼️ ${step}`;
+      return canceled.has(step) ? `✖️ ${step}` : `⏳ ${step}`;
+    })
+    .join(' · ');
+}
+
+export function renderStatus(training: TrainingRecord, { now, triggerWord, pricePerSecond }: { now: number; triggerWord: string; pricePerSecond: number }): MessageCreateOptions & { content: string } {
+  const lead = leadingRun(training);
+  const target = training.stopAfter?.step ?? training.steps;
+  const step = Math.min(target, Math.max(0, ...training.checkpoints.map((c) => c.step), lead?.progress?.step ?? 0));
+  const cost = gpuSecondsSoFar(training, now);
+  const heading = {
+    confirming: '📝 Waiting for Start',
+    running: lead?.status === 'processing' || step > 0 ? '🏋️ Training' : '⏳ Starting (the GPU is being set up)',
+    succeeded: '🏁 Finished',
+    failed: '❌ Failed',
+    canceled: '🛑 Canceled',
+  }[training.status];
+  const lines = [
+    `**${heading}: ${triggerWord}** · ${training.strategy ?? 'ladder'} · ${training.steps} steps, a checkpoint every ${training.checkpointEvery}`,
+    `${progressBar(step / target)} ${step} / ${target}`,
+  ];
+  if (training.status === 'running' && lead?.progress && lead.progressFrom) {
+    const eta = estimateEta({
+      step: lead.progress.step - lead.progressFrom.step,
+      total: lead.steps - lead.progressFrom.step,
+      startedAt: new Date(lead.progressFrom.at),
+      now: new Date(now),
+    });
+    if (eta && lead.progress.step > lead.progressFrom.step) lines[1] += ` · done ${discordRelativeTime(eta.finishesAt)}`;
+  }
+  const end = training.finishedAt ?? now;
+  const estimate = training.estimate ? ` (estimated ${formatUsd(training.estimate.usd)})` : '';
+  lines.push(`Elapsed ${formatDuration((end - training.createdAt) / 1000)} · cost ${cost.exact ? '' : 'so far '}${describeCost(cost.seconds, pricePerSecond)}${estimate}`);
+  lines.push(`Checkpoints: ${checkpointLine(training)}`);
+  if (training.stopAfter) lines.push(`Stopped after step ${training.stopAfter.step} by <@${training.stopAfter.by}>.`);
+  if (training.failure) lines.push(`Failure: ${training.failure.slice(0, 300)}`);
+  const components =
+    training.status === 'running'
+      ? [new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId(cancelId(training.id)).setLabel('Cancel training').setStyle(ButtonStyle.Danger))]
+      : [];
+  return { content: lines.join('\n'), components };
+}
+
+export const cancelId = (trainingId: string) => customId('train', 'cancel', trainingId);
+export const voteId = (trainingId: string, step: number) => customId('train', 'vote', trainingId, step);
+export const stopId = (trainingId: string, step: number) => customId('train', 'stop', trainingId, step);
+export const votesId = (trainingId: string, where: 'announcement' | 'final') => customId('train', 'votes', trainingId, where);

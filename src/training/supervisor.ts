@@ -1,0 +1,760 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, Routes, type Client, type MessageCreateOptions } from 'discord.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
+import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
+import type { Store } from '../store/store.js';
+import { winner } from '../voting/tally.js';
+import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
+import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
+import { postOnce, type PostOnceDeps } from './post-once.js';
+import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
+import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
+import { cancelId, describeCost, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
+
+export interface TrainingTiming {
+  /** Bounded backoff between polls of running runs: back to `baseMs` whenever something moved. */
+  poll: { baseMs: number; maxMs: number };
+  /** With webhooks: how often runs are polled anyway, in case a delivery was lost for good. */
+  reconcileMs: number;
+  /** Minimum time between two edits of a status message (Discord allows about one per second per channel). */
+  statusEditIntervalMs: number;
+}
+
+const DEFAULT_TRAINING_TIMING: TrainingTiming = {
+  poll: { baseMs: 2000, maxMs: 30_000 },
+  reconcileMs: 5 * 60_000,
+  statusEditIntervalMs: 5000,
+};
+
+export interface TrainingSupervisorOptions {
+  store: Store;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  client: Client;
+  trainer: Trainer;
+  /** The same generator as `/kmplz`: previews show what the class will get. */
+  generator: Generator;
+  timing?: Partial<TrainingTiming>;
+}
+
+/** The estimate shown before Start and checked against the budget: every run, and a preview sheet per checkpoint. */
+export function estimateFor(trainer: Trainer, config: Config, items: readonly TrainingItem[], steps: number, every: number): TrainingEstimate {
+  return estimateTraining(trainer.plan(steps, every), {
+    images: items.length,
+    samples: choosePreviewSamples(items, config.TRIGGER_WORD, 0).length,
+    pricePerSecond: config.GPU_PRICE_PER_SECOND,
+    preview: PREVIEW_SETTINGS,
+  });
+}
+
+/** One training followed in this process: its loop, and a way to wake it when a webhook arrives. */
+class Follower {
+  readonly abort = new AbortController();
+  done: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+
+  wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
+  }
+
+  /** Waits `ms`, or less when woken or aborted. */
+  async sleep(ms: number): Promise<void> {
+    if (this.woken || this.abort.signal.aborted) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', done);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+      this.abort.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
+const statusRank = (status: TrainingRunRecord['status']) => ({ pending: 0, starting: 1, processing: 2, succeeded: 3, failed: 3, canceled: 3 })[status];
+
+/**
+ * Follows every training from Start to its last preview: opens the thread, uploads the zip,
+ * creates the runs, follows them (polls with bounded backoff, or webhooks when `PUBLIC_URL` and
+ * `HTTP_PORT` are set), stores each checkpoint's weights, posts each checkpoint's preview
+ * exactly once, edits the status message, and at the end makes the vote's winner the active
+ * checkpoint. Everything it knows is in the store, so `resume()` after a restart — even a
+ * SIGKILL — takes every unfinished training up where it was.
+ *
+ * One bot process follows the trainings (the bot runs as one process); the exactly-once marks
+ * hold between concurrent callers, but a second live process resuming the same training could
+ * take over a preview mark that the first is still posting.
+ */
+export class TrainingSupervisor {
+  /** This run of the bot: marks of earlier runs are recovered, its own are in progress. */
+  readonly bootId = randomBytes(6).toString('hex');
+  private readonly timing: TrainingTiming;
+  private readonly followers = new Map<string, Follower>();
+  private readonly lastStatus = new Map<string, { at: number; content: string }>();
+  /** Per run: the last webhook snapshot stored, to skip deliveries that only move the bar. */
+  private readonly lastDelivery = new Map<string, { at: number; status: string; weights: number }>();
+  private closed = false;
+
+  constructor(private readonly o: TrainingSupervisorOptions) {
+    this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
+  }
+
+  /** Webhooks instead of polling: the service can reach the bot. */
+  get usesWebhooks(): boolean {
+    return Boolean(this.o.config.PUBLIC_URL && this.o.config.HTTP_PORT !== undefined);
+  }
+
+  private get postDeps(): PostOnceDeps {
+    return { store: this.o.store, client: this.o.client, clock: this.o.clock, log: this.o.log, bootId: this.bootId };
+  }
+
+  /** Takes up every training a previous run of the bot left unfinished. */
+  async resume(): Promise<number> {
+    const refs = (await this.o.store.get<TrainingRef[]>(keys.followed())) ?? [];
+    for (const ref of refs) this.follow(ref, { resumed: true });
+    if (refs.length > 0) this.o.log.info({ trainings: refs.length }, 'took up unfinished trainings');
+    return refs.length;
+  }
+
+  /**
+   * Starts a confirmed training: one per server at a time. Resolves once the thread is open
+   * (so the reply can link it); the runs are created and followed in the background.
+   */
+  async begin(draft: TrainingDraft): Promise<TrainingRecord> {
+    const { store, config, clock, trainer } = this.o;
+    const ref: TrainingRef = { guildId: draft.guildId, trainingId: draft.id };
+    await this.claimRunning(draft.guildId, draft.id);
+    let record: TrainingRecord;
+    try {
+      const items = await trainingItems(store, config, draft.guildId);
+      if (items.length === 0) throw new UserError('empty-dataset', 'The dataset is empty: add drawings with `/dataset add` first.');
+      // Below 2^31: the trainer's seed is a 32-bit integer.
+      const seed = randomInt(1, 2 ** 31 - 1);
+      record = {
+        id: draft.id,
+        guildId: draft.guildId,
+        channelId: draft.channelId,
+        startedBy: draft.startedBy,
+        status: 'running',
+        steps: draft.steps,
+        checkpointEvery: draft.checkpointEvery,
+        checkpoints: [],
+        votes: {},
+        createdAt: clock.now(),
+        strategy: trainer.strategy,
+        seed,
+        imageCount: items.length,
+        runs: trainer.plan(draft.steps, draft.checkpointEvery).map((run) => ({ ...run, status: 'pending' })),
+        samples: choosePreviewSamples(items, config.TRIGGER_WORD, seed),
+        estimate: estimateFor(trainer, config, items, draft.steps, draft.checkpointEvery),
+        uploadLimit: draft.uploadLimit,
+        previewGpuSeconds: 0,
+      };
+      await store.set(keys.training(ref.guildId, ref.trainingId), record);
+      await store.set(keys.lastTraining(ref.guildId), ref.trainingId);
+      await store.update<TrainingRef[]>(keys.followed(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
+      await store.delete(keys.draft(ref.guildId, ref.trainingId));
+    } catch (error) {
+      await store.update<string>(keys.running(draft.guildId), (current) => (current === draft.id ? undefined : current));
+      throw error;
+    }
+    this.o.log.info({ trainingId: ref.trainingId, guildId: ref.guildId, strategy: trainer.strategy, steps: draft.steps }, 'training started');
+    try {
+      record = await this.openThread(ref);
+    } catch (error) {
+      // The loop opens it on its next pass; the training itself is stored and followed.
+      this.o.log.warn({ err: error, trainingId: ref.trainingId }, 'could not open the training thread yet');
+    }
+    this.follow(ref, { resumed: false });
+    return record;
+  }
+
+  /** A Replicate webhook for one of this server's trainings (already verified and deduplicated). */
+  async onWebhook(ref: TrainingRef, body: unknown): Promise<void> {
+    if (this.closed) return;
+    const snapshot = this.o.trainer.fromWebhook(body);
+    if (!snapshot) return;
+    // `logs` deliveries come every half second per run and mostly move the bar: those are
+    // stored at the status message's pace. A new status or new weights always go through.
+    const now = this.o.clock.now();
+    const seen = this.lastDelivery.get(snapshot.id);
+    if (seen && seen.status === snapshot.status && seen.weights === snapshot.weights.length && now - seen.at < this.timing.statusEditIntervalMs) return;
+    if (snapshot.status === 'starting' || snapshot.status === 'processing') this.lastDelivery.set(snapshot.id, { at: now, status: snapshot.status, weights: snapshot.weights.length });
+    else this.lastDelivery.delete(snapshot.id);
+    const { record, changed } = await this.apply(ref, snapshot);
+    if (record && changed) this.followers.get(refKey(ref))?.wake();
+  }
+
+  /** Cancels every run of a running training; returns the GPU time that saves. */
+  async cancel(guildId: string, trainingId: string, userId: string): Promise<{ savedGpuSeconds: number }> {
+    const ref = { guildId, trainingId };
+    await this.requireRunning(ref);
+    const now = this.o.clock.now();
+    let saved = 0;
+    let won = false;
+    const updated = await this.o.store.update<TrainingRecord>(keys.training(guildId, trainingId), (current) => {
+      won = current?.status === 'running';
+      if (!current || !won) return current;
+      saved = this.savedBy(current, () => true, now);
+      return { ...current, status: 'canceled', canceled: { by: userId, savedGpuSeconds: saved }, finishedAt: now };
+    });
+    if (!won) throw notRunning(updated);
+    this.o.log.info({ trainingId, userId, savedGpuSeconds: saved }, 'training canceled');
+    await this.cancelRuns(ref, () => true);
+    this.wakeOrFollow(ref);
+    return { savedGpuSeconds: saved };
+  }
+
+  /**
+   * Keeps the checkpoints up to `step` and cancels the runs that would make later ones (the
+   * class is happy with step 500). Returns the GPU time that saves and the runs canceled.
+   */
+  async stopAfter(guildId: string, trainingId: string, step: number, userId: string): Promise<{ savedGpuSeconds: number; canceledSteps: number[] }> {
+    const ref = { guildId, trainingId };
+    const record = await this.requireRunning(ref);
+    if (!record.checkpoints.some((c) => c.step === step)) throw new UserError('unknown-checkpoint', `There is no checkpoint at step ${step} yet.`);
+    if (record.stopAfter) throw new UserError('already-stopped', `This training was already stopped after step ${record.stopAfter.step}.`);
+    const doomed = (run: TrainingRunRecord) => !isTerminalRun(run) && run.steps > step;
+    const canceledSteps = (record.runs ?? []).filter(doomed).map((run) => run.steps);
+    if (canceledSteps.length === 0) throw new UserError('nothing-to-stop', `Nothing runs past step ${step} any more: there is nothing to stop.`);
+    const now = this.o.clock.now();
+    let saved = 0;
+    let won = false;
+    const updated = await this.o.store.update<TrainingRecord>(keys.training(guildId, trainingId), (current) => {
+      won = current?.status === 'running' && !current.stopAfter;
+      if (!current || !won) return current;
+      saved = this.savedBy(current, doomed, now);
+      return { ...current, stopAfter: { step, by: userId, savedGpuSeconds: saved } };
+    });
+    if (!won) {
+      if (updated?.status === 'running' && updated.stopAfter) throw new UserError('already-stopped', `This training was already stopped after step ${updated.stopAfter.step}.`);
+      throw notRunning(updated);
+    }
+    this.o.log.info({ trainingId, step, userId, savedGpuSeconds: saved }, 'training stopped after a checkpoint');
+    await this.cancelRuns(ref, doomed);
+    this.wakeOrFollow(ref);
+    return { savedGpuSeconds: saved, canceledSteps };
+  }
+
+  /** Stops following (the runs go on at the service; the next start takes them up). Safe to call twice. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    const followers = [...this.followers.values()];
+    for (const follower of followers) follower.abort.abort(new Error('the bot is stopping'));
+    await Promise.race([Promise.allSettled(followers.map((f) => f.done)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------
+
+  /** `resumed`: taken up after a restart, so the runs are polled at once, webhooks or not (what happened meanwhile is unknown). */
+  private follow(ref: TrainingRef, { resumed }: { resumed: boolean }): void {
+    const key = refKey(ref);
+    if (this.closed || this.followers.has(key)) return;
+    const follower = new Follower();
+    this.followers.set(key, follower);
+    follower.done = this.loop(ref, follower, resumed)
+      .catch((error: unknown) => this.o.log.error({ err: error, ...ref }, 'training follower stopped on an error'))
+      .finally(() => {
+        this.followers.delete(key);
+        this.lastStatus.delete(key);
+      });
+  }
+
+  private wakeOrFollow(ref: TrainingRef): void {
+    const follower = this.followers.get(refKey(ref));
+    if (follower) follower.wake();
+    else this.follow(ref, { resumed: true });
+  }
+
+  private async loop(ref: TrainingRef, follower: Follower, resumed: boolean): Promise<void> {
+    const { signal } = follower.abort;
+    const log = this.o.log.child({ trainingId: ref.trainingId, guildId: ref.guildId });
+    let delay = this.timing.poll.baseMs;
+    let lastPoll = resumed ? -Infinity : this.o.clock.now();
+    while (!signal.aborted) {
+      try {
+        const record = await this.load(ref);
+        if (!record) {
+          await this.unfollow(ref);
+          return;
+        }
+        if (record.status !== 'running') {
+          await this.settle(ref, signal);
+          return;
+        }
+        await this.prepare(ref);
+        let changed = false;
+        // Polled on every pass without webhooks; with them, after a restart (to catch up) and
+        // then only now and then, in case a delivery was lost for good.
+        if (!this.usesWebhooks || this.o.clock.now() - lastPoll >= this.timing.reconcileMs) {
+          changed = await this.pollRuns(ref);
+          lastPoll = this.o.clock.now();
+        }
+        await this.postPreviews(ref, signal);
+        if (await this.finishIfDone(ref)) continue;
+        await this.refreshStatus(ref, false);
+        delay = changed ? this.timing.poll.baseMs : Math.min(this.timing.poll.maxMs, Math.round(delay * 1.5));
+        await follower.sleep(this.usesWebhooks ? Math.max(0, this.timing.reconcileMs - (this.o.clock.now() - lastPoll)) : delay);
+      } catch (error) {
+        if (signal.aborted) return;
+        log.warn({ err: error, retryInMs: delay }, 'training follower hit an error; trying again');
+        delay = Math.min(this.timing.poll.maxMs, Math.round(delay * 1.5));
+        await follower.sleep(delay);
+      }
+    }
+  }
+
+  /** Thread, zip and runs: each step done once, whatever happened before a restart. */
+  private async prepare(ref: TrainingRef): Promise<void> {
+    await this.openThread(ref);
+    try {
+      await this.createRuns(ref);
+    } catch (error) {
+      // A refusal (no such destination, an input the trainer rejects, a dataset that cannot be
+      // exported) will not pass by retrying: the training fails with the reason.
+      if (error instanceof UserError || (error instanceof ServiceError && error.failure === 'failed')) {
+        await this.fail(ref, error instanceof UserError ? error.message : `Replicate refused the training: ${error.message}`);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private async openThread(ref: TrainingRef): Promise<TrainingRecord> {
+    const { config } = this.o;
+    let record = await this.mustLoad(ref);
+    if (!record.threadId) {
+      const announcement = await postOnce(this.postDeps, {
+        markKey: keys.message(ref.guildId, ref.trainingId, 'announcement'),
+        channelId: record.channelId,
+        tag: votesId(ref.trainingId, 'announcement'),
+        build: async () => ({
+          content: `🏋️ <@${record.startedBy}> started training the style (${config.TRIGGER_WORD}): ${record.steps} steps, a checkpoint every ${record.checkpointEvery}. Progress, and a preview of every checkpoint to vote on, in the thread.`,
+          components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'announcement'))],
+        }),
+      });
+      if (!announcement) return record;
+      const threadId = await this.startThread(record.channelId, announcement.messageId, `Training ${config.TRIGGER_WORD} · ${record.steps} steps`);
+      record = await this.update(ref, (current) => ({ ...current, announcementId: announcement.messageId, threadId }));
+    }
+    if (!record.statusMessageId && record.threadId) {
+      const current = record;
+      const status = await postOnce(this.postDeps, {
+        markKey: keys.message(ref.guildId, ref.trainingId, 'status'),
+        channelId: record.threadId,
+        tag: cancelId(ref.trainingId),
+        build: async () => this.statusPayload(current),
+      });
+      if (status) record = await this.update(ref, (latest) => ({ ...latest, statusMessageId: status.messageId }));
+    }
+    return record;
+  }
+
+  /** A public thread on the announcement; a thread started from a message has the message's id. */
+  private async startThread(channelId: string, messageId: string, name: string): Promise<string> {
+    try {
+      const thread = (await this.o.client.rest.post(Routes.threads(channelId, messageId), { body: { name: name.slice(0, 100), auto_archive_duration: 10080 } })) as { id: string };
+      return thread.id;
+    } catch (error) {
+      // 160004: the thread exists already (made before a restart).
+      if (error instanceof DiscordAPIError && error.code === 160004) return messageId;
+      throw error;
+    }
+  }
+
+  private async createRuns(ref: TrainingRef): Promise<void> {
+    const { trainer, config, clock } = this.o;
+    let record = await this.mustLoad(ref);
+    if (record.status !== 'running') return;
+    if (!record.dataset) {
+      const items = await trainingItems(this.o.store, config, ref.guildId);
+      const uploaded = await trainer.uploadDataset(await trainingZip(config, items), `kmplz-${ref.trainingId}.zip`);
+      record = await this.update(ref, (current) => (current.dataset ? current : { ...current, dataset: uploaded, imageCount: items.length }));
+      if (record.dataset?.fileId !== uploaded.fileId) await trainer.deleteDataset(uploaded.fileId);
+    }
+    const dataset = record.dataset!;
+    for (let index = 0; index < (record.runs ?? []).length; index++) {
+      record = await this.mustLoad(ref);
+      const run = record.runs![index]!;
+      if (record.status !== 'running' || (record.stopAfter && run.steps > record.stopAfter.step)) return;
+      if (run.id || run.status !== 'pending') continue;
+      if (run.createRequestedAt !== undefined) {
+        // A create went out before a restart and its answer was lost: the run may exist.
+        const found = await trainer.find({ datasetUrl: dataset.url, steps: run.steps }, run.createRequestedAt);
+        if (found) {
+          await this.apply(ref, found, index);
+          continue;
+        }
+      }
+      const requestedAt = clock.now();
+      await this.update(ref, (current) => withRun(current, index, (r) => ({ ...r, createRequestedAt: r.createRequestedAt ?? requestedAt })));
+      const created = await trainer.start({
+        datasetUrl: dataset.url,
+        triggerWord: config.TRIGGER_WORD,
+        run: { steps: run.steps, checkpointSteps: run.checkpointSteps },
+        seed: record.seed!,
+        webhook: this.webhookUrl(ref),
+      });
+      this.o.log.info({ trainingId: ref.trainingId, runId: created.id, steps: run.steps }, 'training run created');
+      const { record: after } = await this.apply(ref, created, index);
+      // Canceled or stopped while the create was on its way: this run is not wanted any more.
+      // (The record may already call it canceled, so it is canceled at the service directly.)
+      if (after && (after.status !== 'running' || (after.stopAfter && run.steps > after.stopAfter.step))) {
+        await this.apply(ref, await trainer.cancel(created.id));
+      }
+    }
+  }
+
+  private webhookUrl(ref: TrainingRef): string | undefined {
+    if (!this.usesWebhooks) return undefined;
+    const url = new URL('/webhooks/replicate', `${this.o.config.PUBLIC_URL}/`);
+    url.searchParams.set('guild', ref.guildId);
+    url.searchParams.set('training', ref.trainingId);
+    return url.toString();
+  }
+
+  /** Polls every run still going; true when any of them moved. */
+  private async pollRuns(ref: TrainingRef): Promise<boolean> {
+    const record = await this.mustLoad(ref);
+    let changed = false;
+    for (const run of record.runs ?? []) {
+      if (!run.id || isTerminalRun(run)) continue;
+      const snapshot = await this.o.trainer.get(run.id);
+      changed = (await this.apply(ref, snapshot)).changed || changed;
+    }
+    return changed;
+  }
+
+  /**
+   * Merges what the service said about a run into the record: status and progress only move
+   * forward (a late webhook or an old poll cannot undo a newer state), new weights become
+   * checkpoints. A run's billed GPU time is added to the month's spend once, under a mark.
+   */
+  private async apply(ref: TrainingRef, snapshot: TrainingSnapshot, index?: number): Promise<{ record: TrainingRecord | undefined; changed: boolean }> {
+    const now = this.o.clock.now();
+    let changed = false;
+    const record = await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) => {
+      changed = false;
+      if (!current?.runs) return current;
+      const at = index ?? runIndexOf(current, snapshot);
+      const run = current.runs[at];
+      if (!run) return current;
+      const merged = mergeRun(run, snapshot, now);
+      const checkpoints = [...current.checkpoints];
+      snapshot.weights.forEach((weights, k) => {
+        const step = run.checkpointSteps[k];
+        if (step === undefined || checkpoints.some((c) => c.step === step)) return;
+        checkpoints.push({ step, weightsUrl: weights.url, ...(weights.version ? { version: weights.version } : {}), createdAt: now });
+      });
+      changed = checkpoints.length !== current.checkpoints.length || JSON.stringify(merged) !== JSON.stringify(run);
+      if (!changed) return current;
+      return { ...current, runs: current.runs.map((r, i) => (i === at ? merged : r)), checkpoints: checkpoints.sort((a, b) => a.step - b.step) };
+    });
+    if (snapshot.gpuSeconds !== undefined && record?.runs?.some((run) => run.id === snapshot.id)) {
+      if (await this.o.store.setIfAbsent(keys.runSpend(ref.guildId, ref.trainingId, snapshot.id), snapshot.gpuSeconds)) {
+        await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, snapshot.gpuSeconds);
+      }
+    }
+    return { record, changed };
+  }
+
+  /** Posts the preview of every checkpoint that has none yet, in step order, each exactly once. */
+  private async postPreviews(ref: TrainingRef, signal: AbortSignal): Promise<void> {
+    for (const { step } of (await this.mustLoad(ref)).checkpoints) {
+      const record = await this.mustLoad(ref);
+      const checkpoint = record.checkpoints.find((c) => c.step === step);
+      if (signal.aborted || record.status !== 'running' || !record.threadId) return;
+      if (!checkpoint || checkpoint.previewUrl) continue;
+      const posted = await postOnce(this.postDeps, {
+        markKey: keys.message(ref.guildId, ref.trainingId, `preview:${step}`),
+        channelId: record.threadId,
+        tag: voteId(ref.trainingId, step),
+        build: () => this.previewMessage(ref, record, checkpoint, signal),
+      });
+      if (!posted) continue;
+      if (posted.posted) this.o.log.info({ trainingId: ref.trainingId, step, messageId: posted.messageId }, 'checkpoint preview posted');
+      await this.update(ref, (current) => ({ ...current, checkpoints: current.checkpoints.map((c) => (c.step === step ? { ...c, previewUrl: posted.url } : c)) }));
+      await this.refreshStatus(ref, true);
+    }
+  }
+
+  private async previewMessage(ref: TrainingRef, record: TrainingRecord, checkpoint: CheckpointRecord, signal: AbortSignal): Promise<MessageCreateOptions> {
+    const { config, store, clock } = this.o;
+    let sheet = await loadSavedPreview(config, record, checkpoint.step);
+    let refused: string | undefined;
+    if (!sheet) {
+      const estimate = (record.samples?.length ?? 0) * estimateGenerationSeconds(PREVIEW_SETTINGS.steps, PREVIEW_SETTINGS.width, PREVIEW_SETTINGS.height) * config.GPU_PRICE_PER_SECOND;
+      try {
+        await requireBudget(store, config, clock, ref.guildId, estimate);
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        refused = error.message;
+      }
+      if (!refused) {
+        sheet = await makePreviewSheet({ generator: this.o.generator, store, config, log: this.o.log }, record, checkpoint, {
+          signal,
+          onSpend: (gpuSeconds) => this.addPreviewSpend(ref, gpuSeconds),
+        });
+        await savePreview(config, record, checkpoint.step, sheet);
+      }
+    }
+    const later = (record.runs ?? []).some((run) => !isTerminalRun(run) && run.checkpointSteps.some((step) => step > checkpoint.step));
+    const buttons = [new ButtonBuilder().setCustomId(voteId(ref.trainingId, checkpoint.step)).setEmoji('🗳️').setLabel(`Vote for step ${checkpoint.step}`).setStyle(ButtonStyle.Primary)];
+    if (later && !record.stopAfter) {
+      buttons.push(new ButtonBuilder().setCustomId(stopId(ref.trainingId, checkpoint.step)).setLabel('Stop after this one').setStyle(ButtonStyle.Secondary));
+    }
+    const lines = [`**Checkpoint: step ${checkpoint.step}** of ${record.steps} — ${config.TRIGGER_WORD} after ${checkpoint.step} steps, drawn with the same prompts and seeds as every checkpoint. Vote for the one you like best.`];
+    if (sheet?.notes.length) lines.push(`Not drawn: ${sheet.notes.join('; ')}`);
+    if (refused) lines.push(`No preview pictures: ${refused}`);
+    return {
+      content: lines.join('\n').slice(0, 2000),
+      files: sheet ? [new AttachmentBuilder(sheet.image.data, { name: sheet.image.filename })] : [],
+      components: [new ActionRowBuilder<ButtonBuilder>().addComponents(buttons)],
+    };
+  }
+
+  private async addPreviewSpend(ref: TrainingRef, gpuSeconds: number): Promise<void> {
+    if (!(gpuSeconds > 0)) return;
+    await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, gpuSeconds);
+    await this.update(ref, (current) => ({ ...current, previewGpuSeconds: (current.previewGpuSeconds ?? 0) + gpuSeconds }));
+  }
+
+  /** Every run ended and every checkpoint posted: the training is done. */
+  private async finishIfDone(ref: TrainingRef): Promise<boolean> {
+    const record = await this.mustLoad(ref);
+    const runs = record.runs ?? [];
+    if (record.status !== 'running' || !runs.every(isTerminalRun) || record.checkpoints.some((c) => !c.previewUrl)) return false;
+    const now = this.o.clock.now();
+    const hint = record.strategy === 'streaming' ? ' (with REPLICATE_TRAINER_MODE=streaming, the trainer must output a list of weights URLs, one per checkpoint)' : '';
+    const failure = record.checkpoints.length === 0 ? (runs.find((run) => run.error)?.error ?? `no checkpoint was made${hint}`) : undefined;
+    await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) =>
+      current?.status === 'running' ? { ...current, status: failure ? 'failed' : 'succeeded', finishedAt: now, ...(failure ? { failure } : {}) } : current,
+    );
+    return true;
+  }
+
+  private async fail(ref: TrainingRef, failure: string): Promise<void> {
+    const now = this.o.clock.now();
+    this.o.log.warn({ ...ref, failure }, 'training failed');
+    await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) =>
+      current?.status === 'running' ? { ...current, status: 'failed', failure, finishedAt: now } : current,
+    );
+  }
+
+  /**
+   * The end of a training, whichever way it ended: runs still going are canceled and followed
+   * until they stop (their GPU time counts), the winner becomes the active checkpoint, the
+   * thread hears the outcome, and the training is no longer followed.
+   */
+  private async settle(ref: TrainingRef, signal: AbortSignal): Promise<void> {
+    const { store, trainer } = this.o;
+    await this.cancelRuns(ref, () => true);
+    for (let attempt = 0; attempt < 10 && !signal.aborted; attempt++) {
+      const record = await this.mustLoad(ref);
+      const unsettled = (record.runs ?? []).filter((run) => run.id && (!isTerminalRun(run) || (run.gpuSeconds === undefined && run.startedAt !== undefined)));
+      if (unsettled.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.timing.poll.maxMs, this.timing.poll.baseMs * 2 ** attempt)));
+      for (const run of unsettled) await this.apply(ref, await trainer.get(run.id!));
+    }
+    if (signal.aborted) return;
+    let record = await this.mustLoad(ref);
+    let chosen: ReturnType<typeof winner>;
+    if (record.status === 'succeeded') {
+      const steps = record.checkpoints.map((c) => c.step);
+      chosen = winner({ votes: record.votes, steps, override: record.override && steps.includes(record.override.step) ? record.override.step : undefined });
+      if (chosen) {
+        const active: ActiveCheckpoint = { trainingId: record.id, step: chosen.step, chosenBy: chosen.rule === 'trainer' ? 'trainer' : chosen.rule === 'no-votes' ? 'last' : 'vote' };
+        await store.set(keys.activeCheckpoint(ref.guildId), active);
+      }
+    }
+    await this.refreshStatus(ref, true);
+    if (record.threadId) {
+      const final = await this.finalMessage(record, chosen);
+      await postOnce(this.postDeps, {
+        markKey: keys.message(ref.guildId, ref.trainingId, 'final'),
+        channelId: record.threadId,
+        tag: votesId(ref.trainingId, 'final'),
+        build: async () => final,
+      });
+    }
+    record = await this.mustLoad(ref);
+    if (record.dataset) await trainer.deleteDataset(record.dataset.fileId);
+    await store.update<string>(keys.running(ref.guildId), (current) => (current === ref.trainingId ? undefined : current));
+    await this.unfollow(ref);
+    this.o.log.info({ ...ref, status: record.status, winner: chosen?.step }, 'training settled');
+  }
+
+  private async finalMessage(record: TrainingRecord, chosen: ReturnType<typeof winner>): Promise<MessageCreateOptions> {
+    const { config, clock, store } = this.o;
+    const price = config.GPU_PRICE_PER_SECOND;
+    const cost = `Cost: ${describeCost(gpuSecondsSoFar(record, clock.now()).seconds, price)}${record.estimate ? ` (estimated ${formatUsd(record.estimate.usd)})` : ''}.`;
+    const lines: string[] = [];
+    if (record.status === 'succeeded') {
+      lines.push(chosen ? `🏁 **Training finished.** \`/kmplz\` now draws with **step ${chosen.step}**: ${chosen.explanation}.` : '🏁 **Training finished.**');
+      if (record.stopAfter) {
+        lines.push(`Stopped after step ${record.stopAfter.step} by <@${record.stopAfter.by}>, which saved about ${describeCost(record.stopAfter.savedGpuSeconds, price)}.`);
+      }
+      const failed = (record.runs ?? []).filter((run) => run.status === 'failed');
+      if (failed.length) lines.push(`Runs that failed: ${failed.map((run) => `${run.steps} steps (${(run.error ?? 'no reason given').slice(0, 150)})`).join('; ')}.`);
+    } else if (record.status === 'canceled') {
+      lines.push(`🛑 **Training canceled** by <@${record.canceled?.by ?? record.startedBy}>: every run was stopped, which saved about ${describeCost(record.canceled?.savedGpuSeconds ?? 0, price)}. \`/kmplz\` keeps the checkpoint it had.`);
+    } else {
+      lines.push(`❌ **Training failed**: ${(record.failure ?? 'no reason given').slice(0, 500)}. \`/kmplz\` keeps the checkpoint it had.`);
+    }
+    lines.push(cost);
+    if (config.BUDGET_USD !== undefined) {
+      lines.push(`This server has spent ${formatUsd((await spentThisMonth(store, clock, record.guildId)).usd)} of its ${formatUsd(config.BUDGET_USD)} this month.`);
+    }
+    return { content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(record.id, 'final'))] };
+  }
+
+  /** Cancels the runs `which` selects: created ones at the service, pending ones in the record. */
+  private async cancelRuns(ref: TrainingRef, which: (run: TrainingRunRecord) => boolean): Promise<void> {
+    const record = await this.load(ref);
+    for (const [index, run] of (record?.runs ?? []).entries()) {
+      if (isTerminalRun(run) || !which(run)) continue;
+      if (!run.id) {
+        await this.update(ref, (current) => withRun(current, index, (r) => (r.id ? r : { ...r, status: 'canceled' })));
+        continue;
+      }
+      try {
+        await this.apply(ref, await this.o.trainer.cancel(run.id));
+      } catch (error) {
+        // The settle loop cancels what is still going once more.
+        this.o.log.warn({ err: error, runId: run.id }, 'could not cancel a training run');
+      }
+    }
+  }
+
+  /** GPU time the runs `which` selects would still have used. */
+  private savedBy(record: TrainingRecord, which: (run: TrainingRunRecord) => boolean, now: number): number {
+    return (record.runs ?? []).filter((run) => !isTerminalRun(run) && which(run)).reduce((sum, run) => sum + remainingRunSeconds(run, record.imageCount ?? 0, now), 0);
+  }
+
+  private statusPayload(record: TrainingRecord) {
+    return renderStatus(record, { now: this.o.clock.now(), triggerWord: this.o.config.TRIGGER_WORD, pricePerSecond: this.o.config.GPU_PRICE_PER_SECOND });
+  }
+
+  /** Edits the status message: at most once per interval unless `force`, and never with the same text. */
+  private async refreshStatus(ref: TrainingRef, force: boolean): Promise<void> {
+    const record = await this.load(ref);
+    if (!record?.threadId || !record.statusMessageId) return;
+    const key = refKey(ref);
+    const now = this.o.clock.now();
+    const last = this.lastStatus.get(key);
+    if (!force && last && now - last.at < this.timing.statusEditIntervalMs) return;
+    const payload = this.statusPayload(record);
+    if (last?.content === payload.content && !force) return;
+    this.lastStatus.set(key, { at: now, content: payload.content });
+    try {
+      const channel = await this.o.client.channels.fetch(record.threadId);
+      if (!channel?.isTextBased()) return;
+      await channel.messages.edit(record.statusMessageId, { content: payload.content, components: payload.components ?? [] });
+    } catch (error) {
+      // A status edit that fails (the message was deleted, Discord hiccups) must not hold up previews or the end.
+      this.lastStatus.delete(key);
+      this.o.log.warn({ err: error, ...ref }, 'could not edit the training status message');
+    }
+  }
+
+  private async claimRunning(guildId: string, trainingId: string): Promise<void> {
+    const { store } = this.o;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (await store.setIfAbsent(keys.running(guildId), trainingId)) return;
+      const current = await store.get<string>(keys.running(guildId));
+      if (current === trainingId) throw new UserError('already-started', 'This training has started already.');
+      const other = current ? await store.get<TrainingRecord>(keys.training(guildId, current)) : undefined;
+      if (other?.status === 'running') {
+        throw new UserError('training-running', `A training is running already${other.threadId ? ` in <#${other.threadId}>` : ''}: cancel it there, or wait for it to finish.`);
+      }
+      // The marker of a training that ended without clearing it: free it and try again.
+      await store.update<string>(keys.running(guildId), (value) => (value === current ? undefined : value));
+    }
+    throw new UserError('training-running', 'Another training is starting right now: wait for it, or cancel it.');
+  }
+
+  private async unfollow(ref: TrainingRef): Promise<void> {
+    await this.o.store.update<TrainingRef[]>(keys.followed(), (refs = []) => {
+      const rest = refs.filter((r) => refKey(r) !== refKey(ref));
+      return rest.length ? rest : undefined;
+    });
+  }
+
+  private async requireRunning(ref: TrainingRef): Promise<TrainingRecord> {
+    const record = await this.load(ref);
+    if (!record) throw new UserError('unknown-training', 'That training is not known here.');
+    if (record.status !== 'running') throw notRunning(record);
+    return record;
+  }
+
+  private load(ref: TrainingRef): Promise<TrainingRecord | undefined> {
+    return this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+  }
+
+  private async mustLoad(ref: TrainingRef): Promise<TrainingRecord> {
+    const record = await this.load(ref);
+    if (!record) throw new Error(`training ${ref.trainingId} of guild ${ref.guildId} is gone from the store`);
+    return record;
+  }
+
+  /** A compare-and-swap of the record; `fn` must stay free of side effects (it may run again). */
+  private async update(ref: TrainingRef, fn: (current: TrainingRecord) => TrainingRecord): Promise<TrainingRecord> {
+    const updated = await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) => current && fn(current));
+    if (!updated) throw new Error(`training ${ref.trainingId} of guild ${ref.guildId} is gone from the store`);
+    return updated;
+  }
+}
+
+function notRunning(record: TrainingRecord | undefined): UserError {
+  const state = record?.status === 'succeeded' ? 'finished' : (record?.status ?? 'ended');
+  return new UserError('training-not-running', `This training has ${state} already.`);
+}
+
+function votesButton(trainingId: string, where: 'announcement' | 'final'): ButtonBuilder {
+  return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel('Votes so far').setStyle(ButtonStyle.Secondary);
+}
+
+function withRun(record: TrainingRecord, index: number, fn: (run: TrainingRunRecord) => TrainingRunRecord): TrainingRecord {
+  return { ...record, runs: (record.runs ?? []).map((run, i) => (i === index ? fn(run) : run)) };
+}
+
+/**
+ * The run a snapshot is about: by id, or — for a run whose create answer has not been stored
+ * yet (its first webhook can arrive before) — the uncreated run with the same step count and zip.
+ */
+function runIndexOf(record: TrainingRecord, snapshot: TrainingSnapshot): number {
+  const runs = record.runs ?? [];
+  const byId = runs.findIndex((run) => run.id === snapshot.id);
+  if (byId >= 0) return byId;
+  return runs.findIndex((run) => !run.id && run.steps === snapshot.steps && record.dataset !== undefined && record.dataset.url === snapshot.datasetUrl);
+}
+
+function mergeRun(run: TrainingRunRecord, snapshot: TrainingSnapshot, now: number): TrainingRunRecord {
+  const forward = statusRank(snapshot.status) > statusRank(run.status);
+  const progress = snapshot.progress && (!run.progress || snapshot.progress.step > run.progress.step) ? snapshot.progress : run.progress;
+  const merged: TrainingRunRecord = { ...run, id: run.id ?? snapshot.id, status: forward ? snapshot.status : run.status };
+  if (progress) merged.progress = progress;
+  const progressFrom = run.progressFrom ?? (snapshot.progress ? { at: now, step: snapshot.progress.step } : undefined);
+  if (progressFrom) merged.progressFrom = progressFrom;
+  const startedAt = run.startedAt ?? snapshot.startedAt;
+  if (startedAt !== undefined) merged.startedAt = startedAt;
+  const gpuSeconds = snapshot.gpuSeconds ?? run.gpuSeconds;
+  if (gpuSeconds !== undefined) merged.gpuSeconds = gpuSeconds;
+  const error = snapshot.error ?? run.error;
+  if (error !== undefined) merged.error = error;
+  return merged;
+}

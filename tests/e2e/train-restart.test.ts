@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startDiscordEmulator } from '../emulators/discord/index.js';
+import { startReplicateEmulator } from '../emulators/replicate/index.js';
+import { emulatorEnv } from '../support/bot.js';
+import { drawing } from '../support/fixtures.js';
+import { TEST_DESTINATION, zipBuffer } from '../support/replicate-training.js';
+import { buttonOf, customIdsOf, freePort, isFinal, previewsIn } from '../training/e2e-helpers.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+/**
+ * `npm start` in a child process with only the given environment; resolves once it is online.
+ * tsx runs the bot in a node process of its own: the pair gets a process group, so `kill` takes
+ * both down at once, as a crash or an OOM kill of the container would.
+ */
+async function startBot(env: Record<string, string>) {
+  const child = spawn(tsx, [path.join(root, 'src/main.ts')], {
+    cwd: env.DATA_DIR,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const check = () => /kmplz is online/.test(output) && resolve();
+    child.stdout.on('data', check);
+    void exited.then(() => reject(new Error(`the bot exited before it was online:\n${output}`)));
+  });
+  const kill = async (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // The group is gone already.
+    }
+    await exited;
+  };
+  return { kill, output: () => output };
+}
+
+describe('/train across a SIGKILL of the bot', () => {
+  it.concurrent.each([
+    { strategy: 'ladder', transport: 'polling' },
+    { strategy: 'streaming', transport: 'webhooks' },
+  ] as const)(
+    '$strategy with $transport: killed right after the first preview, restarted, it posts 500, 750 and 1000 each exactly once',
+    async ({ strategy, transport }) => {
+      const discord = await startDiscordEmulator();
+      // Slow enough that the training is still running when the second bot comes up.
+      const replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION], timeScale: 0.02 });
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'kmplz-restart-'));
+      const port = await freePort();
+      const env = {
+        ...emulatorEnv({ discord, replicate }, dataDir),
+        LOG_LEVEL: 'info',
+        TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id,
+        ...(strategy === 'streaming' ? { REPLICATE_TRAINER: replicate.refs.streamingTrainer, REPLICATE_TRAINER_MODE: 'streaming' } : {}),
+        ...(transport === 'webhooks' ? { PUBLIC_URL: `http://127.0.0.1:${port}`, HTTP_PORT: String(port) } : {}),
+      };
+      let bot = await startBot(env);
+      try {
+        // The drawings come in through /train's own archive option, and are captioned from the confirmation.
+        const archive = await zipBuffer({
+          'hoodie-girl.png': await drawing(640, 640, '#3050e0'),
+          'cat.png': await drawing(640, 640, '#e0a030'),
+          'tree.png': await drawing(640, 640, '#30a050'),
+        });
+        const slash = await discord.slash({ name: 'train', user: discord.users.bob, options: { archive: { filename: 'drawings.zip', data: archive } } });
+        const confirmation = await slash.waitForOriginal((m) => m.components.length > 0, 15_000);
+        expect(confirmation.embeds[0]?.fields?.find((f) => f.name === 'drawings')?.value).toBe('3 (3 just added)');
+        await (await discord.button({ customId: buttonOf(confirmation, 'train:caption:'), message: confirmation, user: discord.users.bob })).ack();
+        const captioned = await discord.waitFor(() => {
+          const message = discord.message(confirmation.id);
+          return message && customIdsOf(message).length === 2 ? message : undefined;
+        }, 15_000);
+        const start = await discord.button({ customId: buttonOf(captioned, 'train:start:'), message: captioned, user: discord.users.bob });
+        const threadId = /<#(\d+)>/.exec((await start.waitForOriginal((m) => /Training started/.test(m.content), 10_000)).content)![1]!;
+
+        await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 250), 20_000);
+        await bot.kill('SIGKILL');
+        const runsBefore = [...replicate.trainings.values()];
+        expect(runsBefore.some((run) => run.status === 'processing' || run.status === 'starting')).toBe(true);
+
+        bot = await startBot(env);
+        await discord.waitForMessage(threadId, isFinal, 30_000);
+
+        const previews = previewsIn(discord, threadId);
+        expect(previews.map((p) => p.step).sort((a, b) => a - b)).toEqual([250, 500, 750, 1000]);
+        for (const { message } of previews) expect(message.attachments).toHaveLength(1);
+        // The runs were taken up, not started again; one status message, one final message.
+        expect(replicate.trainings.size).toBe(strategy === 'ladder' ? 4 : 1);
+        expect(discord.messagesIn(threadId)).toHaveLength(1 + 4 + 1);
+        expect(bot.output()).toMatch(/took up unfinished trainings/);
+        discord.assertNoSpecErrors();
+        expect(replicate.specErrors).toEqual([]);
+      } finally {
+        await bot.kill('SIGKILL');
+        await replicate.close();
+        await discord.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
+});

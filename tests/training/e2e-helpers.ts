@@ -1,0 +1,62 @@
+import type { DiscordEmulator, InteractionHandle, StoredMessage } from '../emulators/discord/index.js';
+
+/** Helpers shared by the /train end-to-end tests (in-process bots and the restarted child process). */
+
+export function customIdsOf(message: StoredMessage): string[] {
+  return message.components.flatMap((row) => ('components' in row ? (row.components as { custom_id?: string }[]) : [])).flatMap((c) => (c.custom_id ? [c.custom_id] : []));
+}
+
+export function buttonOf(message: StoredMessage, prefix: string): string {
+  const id = customIdsOf(message).find((customId) => customId.startsWith(prefix));
+  if (!id) throw new Error(`message ${message.id} has no button starting with ${prefix}: ${customIdsOf(message).join(', ')}`);
+  return id;
+}
+
+/** The checkpoint previews in a thread, by the step of their vote button. */
+export function previewsIn(discord: DiscordEmulator, threadId: string): { step: number; message: StoredMessage }[] {
+  return discord.messagesIn(threadId).flatMap((message) => {
+    const vote = customIdsOf(message).find((id) => id.startsWith('train:vote:'));
+    return vote ? [{ step: Number(vote.split(':')[3]), message }] : [];
+  });
+}
+
+/** `/train` as a trainer, then Start; resolves with the training's id and thread. */
+export async function startTraining(
+  discord: DiscordEmulator,
+  options: Record<string, number> = {},
+): Promise<{ trainingId: string; threadId: string; confirmation: StoredMessage; started: InteractionHandle }> {
+  const slash = await discord.slash({ name: 'train', user: discord.users.bob, options });
+  const confirmation = await slash.waitForOriginal((m) => !m.loading && m.components.length > 0, 10_000);
+  const start = buttonOf(confirmation, 'train:start:');
+  const started = await discord.button({ customId: start, message: confirmation, user: discord.users.bob });
+  const reply = await started.waitForOriginal((m) => /Training started/.test(m.content), 10_000);
+  const threadId = /<#(\d+)>/.exec(reply.content)?.[1];
+  if (!threadId) throw new Error(`no thread in ${reply.content}`);
+  return { trainingId: start.split(':')[2]!, threadId, confirmation, started };
+}
+
+export const isFinal = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':final'));
+
+/** Polls an async check until it holds (things the bot stores just after the message a test waited for). */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A port nobody listens on right now (for HTTP_PORT, which PUBLIC_URL must name before the bot starts). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
