@@ -4,10 +4,11 @@ import { checkpoints } from './checkpoints.js';
 import { compare } from './compare.js';
 import { dataset } from './dataset.js';
 import { kmplz } from './kmplz.js';
-import { train } from './train.js';
 import { showcase } from './showcase.js';
+import { train } from './train.js';
+import { vote } from './vote.js';
 
 /** Every command the bot handles; `npm run deploy` registers exactly these definitions. */
-export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, checkpoints, compare, showcase, train];
+export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, train, vote, checkpoints, compare, showcase];
 
 export const commandDefinitions = allCommands.map((command) => command.data);

@@ -5,6 +5,7 @@ import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { customId, type ComponentInteraction, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
+import { recordVote, describeVote } from '../src/voting/votes.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, requireBudget, spentThisMonth } from '../src/money/budget.js';
 import { captionMissing } from '../src/training/captions.js';
@@ -13,7 +14,7 @@ import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/train
 import { keys, type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
 import { describeCost, formatDuration } from '../src/training/status.js';
 import { estimateFor } from '../src/training/supervisor.js';
-import { castVote, tallyVotes } from '../src/voting/tally.js';
+import { tallyVotes } from '../src/voting/tally.js';
 import { addAttachments } from './dataset.js';
 import { bounds, trainDefinition } from './definitions.js';
 
@@ -97,19 +98,8 @@ export const train: SlashCommand = {
     vote: {
       defer: 'ephemeral',
       async execute(interaction, [trainingId, stepText], ctx) {
-        const guildId = requireGuildId(interaction);
-        const step = Number(stepText);
-        let outcome: ReturnType<typeof castVote> | undefined;
-        const training = await ctx.store.update<TrainingRecord>(keys.training(guildId, trainingId ?? ''), (current) => {
-          if (!current) return current;
-          outcome = castVote(current.votes, interaction.user.id, step, current.checkpoints.map((c) => c.step));
-          return outcome.ok ? { ...current, votes: Object.fromEntries(outcome.votes) } : current;
-        });
-        if (!training || !outcome) throw new UserError('unknown-training', 'That training is not known here any more.');
-        if (!outcome.ok) throw new UserError('unknown-checkpoint', `There is no checkpoint at step ${stepText}.`);
-        ctx.log.info({ trainingId, step }, 'checkpoint vote');
-        const moved = outcome.movedFrom === undefined ? '' : ` (moved from step ${outcome.movedFrom})`;
-        await respond(interaction, { content: `🗳️ Your vote is on **step ${step}**${moved}. One vote per person: vote again to move it.` }, { ephemeral: true });
+        const vote = await recordVote(ctx, requireGuildId(interaction), trainingId ?? '', interaction.user.id, Number(stepText));
+        await respond(interaction, { content: describeVote(vote) }, { ephemeral: true });
       },
     },
     stop: {

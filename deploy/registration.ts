@@ -51,7 +51,9 @@ export function planRegistration(
 
 /** Compares only what the bot sends; Discord adds ids, versions and defaults to what it returns. */
 function sameDefinition(current: object, wanted: RESTPostAPIChatInputApplicationCommandsJSONBody): boolean {
-  return isDeepStrictEqual(pick(current, wanted), JSON.parse(JSON.stringify(wanted)));
+  // The builders leave unset fields as `undefined`: compare what actually goes over the wire.
+  const sent: unknown = JSON.parse(JSON.stringify(wanted));
+  return isDeepStrictEqual(pick(current, sent), sent);
 }
 
 function pick(actual: unknown, shape: unknown): unknown {

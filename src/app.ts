@@ -71,7 +71,9 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
 
   const clock = deps.clock ?? systemClock;
-  const { services, webhookSecret } = buildServices(config, log, deps.fetch, deps.replicatePoll);
+  const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
+  const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
+  const { webhookSecret } = built;
   const generation = new GenerationService({
     store,
     config,

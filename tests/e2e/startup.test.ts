@@ -10,8 +10,8 @@ const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 /** Runs a script as `npm start` / `npm run deploy` would, in `cwd`, with only the given environment. */
-function run(script: string, { cwd, env, untilOutput }: { cwd: string; env: Record<string, string>; untilOutput?: RegExp }) {
-  const child = spawn(tsx, [path.join(root, script), ...(script.includes('register') ? [] : [])], {
+function run(script: string, { cwd, env, untilOutput, args = [] }: { cwd: string; env: Record<string, string>; untilOutput?: RegExp; args?: string[] }) {
+  const child = spawn(tsx, [path.join(root, script), ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,6 +62,10 @@ describe('starting the bot', () => {
 
   it('npm run deploy registers every command of the contract with options and bounds', async () => {
     const guildId = discord.guild().id;
+    const dryRun = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId }, args: ['--dry-run'] });
+    expect(await dryRun.exited).toBe(0);
+    expect(dryRun.output().stdout).toMatch(/^Dry run: .* would add 8, change 0, remove 0/);
+    expect(discord.registeredCommands(guildId)).toEqual([]);
     const deployed = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
     expect(await deployed.exited).toBe(0);
     expect(deployed.output().stdout).toMatch(/add 8/);

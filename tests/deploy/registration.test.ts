@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { commandDefinitions } from '../../commands/index.js';
+import { describePlan, planRegistration } from '../../deploy/registration.js';
+
+/** What Discord answers for a registered command: ours, plus ids, versions and defaults of its own. */
+const asRegistered = (command: (typeof commandDefinitions)[number]) => ({
+  ...JSON.parse(JSON.stringify(command)),
+  id: '1574829205873627144',
+  application_id: '1574829205328367616',
+  version: '1574829205873627145',
+  default_member_permissions: null,
+  contexts: null,
+  nsfw: false,
+  integration_types: [0],
+});
+
+describe('command registration plan', () => {
+  it('keeps commands Discord already has as sent, whatever it added to them', () => {
+    const plan = planRegistration(commandDefinitions.map(asRegistered), commandDefinitions, 'global');
+    expect(plan).toMatchObject({ added: [], changed: [], removed: [] });
+    expect(plan.unchanged).toHaveLength(commandDefinitions.length);
+  });
+
+  it('tells added, changed and removed commands apart', () => {
+    const [first, second, ...rest] = commandDefinitions.map(asRegistered);
+    const changed = { ...second, description: 'an older description' };
+    const plan = planRegistration([changed, ...rest, { ...first, name: 'old-command' }], commandDefinitions, 'guild 1');
+    expect(plan.added).toEqual([commandDefinitions[0]!.name]);
+    expect(plan.changed).toEqual([commandDefinitions[1]!.name]);
+    expect(plan.removed).toEqual(['old-command']);
+    expect(describePlan(plan, true)).toMatch(/^Dry run: guild 1 commands — would add 1, change 1, remove 1/);
+  });
+});

@@ -1,0 +1,73 @@
+import { REST } from 'discord.js';
+import { commandDefinitions } from '../../commands/index.js';
+import { registerCommands } from '../../deploy/registration.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/records.js';
+import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
+import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { seedTraining } from '../support/fixtures.js';
+import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+
+let discord: DiscordEmulator;
+let replicate: ReplicateEmulator;
+let bot: TestBot;
+const checkpoints: { step: number; weightsUrl: string; version: string }[] = [];
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
+  for (const step of [250, 500, 750]) checkpoints.push({ step, ...(await trainCheckpoint(replicate, step)) });
+  bot = await startTestBot({ discord, replicate }, { env: { TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id } });
+  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, checkpoints, 750);
+  // Registered commands tell the emulator each option's type, as Discord's client knows them.
+  const rest = new REST({ api: discord.apiUrl }).setToken(discord.token);
+  await registerCommands({ rest, applicationId: discord.applicationId, guildId: discord.guild().id, commands: commandDefinitions });
+});
+afterAll(async () => {
+  await bot?.stop();
+  await replicate?.close();
+  await discord?.close();
+});
+afterEach(() => discord.assertNoSpecErrors());
+
+const done = (m: StoredMessage) => m.attachments.length > 0;
+
+describe('/vote and /checkpoints', () => {
+  it('records one vote per person, moves it on a second vote, and /checkpoints shows the tallies', async () => {
+    const votes: [keyof DiscordEmulator['users'], number][] = [['alice', 500], ['bob', 500], ['carol', 250], ['carol', 500]];
+    const answers = [];
+    for (const [user, step] of votes) answers.push(await (await discord.slash({ name: 'vote', user: discord.users[user], options: { checkpoint: step } })).waitForOriginal());
+    expect(answers[0]!.ephemeral).toBe(true);
+    expect(answers[3]!.content).toMatch(/step 500\*\* \(moved from step 250\)/);
+    const training = await loadLastTraining(bot.app.context.store, discord.guild().id);
+    expect(Object.values(training!.votes).sort()).toEqual([500, 500, 500]);
+
+    const shown = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
+    const text = shown.embeds[0]?.description ?? '';
+    expect(text).toMatch(/step 250\*\* — 0 votes/);
+    expect(text).toMatch(/step 500\*\* — 3 votes/);
+    expect(text).toMatch(/step 750\*\* — 0 votes.*← `\/kmplz` uses this/);
+    expect(shown.embeds[0]?.footer?.text).toMatch(/step 500 wins with 3 votes/);
+  });
+
+  it('refuses a vote for a step that has no checkpoint', async () => {
+    const answer = await (await discord.slash({ name: 'vote', options: { checkpoint: 300 } })).waitForOriginal();
+    expect(answer.content).toMatch(/no checkpoint at step 300. You can vote for: 250, 500, 750/);
+  });
+
+  it('lets a trainer override the vote with /checkpoints use:, and /kmplz then draws with that checkpoint', async () => {
+    const student = await (await discord.slash({ name: 'checkpoints', user: discord.users.carol, options: { use: 250 } })).waitForOriginal();
+    expect(student.content).toMatch(/Only trainers/);
+    const trainer = await (await discord.slash({ name: 'checkpoints', user: discord.users.bob, options: { use: 250 } })).waitForOriginal();
+    expect(trainer.content).toMatch(/now uses the checkpoint at step 250/);
+    expect((await loadActiveCheckpoint(bot.app.context.store, discord.guild().id))?.active).toMatchObject({ step: 250, chosenBy: 'trainer' });
+    await (await discord.slash({ name: 'kmplz', options: { prompt: 'a cat', steps: 2 } })).waitForOriginal(done, 15_000);
+    expect([...replicate.predictions.values()].at(-1)!.input.replicate_weights).toBe(checkpoints[0]!.weightsUrl);
+  });
+
+  it('autocompletes the steps of the last training', async () => {
+    const typing = await discord.autocomplete({ name: 'vote', focused: 'checkpoint', options: { checkpoint: '5' } });
+    expect(await typing.choices()).toEqual([{ name: 'step 500', value: 500 }]);
+  });
+});
