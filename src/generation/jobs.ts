@@ -1,19 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ReplyTarget } from '../interactions/reply-target.js';
+import type { GenerationRequest } from '../services/types.js';
 
 /**
  * A `/kmplz` job as stored: everything needed to run it, answer it, and serve its buttons
  * (🎲 again, ⭐ showcase, 📋 parameters, 🗑 delete) after a restart. Discord strips image
  * metadata, so the parameters live here, keyed by the job id that every button carries.
  */
-export interface GenerationParameters {
-  prompt: string;
-  negativePrompt?: string;
-  steps: number;
-  guidance: number;
-  width: number;
-  height: number;
-  seed: number;
+export interface GenerationParameters extends Omit<GenerationRequest, 'weights'> {
   /** Whether the user chose the seed (only then may an identical request reuse a result). */
   seedChosen: boolean;
   checkpoint: { trainingId: string; step: number };
