@@ -15,6 +15,7 @@ import { createReplicateGenerator } from './services/replicate/generator.js';
 import { createReplicateTrainer } from './services/replicate/trainer.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import type { Generator } from './services/types.js';
+import { healthRoute } from './http/health.js';
 import { HttpServer } from './http/server.js';
 import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { openStore } from './store/store.js';
@@ -93,19 +94,22 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     generator: services.generator,
     timing: deps.training,
   });
+  let stopping: Promise<void> | undefined;
   // Only with HTTP_PORT: a bot that is not reachable has nothing to listen for.
   const http =
     config.HTTP_PORT === undefined
       ? undefined
       : new HttpServer(
-          [replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) })],
+          [
+            replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) }),
+            healthRoute({ client, store, queue: generation.queue, stopping: () => stopping !== undefined }),
+          ],
           log.child({ component: 'http' }),
         );
   const context: BotContext = { config, log, store, clock, client, generation, training, services };
   const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, deps.events);
   const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
 
-  let stopping: Promise<void> | undefined;
   return {
     context,
     client,

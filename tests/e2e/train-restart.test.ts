@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,44 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { startDiscordEmulator } from '../emulators/discord/index.js';
 import { startReplicateEmulator } from '../emulators/replicate/index.js';
 import { emulatorEnv } from '../support/bot.js';
+import { startBotProcess } from '../support/bot-process.js';
 import { drawing } from '../support/fixtures.js';
 import { TEST_DESTINATION, zipBuffer } from '../support/replicate-training.js';
 import { buttonOf, customIdsOf, freePort, isFinal, previewsIn } from '../training/e2e-helpers.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
-
-/**
- * `npm start` in a child process with only the given environment; resolves once it is online.
- * tsx runs the bot in a node process of its own: the pair gets a process group, so `kill` takes
- * both down at once, as a crash or an OOM kill of the container would.
- */
-async function startBot(env: Record<string, string>) {
-  const child = spawn(tsx, [path.join(root, 'src/main.ts')], {
-    cwd: env.DATA_DIR,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const check = () => /kmplz is online/.test(output) && resolve();
-    child.stdout.on('data', check);
-    void exited.then(() => reject(new Error(`the bot exited before it was online:\n${output}`)));
-  });
-  const kill = async (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // The group is gone already.
-    }
-    await exited;
-  };
-  return { kill, output: () => output };
-}
 
 describe('/train across a SIGKILL of the bot', () => {
   it.concurrent.each([
@@ -64,7 +30,7 @@ describe('/train across a SIGKILL of the bot', () => {
         ...(strategy === 'streaming' ? { REPLICATE_TRAINER: replicate.refs.streamingTrainer, REPLICATE_TRAINER_MODE: 'streaming' } : {}),
         ...(transport === 'webhooks' ? { PUBLIC_URL: `http://127.0.0.1:${port}`, HTTP_PORT: String(port) } : {}),
       };
-      let bot = await startBot(env);
+      let bot = await startBotProcess(env);
       try {
         // The drawings come in through /train's own archive option, and are captioned from the confirmation.
         const archive = await zipBuffer({
@@ -88,7 +54,7 @@ describe('/train across a SIGKILL of the bot', () => {
         const runsBefore = [...replicate.trainings.values()];
         expect(runsBefore.some((run) => run.status === 'processing' || run.status === 'starting')).toBe(true);
 
-        bot = await startBot(env);
+        bot = await startBotProcess(env);
         await discord.waitForMessage(threadId, isFinal, 30_000);
 
         const previews = previewsIn(discord, threadId);
