@@ -37,7 +37,7 @@ export function createReplicateTrainer({
   log,
   throttleRetry = { baseMs: 1000, maxMs: 8000, attempts: 4 },
 }: ReplicateTrainerOptions): Trainer {
-  const client = createReplicateClient({ token, baseUrl, fetch: surfaceLostAnswers(fetchImpl) });
+  const client = createReplicateClient({ token, baseUrl, fetch: fetchImpl });
   const [owner = '', rest = ''] = model.split('/');
   const [name = '', pinned] = rest.split(':');
   let version: Promise<string> | undefined;
@@ -126,24 +126,6 @@ export function createReplicateTrainer({
     },
 
     fromWebhook: (body) => snapshotOf(body, strategy),
-  };
-}
-
-/**
- * The replicate client retries a request whose answer never came (a reset, a timeout) whatever
- * its method, so a training create whose answer was lost would be created, and billed, twice.
- * Here such a failure of anything but a GET comes back as a 599 answer, which the client does not
- * retry: the supervisor then looks for the run (`find`) before creating it again.
- */
-function surfaceLostAnswers(fetchImpl: typeof fetch): typeof fetch {
-  return async (input, init) => {
-    try {
-      return await fetchImpl(input, init);
-    } catch (error) {
-      const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-      if (method === 'GET' || init?.signal?.aborted) throw error;
-      return new Response(JSON.stringify({ detail: `no answer: ${(error as Error)?.message ?? String(error)}` }), { status: 599, statusText: 'No Answer' });
-    }
   };
 }
 

@@ -1,6 +1,6 @@
-import Replicate from 'replicate';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createReplicateClient } from '../../../src/services/replicate/client.js';
 import { createReplicateGenerator } from '../../../src/services/replicate/generator.js';
 import { ServiceError, type GenerationRequest } from '../../../src/services/types.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate/index.js';
@@ -18,7 +18,7 @@ afterAll(() => emulator.close());
 afterEach(() => expect(emulator.specErrors).toEqual([]));
 
 function generator(overrides: Partial<Parameters<typeof createReplicateGenerator>[0]> = {}) {
-  const client = new Replicate({ auth: emulator.token, baseUrl: emulator.baseUrl, useFileOutput: false });
+  const client = createReplicateClient({ token: emulator.token, baseUrl: emulator.baseUrl });
   return createReplicateGenerator({
     client,
     model: emulator.refs.sdxl,
@@ -85,6 +85,14 @@ describe('Replicate generator', () => {
     emulator.inject('predictions.create', { status: 429 }, 8);
     const image = await generator().generate(request());
     expect(image.data.length).toBeGreaterThan(0);
+    expect(emulator.predictions.size).toBe(before + 1);
+  });
+
+  it('does not pay twice when the answer to a create is lost: one prediction, reported as unavailable', async () => {
+    const before = emulator.predictions.size;
+    emulator.inject('predictions.create', { resetAfterHandling: true }, 1);
+    const failure = await generator().generate(request()).catch((e: unknown) => e);
+    expect((failure as ServiceError).failure).toBe('unavailable');
     expect(emulator.predictions.size).toBe(before + 1);
   });
 
