@@ -512,7 +512,9 @@ export class RestApi {
         default:
           break;
       }
-      const at = Date.now();
+      // When the callback reached the emulator, before its own validation work: the moment Discord
+      // would have had the acknowledgement, whatever the emulator spends checking it afterwards.
+      const at = c.receivedAt;
       record.response = { type, data: body.data, files: c.files, at, latencyMs: at - record.dispatchedAt };
     } finally {
       this.responding.delete(record);
