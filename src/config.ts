@@ -12,23 +12,15 @@ const DEFAULT_TRAINER =
 const DEFAULT_CAPTIONER =
   'salesforce/blip:2e1dddc8621f72155f24cf2e0adbde548458d3cab9f00c0139eea840d0ac4746';
 
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
+// parseConfig drops empty values before parsing, so "optional" below also covers `KEY=` lines.
+const optionalString = z.string().trim().optional();
 
 const snowflake = z
   .string()
   .trim()
   .regex(/^\d{17,20}$/, 'a Discord id (17–20 digits)');
 
-const optionalSnowflake = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .pipe(snowflake.optional())
-  .optional();
+const optionalSnowflake = snowflake.optional();
 
 const httpUrl = z
   .string()
@@ -36,12 +28,7 @@ const httpUrl = z
   .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'an http(s) URL')
   .transform((value) => value.replace(/\/+$/, ''));
 
-const optionalHttpUrl = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .pipe(httpUrl.optional())
-  .optional();
+const optionalHttpUrl = httpUrl.optional();
 
 /** `owner/name` or `owner/name:version`: how Replicate names a model or one of its versions. */
 const modelRef = z
@@ -49,14 +36,14 @@ const modelRef = z
   .trim()
   .regex(/^[\w.-]+\/[\w.-]+(:[0-9a-f]{16,64})?$/, 'owner/name or owner/name:version');
 
-/** A number given as text; empty means unset. */
+/** A number given as text. */
 const optionalNumber = (isValid: (n: number) => boolean, expected: string) =>
   z
     .string()
     .trim()
     .optional()
     .transform((value, ctx) => {
-      if (value === undefined || value === '') return undefined;
+      if (value === undefined) return undefined;
       const n = Number(value);
       if (Number.isFinite(n) && isValid(n)) return n;
       ctx.addIssue({ code: 'custom', message: expected });
@@ -78,12 +65,7 @@ const configSchema = z.object({
   REPLICATE_GENERATOR: modelRef.default(DEFAULT_GENERATOR),
   REPLICATE_TRAINER: modelRef.default(DEFAULT_TRAINER),
   REPLICATE_TRAINER_MODE: z.enum(['ladder', 'streaming'], { error: '"ladder" or "streaming"' }).default('ladder'),
-  REPLICATE_TRAINING_DESTINATION: z
-    .string()
-    .trim()
-    .transform((value) => (value === '' ? undefined : value))
-    .pipe(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/model').optional())
-    .optional(),
+  REPLICATE_TRAINING_DESTINATION: z.string().trim().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/model').optional(),
   REPLICATE_CAPTIONER: modelRef.default(DEFAULT_CAPTIONER),
   HF_TOKEN: optionalString,
   CAPTION_BACKEND: z.enum(['replicate', 'hf'], { error: '"replicate" or "hf"' }).default('replicate'),
@@ -98,20 +80,10 @@ const configSchema = z.object({
     .trim()
     .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'a sqlite://, redis:// or postgres:// URL')
     .default('sqlite://./data/kmplz.sqlite'),
-  REDIS_URL: z
-    .string()
-    .trim()
-    .transform((value) => (value === '' ? undefined : value))
-    .pipe(z.string().regex(/^rediss?:\/\//, 'a redis:// URL').optional())
-    .optional(),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
   HTTP_PORT: optionalNumber((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number (0–65535)'),
   PUBLIC_URL: optionalHttpUrl,
-  REPLICATE_WEBHOOK_SECRET: z
-    .string()
-    .trim()
-    .transform((value) => (value === '' ? undefined : value))
-    .pipe(z.string().startsWith('whsec_', 'a secret starting with whsec_').optional())
-    .optional(),
+  REPLICATE_WEBHOOK_SECRET: z.string().trim().startsWith('whsec_', 'a secret starting with whsec_').optional(),
   SHOWCASE_CHANNEL_ID: optionalSnowflake,
   TRAINER_ROLE_ID: optionalSnowflake,
   DATA_DIR: z.string().trim().min(1).default('./data'),
