@@ -16,6 +16,7 @@ import { createReplicateTrainer } from './services/replicate/trainer.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import type { Generator } from './services/types.js';
 import { healthRoute } from './http/health.js';
+import { Metrics, metricsRoute } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
 import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { openStore } from './store/store.js';
@@ -94,6 +95,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     generator: services.generator,
     timing: deps.training,
   });
+  const metrics = new Metrics();
+  generation.queue.onSettled((_job, outcome) => metrics.observeJob(outcome.status));
   let stopping: Promise<void> | undefined;
   // Only with HTTP_PORT: a bot that is not reachable has nothing to listen for.
   const http =
@@ -103,11 +106,17 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
           [
             replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) }),
             healthRoute({ client, store, queue: generation.queue, stopping: () => stopping !== undefined }),
+            metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
           ],
           log.child({ component: 'http' }),
         );
   const context: BotContext = { config, log, store, clock, client, generation, training, services };
-  const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, deps.events);
+  const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, {
+    onAcknowledged(kind, ms) {
+      metrics.observeAck(kind, ms);
+      deps.events?.onAcknowledged?.(kind, ms);
+    },
+  });
   const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
 
   return {

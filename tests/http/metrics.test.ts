@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordSpend } from '../../src/money/budget.js';
+import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { freePort } from '../training/e2e-helpers.js';
+
+let discord: DiscordEmulator;
+let bot: TestBot;
+let port: number;
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  port = await freePort();
+  bot = await startTestBot({ discord }, { env: { HTTP_PORT: String(port), GPU_PRICE_PER_SECOND: '0.002' } });
+});
+afterAll(async () => {
+  await bot?.stop();
+  await discord?.close();
+});
+
+describe('GET /metrics', () => {
+  it('counts acknowledged interactions with their latency, and shows queue depth and this month’s GPU spend', async () => {
+    for (let i = 0; i < 3; i++) await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
+    const { context } = bot.app;
+    await recordSpend(context.store, context.config, context.clock, discord.guild().id, 120);
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toContain('kmplz_interactions_total{kind="command"} 3');
+    expect(text).toContain('kmplz_ack_latency_seconds_count{kind="command"} 3');
+    expect(text).toMatch(/kmplz_ack_latency_seconds_bucket\{kind="command",le="\+Inf"\} 3/);
+    expect(text).toContain('kmplz_queue_jobs{state="waiting"} 0');
+    expect(text).toContain(`kmplz_gpu_seconds_month{guild="${discord.guild().id}"} 120`);
+    expect(text).toContain(`kmplz_gpu_cost_usd_month{guild="${discord.guild().id}"} 0.24`);
+    // Every sample line is "name{labels} value": what a Prometheus scraper parses.
+    for (const line of text.trim().split('\n').filter((l) => !l.startsWith('#'))) expect(line).toMatch(/^kmplz_[a-z_]+(\{[^}]*\})? -?[\d.e+-]+$/);
+  });
+});
