@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type Attachment, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { addToDataset, clearDataset, loadDataset, readTrainingImage, removeFromDataset, type AddReport } from '../src/dataset/dataset.js';
@@ -20,6 +21,8 @@ export const INTAKE_LIMITS = {
 };
 
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+const CLEAR_CONFIRMATION_TTL_MS = 10 * 60_000;
+const clearKey = (guildId: string, token: string) => `guild:${guildId}:dataset-clear:${token}`;
 
 export const dataset: SlashCommand = {
   data: datasetDefinition,
@@ -38,12 +41,16 @@ export const dataset: SlashCommand = {
     }
     const count = (await loadDataset(ctx.store, guildId)).images.length;
     if (count === 0) return respond(interaction, { content: 'The dataset is already empty.' });
+    // The buttons carry a one-time token bound to this trainer: a click that did not come from
+    // this very question (a forged or replayed custom_id) clears nothing.
+    const token = randomBytes(8).toString('hex');
+    await ctx.store.set(clearKey(guildId, token), { userId: interaction.user.id }, CLEAR_CONFIRMATION_TTL_MS);
     await respond(interaction, {
       content: `Remove all ${count} drawings and their captions from this server’s dataset? This cannot be undone.`,
       components: [
         new ActionRowBuilder<ButtonBuilder>().addComponents(
-          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'yes')).setLabel(`Remove all ${count}`).setStyle(ButtonStyle.Danger),
-          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no')).setLabel('Keep them').setStyle(ButtonStyle.Secondary),
+          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'yes', token)).setLabel(`Remove all ${count}`).setStyle(ButtonStyle.Danger),
+          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no', token)).setLabel('Keep them').setStyle(ButtonStyle.Secondary),
         ),
       ],
     });
@@ -56,9 +63,14 @@ export const dataset: SlashCommand = {
   components: {
     clear: {
       defer: 'update',
-      async execute(interaction, [answer], ctx) {
+      async execute(interaction, [answer, token], ctx) {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
+        const asked = token ? await ctx.store.get<{ userId: string }>(clearKey(guildId, token)) : undefined;
+        if (asked?.userId !== interaction.user.id) {
+          throw new UserError('confirmation-expired', 'This confirmation is not yours or has expired: run `/dataset clear` again.');
+        }
+        await ctx.store.delete(clearKey(guildId, token!));
         if (answer !== 'yes') {
           await interaction.editReply({ content: 'Nothing was removed.', components: [] });
           return;

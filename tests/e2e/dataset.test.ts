@@ -166,12 +166,21 @@ describe('/dataset', () => {
     expect(removed.content).toMatch(/Removed \*\*tiny-again\*\*/);
     const ask = await (await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.bob })).waitForOriginal();
     expect(ask.content).toMatch(/Remove all 3 drawings/);
-    const keep = await discord.button({ customId: 'dataset:clear:no', message: ask, user: discord.users.bob });
+    const buttons = (message: StoredMessage) => (message.components.flatMap((row) => ('components' in row ? (row.components as unknown[]) : [])) as { custom_id: string }[]).map((b) => b.custom_id);
+    const [answeredYesId, keepId] = buttons(ask);
+    const keep = await discord.button({ customId: keepId!, message: ask, user: discord.users.bob });
     await keep.ack();
     await discord.waitFor(() => (discord.message(ask.id)?.content === 'Nothing was removed.' ? true : undefined), 5000, 'the answer to "keep them"');
     expect((await loadDataset(bot.app.context.store, guildId())).images).toHaveLength(3);
     const ask2 = await (await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.bob })).waitForOriginal();
-    const yes = await discord.button({ customId: 'dataset:clear:yes', message: ask2, user: discord.users.bob });
+    const [yesId] = buttons(ask2);
+    // A forged "yes" without this question's token, or a replay of the answered one, clears nothing.
+    const forged = await discord.button({ customId: 'dataset:clear:yes:0123456789abcdef', message: ask2, user: discord.users.bob, forged: true });
+    expect((await forged.waitForFollowUp()).content).toMatch(/not yours or has expired/);
+    const replay = await discord.button({ customId: answeredYesId!, message: ask, user: discord.users.bob, forged: true });
+    expect((await replay.waitForFollowUp()).content).toMatch(/not yours or has expired/);
+    expect((await loadDataset(bot.app.context.store, guildId())).images).toHaveLength(3);
+    const yes = await discord.button({ customId: yesId!, message: ask2, user: discord.users.bob });
     await yes.ack();
     await discord.waitFor(() => (/dataset is empty/.test(discord.message(ask2.id)?.content ?? '') ? true : undefined), 5000, 'the clear to finish');
     expect((await loadDataset(bot.app.context.store, guildId())).images).toHaveLength(0);

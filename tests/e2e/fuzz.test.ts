@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../src/dataset/dataset.js';
+import { startDiscordEmulator, type DiscordEmulator, type InteractionHandle, type OptionValue } from '../emulators/discord/index.js';
+import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { seedDataset, seedTraining } from '../support/fixtures.js';
+import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+
+/** A small seeded generator, so a failing run can be replayed with the same inputs. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
+const ROUNDS = 120;
+
+let discord: DiscordEmulator;
+let replicate: ReplicateEmulator;
+let bot: TestBot;
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
+  const weights = await trainCheckpoint(replicate);
+  bot = await startTestBot({ discord, replicate });
+  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }]);
+  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+});
+afterAll(async () => {
+  await bot?.stop();
+  await replicate?.close();
+  await discord?.close();
+});
+
+describe('fuzzing the bot with malformed interactions', () => {
+  it(`answers every interaction it acknowledged, stays up and keeps its store whole (seed ${SEED})`, async () => {
+    const random = mulberry32(SEED);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const weirdStrings = ['', ' ', '@everyone', '<@&123456789012345678>', 'a'.repeat(5000), '../../etc/passwd', 'step 250', '250', '-1', '1e309', 'NaN', '🎨'.repeat(200), '\u0000\u202e', ':::', 'kmplz:again:'];
+    const value = (): OptionValue =>
+      pick<() => OptionValue>([
+        () => pick(weirdStrings),
+        () => Math.floor(random() * 2 ** 40) * (random() < 0.3 ? -1 : 1),
+        () => random() * 1000,
+        () => random() < 0.5,
+        () => ({ filename: pick(['x.png', 'x.zip', '../x.png', 'x']), data: Buffer.from(pick(weirdStrings)) }),
+      ])();
+    const optionNames = ['prompt', 'steps', 'guidance', 'seed', 'width', 'height', 'negative', 'checkpoint', 'archive', 'image', 'name', 'use', 'axis', 'values', 'link'];
+    const commands: { name: string; subcommand?: string }[] = [
+      { name: 'kmplz' },
+      { name: 'compare' },
+      { name: 'caption' },
+      { name: 'checkpoints' },
+      { name: 'vote' },
+      { name: 'showcase' },
+      { name: 'dataset', subcommand: pick(['add', 'list', 'remove', 'clear']) },
+      { name: 'train' },
+      { name: 'no-such-command' },
+    ];
+    const anchor = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
+    const users = [discord.users.alice, discord.users.bob, discord.users.carol, discord.users.dave];
+    const handles: { handle: InteractionHandle; what: string }[] = [];
+
+    for (let round = 0; round < ROUNDS; round++) {
+      const user = pick(users);
+      const kind = random();
+      if (kind < 0.6) {
+        const command = pick(commands);
+        const options: Record<string, OptionValue> = {};
+        for (let n = Math.floor(random() * 4); n > 0; n--) options[pick(optionNames)] = value();
+        const handle = await discord.slash({ ...command, user, options, attachmentSizeLimit: pick([undefined, 30_000, 10_000_000]) });
+        handles.push({ handle, what: `/${command.name} ${JSON.stringify(options).slice(0, 200)}` });
+      } else if (kind < 0.85) {
+        const customId = pick([
+          `kmplz:${pick(['again', 'params', 'delete', 'cancel', 'showcase', 'nope'])}:${pick(weirdStrings).slice(0, 30)}`,
+          `train:vote:${pick(weirdStrings).slice(0, 20)}:${pick(weirdStrings).slice(0, 10)}`,
+          `dataset:clear:${pick(['yes', 'no', ''])}`,
+          `caption:edit:${pick(weirdStrings).slice(0, 40)}`,
+          `caption:page:${pick(weirdStrings).slice(0, 10)}`,
+          pick(weirdStrings).slice(0, 100) || 'x',
+        ]);
+        handles.push({ handle: await discord.button({ customId, message: anchor, user, forged: true }), what: `button ${customId}` });
+      } else {
+        const customId = `caption:save:${pick(weirdStrings).slice(0, 40)}`;
+        handles.push({ handle: await discord.modalSubmit({ customId, fields: { caption: pick(weirdStrings).slice(0, 300) }, user }), what: `modal ${customId}` });
+      }
+    }
+
+    // Every interaction was acknowledged in time (no "This interaction failed")…
+    const acks = await Promise.allSettled(handles.map(({ handle }) => handle.ack(3000)));
+    const unanswered = handles.filter((_, i) => acks[i]!.status === 'rejected').map(({ what }) => what);
+    expect(unanswered).toEqual([]);
+    // …and the ones deferred got their answer (an edit or a follow-up), not an eternal "thinking…".
+    await discord.waitFor(
+      () => (handles.every(({ handle }) => handle.response?.type !== 5 || (handle.original()?.loading === false) || handle.followUps().length > 0) ? true : undefined),
+      30_000,
+      'every deferred interaction to be answered',
+    );
+    // The bot is up and whole: it still answers, its data still reads, nothing escaped the error handler.
+    expect((await (await discord.slash({ name: 'checkpoints' })).waitForOriginal()).embeds[0]?.title).toBe('Checkpoints of the last training');
+    expect((await loadDataset(bot.app.context.store, discord.guild().id)).images.map((i) => i.name)).toContain('ref');
+    expect(bot.logs().filter((l) => l.msg === 'interaction handling failed outside the error handler')).toEqual([]);
+    // A picture still comes out end to end.
+    const picture = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a house', steps: 2 } })).waitForOriginal((m) => m.attachments.length > 0, 20_000);
+    expect(picture.attachments).toHaveLength(2);
+  }, 120_000);
+});
