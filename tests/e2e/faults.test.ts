@@ -1,0 +1,61 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
+import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { drawing, seedDataset, seedTraining } from '../support/fixtures.js';
+import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+
+let discord: DiscordEmulator;
+let replicate: ReplicateEmulator;
+let bot: TestBot;
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
+  const weights = await trainCheckpoint(replicate);
+  bot = await startTestBot({ discord, replicate });
+  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }]);
+  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+});
+afterAll(async () => {
+  await bot?.stop();
+  await replicate?.close();
+  await discord?.close();
+});
+afterEach(() => discord.assertNoSpecErrors());
+
+const done = (m: StoredMessage) => m.attachments.length > 0;
+
+describe('faults on the way', () => {
+  it('Discord answers 429 to the result edit: the bot waits retry_after and the result lands once', async () => {
+    const slash = await discord.slash({ name: 'kmplz', options: { prompt: 'a house in the rain', steps: 2 } });
+    await slash.ack();
+    discord.inject429((r) => r.method === 'PATCH' && r.path.includes(slash.token) && r.files.length > 0, { retryAfter: 0.3 }, 1);
+    const reply = await slash.waitForOriginal(done, 15_000);
+    expect(reply.attachments).toHaveLength(2);
+    const edits = discord.requests.filter((r) => r.method === 'PATCH' && r.path.includes(slash.token) && r.files.length > 0);
+    expect(edits.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it('the gateway drops mid-job: the bot resumes, the job is answered and new commands work', async () => {
+    replicate.oncePrediction(replicate.refs.sdxl, async (_input, ctl) => {
+      await ctl.sleep(300);
+      return [ctl.serve('late.png', await drawing(1024, 1024, '#336699'), 'image/png')];
+    });
+    const slash = await discord.slash({ name: 'kmplz', options: { prompt: 'a house at night', steps: 2 } });
+    await slash.ack();
+    discord.dropConnection();
+    expect((await slash.waitForOriginal(done, 15_000)).attachments).toHaveLength(2);
+    const next = await discord.slash({ name: 'checkpoints' });
+    expect((await next.waitForOriginal(undefined, 10_000)).embeds[0]?.title).toBe('Checkpoints of the last training');
+    expect(discord.gatewayFrames.some((f) => f.op === 6)).toBe(true);
+  });
+
+  it('Replicate fails polls with 5xx for a while: the job still finishes, with one prediction', async () => {
+    const before = replicate.predictions.size;
+    replicate.inject('predictions.get', { status: 503 }, 8);
+    const reply = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a house by the sea', steps: 2 } })).waitForOriginal(done, 20_000);
+    expect(reply.attachments).toHaveLength(2);
+    expect(replicate.predictions.size).toBe(before + 1);
+  });
+});
