@@ -5,6 +5,7 @@ import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
+import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
 import { tallyVotes } from '../src/voting/tally.js';
 import { checkpointsDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
@@ -50,6 +51,8 @@ async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotCo
   const active: ActiveCheckpoint = { trainingId: training.id, step, chosenBy: 'trainer' };
   await ctx.store.set(keys.activeCheckpoint(guildId), active);
   ctx.log.info({ trainingId: training.id, step }, 'trainer picked the checkpoint');
+  // A blind vote or one with a deadline ends with the pick: steps revealed, result in the thread.
+  if (training.votingClosedAt === undefined && (training.blind || training.voteMinutes)) await ctx.training.closeVoting({ guildId, trainingId: training.id });
   await respond(interaction, { content: `\`/kmplz\` now uses the checkpoint at step ${step}, picked by a trainer over the vote.` });
 }
 
@@ -59,15 +62,21 @@ function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint 
     votes: training.votes,
     override: training.override?.step,
   });
-  const lines = training.checkpoints.map((checkpoint) => {
-    const votes = tally.counts.get(checkpoint.step) ?? 0;
-    const inUse = active?.trainingId === training.id && active.step === checkpoint.step ? ' ← `/kmplz` uses this' : '';
+  const hidden = isHidden(training);
+  const lines = shownOrder(training, training.checkpoints.map((c) => c.step)).map((step) => {
+    const checkpoint = training.checkpoints.find((c) => c.step === step)!;
+    const votes = tally.counts.get(step) ?? 0;
+    const inUse = active?.trainingId === training.id && active.step === step ? ' ← `/kmplz` uses this' : '';
     const preview = checkpoint.previewUrl ? ` · [preview](${checkpoint.previewUrl})` : '';
-    return `**step ${checkpoint.step}** — ${votes} vote${votes === 1 ? '' : 's'}${preview}${inUse}`;
+    const revealed = training.blind && !hidden ? ` (${labelOf(training, step)})` : '';
+    return `**${checkpointName(training, step)}**${revealed} — ${votes} vote${votes === 1 ? '' : 's'}${preview}${inUse}`;
   });
   const pending = training.status === 'running' ? `\n\nTraining is still running: ${training.steps} steps in all.` : '';
+  const deadline = training.votingClosesAt !== undefined && training.votingClosedAt === undefined ? `\n\nVoting closes <t:${Math.round(training.votingClosesAt / 1000)}:R>.` : '';
+  // While blind, the winner rule's words would name steps: the footer says how to vote instead.
+  const footer = hidden ? 'blind vote: the steps are revealed when voting closes · vote with the buttons under the previews' : `${tally.explanation} · one vote per person: /vote checkpoint:<step>`;
   return new EmbedBuilder()
     .setTitle('Checkpoints of the last training')
-    .setDescription(`${lines.join('\n')}${pending}`)
-    .setFooter({ text: `${tally.explanation} · one vote per person: /vote checkpoint:<step>` });
+    .setDescription(`${lines.join('\n')}${pending}${deadline}`)
+    .setFooter({ text: footer });
 }

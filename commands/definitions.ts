@@ -16,6 +16,8 @@ export const bounds = {
   prompt: { maxLength: 1000 },
   trainSteps: { min: 100, max: 5000, default: 1000 },
   checkpointEvery: { min: 50, max: 5000, default: 250 },
+  /** Up to a week: a class that meets weekly can vote until the next lesson. */
+  voteMinutes: { min: 1, max: 7 * 24 * 60 },
 } as const;
 
 export const kmplzDefinition = new SlashCommandBuilder()
@@ -74,6 +76,14 @@ export const trainDefinition = new SlashCommandBuilder()
       .setDescription(`A checkpoint every N steps (default ${bounds.checkpointEvery.default})`)
       .setMinValue(bounds.checkpointEvery.min)
       .setMaxValue(bounds.checkpointEvery.max),
+  )
+  .addBooleanOption((o) => o.setName('blind').setDescription('Show the previews by letter, steps hidden until voting closes'))
+  .addIntegerOption((o) =>
+    o
+      .setName('vote_minutes')
+      .setDescription('Keep voting open this many minutes after the last checkpoint, then announce the winner')
+      .setMinValue(bounds.voteMinutes.min)
+      .setMaxValue(bounds.voteMinutes.max),
   )
   .toJSON();
 

@@ -14,6 +14,7 @@ import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/train
 import { keys, type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
 import { describeCost, formatDuration } from '../src/training/status.js';
 import { estimateFor } from '../src/training/supervisor.js';
+import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
 import { tallyVotes } from '../src/voting/tally.js';
 import { addAttachments } from './dataset.js';
 import { bounds, trainDefinition } from './definitions.js';
@@ -23,7 +24,7 @@ const DRAFT_TTL_MS = 60 * 60_000;
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 /**
- * `/train [archive:] [steps:] [checkpoint_every:]`: shows what the training will be and cost,
+ * `/train [archive:] [steps:] [checkpoint_every:] [blind:] [vote_minutes:]`: shows what the training will be and cost,
  * and starts it on Start. The training itself — runs, previews, votes, the end — is followed by
  * the training supervisor (src/training/supervisor.ts), in a thread of this channel.
  */
@@ -36,7 +37,9 @@ export const train: SlashCommand = {
     requireTrainingConfigured(ctx);
     const steps = interaction.options.getInteger('steps') ?? bounds.trainSteps.default;
     const every = interaction.options.getInteger('checkpoint_every') ?? bounds.checkpointEvery.default;
-    checkOptions(steps, every);
+    const blind = interaction.options.getBoolean('blind') ?? false;
+    const voteMinutes = interaction.options.getInteger('vote_minutes');
+    checkOptions(steps, every, voteMinutes);
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
     const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, archive, null) : undefined;
@@ -51,6 +54,8 @@ export const train: SlashCommand = {
       checkpointEvery: every,
       uploadLimit: interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT,
       createdAt: ctx.clock.now(),
+      ...(blind ? { blind } : {}),
+      ...(voteMinutes === null ? {} : { voteMinutes }),
     };
     const view = await confirmation(ctx, draft, added);
     await ctx.store.set(keys.draft(guildId, draft.id), draft, DRAFT_TTL_MS);
@@ -140,8 +145,11 @@ function requireTrainingConfigured(ctx: BotContext): void {
 }
 
 /** Discord enforces the ranges in its UI; a raw payload can hold anything, so they are checked again. */
-function checkOptions(steps: number, every: number): void {
+function checkOptions(steps: number, every: number, voteMinutes: number | null): void {
   const problems: string[] = [];
+  if (voteMinutes !== null && (!Number.isInteger(voteMinutes) || voteMinutes < bounds.voteMinutes.min || voteMinutes > bounds.voteMinutes.max)) {
+    problems.push(`vote_minutes must be from ${bounds.voteMinutes.min} to ${bounds.voteMinutes.max}.`);
+  }
   if (!Number.isInteger(steps) || steps < bounds.trainSteps.min || steps > bounds.trainSteps.max) problems.push(`steps must be from ${bounds.trainSteps.min} to ${bounds.trainSteps.max}.`);
   if (!Number.isInteger(every) || every < bounds.checkpointEvery.min || every > bounds.checkpointEvery.max) {
     problems.push(`checkpoint_every must be from ${bounds.checkpointEvery.min} to ${bounds.checkpointEvery.max}.`);
@@ -195,6 +203,7 @@ async function confirmation(ctx: BotContext, draft: TrainingDraft, added?: AddRe
         inline: true,
       },
       { name: 'checkpoints', value: `${steps.join(', ')} — a preview of each to vote on` },
+      { name: 'vote', value: describeVoting(draft) },
       {
         name: 'estimated GPU time and cost',
         value: `${describeCost(estimate.gpuSeconds, price)} (training ${formatUsd(estimate.trainingGpuSeconds * price)}, previews ${formatUsd(estimate.previewGpuSeconds * price)}); the last checkpoint in about ${formatDuration(estimate.wallSeconds)}`,
@@ -220,6 +229,17 @@ async function showVotes(interaction: ComponentInteraction, ctx: BotContext, gui
     return;
   }
   const summary = tallyVotes({ votes: training.votes, steps: training.checkpoints.map((c) => c.step), override: training.override?.step });
-  const lines = [...summary.counts].map(([step, count]) => `**step ${step}** — ${count} vote${count === 1 ? '' : 's'}`);
-  await respond(interaction, { content: `${lines.join('\n')}\n${summary.explanation}` }, { ephemeral: true });
+  const lines = shownOrder(training, [...summary.counts.keys()]).map((step) => {
+    const count = summary.counts.get(step) ?? 0;
+    return `**${checkpointName(training, step)}** — ${count} vote${count === 1 ? '' : 's'}`;
+  });
+  // The winner rule's words name steps: while blind, they wait for the reveal.
+  const rule = isHidden(training) ? 'Blind vote: the steps are revealed when voting closes.' : summary.explanation;
+  await respond(interaction, { content: `${lines.join('\n')}\n${rule}` }, { ephemeral: true });
+}
+
+function describeVoting({ blind, voteMinutes }: TrainingDraft): string {
+  const how = blind ? 'blind: previews by letter (A, B, C…), posted together at the end, steps revealed when voting closes' : 'previews by step, as they come';
+  const until = voteMinutes ? `open ${voteMinutes} min after the last checkpoint, then the winner is announced` : 'the winner at the end of training is used';
+  return `${how}; ${until}`;
 }

@@ -3,11 +3,12 @@ import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { loadLastTraining } from '../src/training/records.js';
+import { isHidden } from '../src/voting/blind.js';
 import { describeVote, recordVote } from '../src/voting/votes.js';
 import { voteDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
 
-/** `/vote checkpoint:<step>`: the same vote as the preview buttons, for the running or last training. */
+/** `/vote checkpoint:<step>`: the same vote as the preview buttons, for the running or last training; refused while a blind vote runs. */
 export const vote: SlashCommand = {
   data: voteDefinition,
   defer: () => 'ephemeral',
@@ -15,6 +16,10 @@ export const vote: SlashCommand = {
     const guildId = requireGuildId(interaction);
     const training = await loadLastTraining(ctx.store, guildId);
     if (!training) throw new UserError('no-training', 'There is nothing to vote on yet: no training has run on this server.');
+    // Blind: the letters are on the buttons only; a step typed here would be a vote on a number.
+    if (isHidden(training)) {
+      throw new UserError('blind-vote', `This vote is blind: the checkpoints go by letters until voting closes. Vote with the 🗳️ buttons under the previews${training.threadId ? ` in <#${training.threadId}>` : ''}.`);
+    }
     const step = interaction.options.getInteger('checkpoint', true);
     await respond(interaction, { content: describeVote(await recordVote(ctx, guildId, training.id, interaction.user.id, step)) });
   },

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { ServiceError, type Generator } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { retryWithBackoff } from '../util/backoff.js';
+import { isHidden, labelOf } from '../voting/blind.js';
 import type { TrainingItem } from './dataset-export.js';
 import type { CheckpointRecord, PreviewSample, TrainingRecord } from './records.js';
 
@@ -63,7 +64,8 @@ const transient = (error: unknown) => error instanceof ServiceError && (error.fa
 
 /**
  * Draws every sample with the checkpoint's weights through the shared Generator, and lays them
- * out as one contact sheet: a row per prompt, the artist's drawing first, the step on top.
+ * out as one contact sheet: a row per prompt, the artist's drawing first, the step on top (the
+ * letter instead, while a blind vote runs).
  * `onSpend` hears every prediction's GPU time as it is billed. A row that cannot be drawn
  * (safety checker, a failed prediction) is left grey and named in `notes`; when every row
  * failed for a passing reason (throttling, an outage) this throws, to be tried again later.
@@ -112,9 +114,16 @@ export async function makePreviewSheet(
       };
     }),
   );
-  const sheet = await previewSheet(rows, `${config.TRIGGER_WORD} · step ${checkpoint.step} of ${training.steps}`, { cell: CELL });
-  const image = await encodeToFit(sheet, training.uploadLimit ?? 10 * 1024 * 1024, `preview-step-${checkpoint.step}`);
+  const { title, filename } = previewLabels(training, checkpoint.step, config.TRIGGER_WORD);
+  const sheet = await previewSheet(rows, title, { cell: CELL });
+  const image = await encodeToFit(sheet, training.uploadLimit ?? 10 * 1024 * 1024, filename);
   return { image, notes };
+}
+
+/** The sheet's title and file name. Blind: only the letter, or the picture would tell the step. */
+export function previewLabels(training: Pick<TrainingRecord, 'blind' | 'votingClosedAt' | 'steps'>, step: number, triggerWord: string): { title: string; filename: string } {
+  if (isHidden(training)) return { title: `${triggerWord} · checkpoint ${labelOf(training, step)}`, filename: `preview-${labelOf(training, step)}` };
+  return { title: `${triggerWord} · step ${step} of ${training.steps}`, filename: `preview-step-${step}` };
 }
 
 function describeFailure(error: unknown): string {

@@ -83,6 +83,14 @@ export interface TrainingRecord {
   canceled?: { by: string; savedGpuSeconds: number };
   failure?: string;
   finishedAt?: number;
+  /** Blind mode: step → the letter the class sees until voting closes (src/voting/blind.ts). */
+  blind?: Record<string, string>;
+  /** Voting stays open this many minutes after the last checkpoint, then the result is announced. */
+  voteMinutes?: number;
+  /** When the voting deadline falls, set once the training has finished. */
+  votingClosesAt?: number;
+  /** When voting closed (the deadline passed, a trainer picked, a blind training ended): later votes are refused. */
+  votingClosedAt?: number;
 }
 
 /** A /train waiting for its Start button: kept an hour, then forgotten. */
@@ -95,6 +103,8 @@ export interface TrainingDraft {
   checkpointEvery: number;
   uploadLimit: number;
   createdAt: number;
+  blind?: boolean;
+  voteMinutes?: number;
 }
 
 /** A training this bot follows until it is done; kept in a list so a restarted bot picks it up. */
@@ -132,6 +142,8 @@ export const keys = {
   /** Set before posting a message of a training (`what`: a preview's step, `status`, `final`…). */
   message: (guildId: string, trainingId: string, what: string) => `guild:${guildId}:training:${trainingId}:message:${what}`,
   /** Set once a run's billed GPU time is added to the month's spend. */
+  /** Trainings whose voting deadline is still to be processed: kept so a restarted bot announces the result. */
+  votingDeadlines: () => 'trainings:voting-deadlines',
   runSpend: (guildId: string, trainingId: string, runId: string) => `guild:${guildId}:training:${trainingId}:spent:${runId}`,
 };
 

@@ -1,6 +1,7 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageCreateOptions } from 'discord.js';
 import { customId } from '../interactions/command.js';
 import { formatUsd } from '../money/budget.js';
+import { isHidden } from '../voting/blind.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { estimateEta } from './progress.js';
 import type { TrainingRecord, TrainingRunRecord } from './records.js';
@@ -53,7 +54,8 @@ function checkpointLine(training: TrainingRecord): string {
   return planned
     .map((step) => {
       const checkpoint = made.get(step);
-      if (checkpoint?.previewUrl) return `✅ [${step}](${checkpoint.previewUrl})`;
+      // While a blind vote runs, a link would tell which preview is which step.
+      if (checkpoint?.previewUrl) return isHidden(training) ? `✅ ${step}` : `✅ [${step}](${checkpoint.previewUrl})`;
       if (checkpoint) return `🖼️ ${step}`;
       return canceled.has(step) ? `✖️ ${step}` : `⏳ ${step}`;
     })
@@ -101,4 +103,5 @@ export function renderStatus(training: TrainingRecord, { now, triggerWord, price
 export const cancelId = (trainingId: string) => customId('train', 'cancel', trainingId);
 export const voteId = (trainingId: string, step: number) => customId('train', 'vote', trainingId, step);
 export const stopId = (trainingId: string, step: number) => customId('train', 'stop', trainingId, step);
-export const votesId = (trainingId: string, where: 'announcement' | 'final') => customId('train', 'votes', trainingId, where);
+/** `where` makes each message's button unique: post-once recognises its message by it. */
+export const votesId = (trainingId: string, where: 'announcement' | 'final' | 'result') => customId('train', 'votes', trainingId, where);

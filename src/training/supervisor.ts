@@ -7,10 +7,13 @@ import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
 import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
 import type { Store } from '../store/store.js';
-import { winner } from '../voting/tally.js';
+import { blindLabels, describeReveal, isHidden, labelOf, shownOrder } from '../voting/blind.js';
+import { tally, winner } from '../voting/tally.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
+import { LiveTallies } from './live-tallies.js';
 import { postOnce, type PostOnceDeps } from './post-once.js';
+import { previewContent } from './preview-text.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
 import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
 import { cancelId, describeCost, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
@@ -22,12 +25,18 @@ export interface TrainingTiming {
   reconcileMs: number;
   /** Minimum time between two edits of a status message (Discord allows about one per second per channel). */
   statusEditIntervalMs: number;
+  /** Minimum time between two tally edits of one preview message: a burst of votes becomes a couple of edits. */
+  tallyEditIntervalMs: number;
+  /** How often due voting deadlines are looked for. */
+  deadlineSweepMs: number;
 }
 
 const DEFAULT_TRAINING_TIMING: TrainingTiming = {
   poll: { baseMs: 2000, maxMs: 30_000 },
   reconcileMs: 5 * 60_000,
   statusEditIntervalMs: 5000,
+  tallyEditIntervalMs: 3000,
+  deadlineSweepMs: 15_000,
 };
 
 export interface TrainingSupervisorOptions {
@@ -108,9 +117,13 @@ export class TrainingSupervisor {
   /** Per run: the last webhook snapshot stored, to skip deliveries that only move the bar. */
   private readonly lastDelivery = new Map<string, { at: number; status: string; weights: number }>();
   private closed = false;
+  private readonly tallies: LiveTallies;
+  private deadlineSweep: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
   constructor(private readonly o: TrainingSupervisorOptions) {
     this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
+    this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
   }
 
   /** Webhooks instead of polling: the service can reach the bot. */
@@ -127,7 +140,82 @@ export class TrainingSupervisor {
     const refs = (await this.o.store.get<TrainingRef[]>(keys.followed())) ?? [];
     for (const ref of refs) this.follow(ref, { resumed: true });
     if (refs.length > 0) this.o.log.info({ trainings: refs.length }, 'took up unfinished trainings');
+    // Deadlines that fell while the bot was down are processed now, the others when they fall.
+    if (!this.closed && !this.deadlineSweep) {
+      this.deadlineSweep = setInterval(() => void this.sweepDeadlines(), this.timing.deadlineSweepMs);
+      this.deadlineSweep.unref();
+      await this.sweepDeadlines();
+    }
     return refs.length;
+  }
+
+  /** After a vote: the previews of the training show the new tallies (coalesced, see LiveTallies). */
+  async showTallies(ref: TrainingRef): Promise<void> {
+    try {
+      await this.tallies.refresh(ref);
+    } catch (error) {
+      // The vote is stored; a tally that lags behind must not make it fail.
+      this.o.log.warn({ err: error, ...ref }, 'could not update the tallies');
+    }
+  }
+
+  /**
+   * Ends the vote of a training: later votes are refused, blind steps are revealed on the
+   * previews, the winner (a trainer's pick, else the `winner` rule) becomes active once the
+   * training has succeeded, and the thread gets the result. Safe to call again and after a
+   * restart: the result is posted under a `setIfAbsent` mark, so exactly once.
+   */
+  async closeVoting(ref: TrainingRef): Promise<void> {
+    const now = this.o.clock.now();
+    const record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
+    const chosen = this.winnerOf(record);
+    if (chosen && (record.status === 'succeeded' || chosen.rule === 'trainer')) {
+      await this.o.store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
+    }
+    await this.tallies.refresh(ref);
+    if (record.threadId) {
+      const steps = record.checkpoints.map((c) => c.step);
+      const counts = [...tally(record.votes, steps)].map(([step, count]) => `step ${step}: ${count}`).join(' · ');
+      const lines = [`🗳️ **Voting closed.** ${chosen ? `\`/kmplz\` now draws with **step ${chosen.step}**: ${chosen.explanation}.` : 'There was no checkpoint to vote on.'}`];
+      if (record.blind) lines.push(`Revealed: ${describeReveal(record, steps)}.`);
+      if (counts) lines.push(`Votes: ${counts}.`);
+      await postOnce(this.postDeps, {
+        markKey: keys.message(ref.guildId, ref.trainingId, 'result'),
+        channelId: record.threadId,
+        tag: votesId(ref.trainingId, 'result'),
+        build: async () => ({ content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result'))] }),
+      });
+    }
+    await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
+      const rest = refs.filter((r) => refKey(r) !== refKey(ref));
+      return rest.length ? rest : undefined;
+    });
+    this.o.log.info({ ...ref, winner: chosen?.step }, 'voting closed');
+  }
+
+  /** Closes the vote of every training whose deadline has passed; one sweep at a time. */
+  private sweepDeadlines(): Promise<void> {
+    this.sweeping ??= (async () => {
+      try {
+        for (const ref of (await this.o.store.get<TrainingRef[]>(keys.votingDeadlines())) ?? []) {
+          if (this.closed) return;
+          const record = await this.load(ref);
+          if (record && record.votingClosedAt === undefined && (record.votingClosesAt ?? Infinity) > this.o.clock.now()) continue;
+          if (record) await this.closeVoting(ref);
+          else await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => refs.filter((r) => refKey(r) !== refKey(ref)));
+        }
+      } catch (error) {
+        this.o.log.warn({ err: error }, 'could not process the voting deadlines; trying again on the next sweep');
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  private winnerOf(record: TrainingRecord): ReturnType<typeof winner> {
+    const steps = record.checkpoints.map((c) => c.step);
+    return winner({ votes: record.votes, steps, override: record.override && steps.includes(record.override.step) ? record.override.step : undefined });
   }
 
   /**
@@ -159,6 +247,8 @@ export class TrainingSupervisor {
         seed,
         imageCount: items.length,
         runs: trainer.plan(draft.steps, draft.checkpointEvery).map((run) => ({ ...run, status: 'pending' })),
+        ...(draft.blind ? { blind: blindLabels(trainer.plan(draft.steps, draft.checkpointEvery).flatMap((run) => run.checkpointSteps)) } : {}),
+        ...(draft.voteMinutes ? { voteMinutes: draft.voteMinutes } : {}),
         samples: choosePreviewSamples(items, config.TRIGGER_WORD, seed),
         estimate: estimateFor(trainer, config, items, draft.steps, draft.checkpointEvery),
         uploadLimit: draft.uploadLimit,
@@ -253,6 +343,8 @@ export class TrainingSupervisor {
   /** Stops following (the runs go on at the service; the next start takes them up). Safe to call twice. */
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
+    clearInterval(this.deadlineSweep);
+    this.tallies.close();
     const followers = [...this.followers.values()];
     for (const follower of followers) follower.abort.abort(new Error('the bot is stopping'));
     await Promise.race([Promise.allSettled(followers.map((f) => f.done)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
@@ -474,7 +566,11 @@ export class TrainingSupervisor {
 
   /** Posts the preview of every checkpoint that has none yet, in step order, each exactly once. */
   private async postPreviews(ref: TrainingRef, signal: AbortSignal): Promise<void> {
-    for (const { step } of (await this.mustLoad(ref)).checkpoints) {
+    const first = await this.mustLoad(ref);
+    // Blind: posted together once every run has ended, by letter, so neither the order nor the
+    // time a preview comes in tells its step.
+    if (isHidden(first) && !(first.runs ?? []).every(isTerminalRun)) return;
+    for (const step of shownOrder(first, first.checkpoints.map((c) => c.step))) {
       const record = await this.mustLoad(ref);
       const checkpoint = record.checkpoints.find((c) => c.step === step);
       if (signal.aborted || record.status !== 'running' || !record.threadId) return;
@@ -513,15 +609,17 @@ export class TrainingSupervisor {
       }
     }
     const later = (record.runs ?? []).some((run) => !isTerminalRun(run) && run.checkpointSteps.some((step) => step > checkpoint.step));
-    const buttons = [new ButtonBuilder().setCustomId(voteId(ref.trainingId, checkpoint.step)).setEmoji('🗳️').setLabel(`Vote for step ${checkpoint.step}`).setStyle(ButtonStyle.Primary)];
-    if (later && !record.stopAfter) {
+    const hidden = isHidden(record);
+    const name = hidden ? `checkpoint ${labelOf(record, checkpoint.step)}` : `step ${checkpoint.step}`;
+    const buttons = [new ButtonBuilder().setCustomId(voteId(ref.trainingId, checkpoint.step)).setEmoji('🗳️').setLabel(`Vote for ${name}`).setStyle(ButtonStyle.Primary)];
+    if (later && !record.stopAfter && !hidden) {
       buttons.push(new ButtonBuilder().setCustomId(stopId(ref.trainingId, checkpoint.step)).setLabel('Stop after this one').setStyle(ButtonStyle.Secondary));
     }
-    const lines = [`**Checkpoint: step ${checkpoint.step}** of ${record.steps} — ${config.TRIGGER_WORD} after ${checkpoint.step} steps, drawn with the same prompts and seeds as every checkpoint. Vote for the one you like best.`];
-    if (sheet?.notes.length) lines.push(`Not drawn: ${sheet.notes.join('; ')}`);
-    if (refused) lines.push(`No preview pictures: ${refused}`);
+    const notes: string[] = [];
+    if (sheet?.notes.length) notes.push(`Not drawn: ${sheet.notes.join('; ')}`);
+    if (refused) notes.push(`No preview pictures: ${refused}`);
     return {
-      content: lines.join('\n').slice(0, 2000),
+      content: previewContent(record, checkpoint.step, config.TRIGGER_WORD, notes),
       files: sheet ? [new AttachmentBuilder(sheet.image.data, { name: sheet.image.filename })] : [],
       components: [new ActionRowBuilder<ButtonBuilder>().addComponents(buttons)],
     };
@@ -573,12 +671,21 @@ export class TrainingSupervisor {
     if (signal.aborted) return;
     let record = await this.mustLoad(ref);
     let chosen: ReturnType<typeof winner>;
-    if (record.status === 'succeeded') {
-      const steps = record.checkpoints.map((c) => c.step);
-      chosen = winner({ votes: record.votes, steps, override: record.override && steps.includes(record.override.step) ? record.override.step : undefined });
-      if (chosen) {
-        const active: ActiveCheckpoint = { trainingId: record.id, step: chosen.step, chosenBy: chosen.rule === 'trainer' ? 'trainer' : chosen.rule === 'no-votes' ? 'last' : 'vote' };
-        await store.set(keys.activeCheckpoint(ref.guildId), active);
+    if (record.status === 'succeeded' && record.voteMinutes && record.votingClosedAt === undefined) {
+      // The vote goes on until the deadline; the sweep announces the result and makes it active.
+      const closesAt = this.o.clock.now() + record.voteMinutes * 60_000;
+      record = await this.update(ref, (current) => (current.votingClosesAt === undefined ? { ...current, votingClosesAt: closesAt } : current));
+      await store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
+    } else {
+      if (record.status === 'succeeded') {
+        chosen = this.winnerOf(record);
+        if (chosen) await store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
+      }
+      if (isHidden(record)) {
+        // Without a deadline, a blind vote closes with the training: the steps are revealed.
+        const now = this.o.clock.now();
+        record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
+        await this.tallies.refresh(ref);
       }
     }
     await this.refreshStatus(ref, true);
@@ -604,7 +711,13 @@ export class TrainingSupervisor {
     const cost = `Cost: ${describeCost(gpuSecondsSoFar(record, clock.now()).seconds, price)}${record.estimate ? ` (estimated ${formatUsd(record.estimate.usd)})` : ''}.`;
     const lines: string[] = [];
     if (record.status === 'succeeded') {
-      lines.push(chosen ? `🏁 **Training finished.** \`/kmplz\` now draws with **step ${chosen.step}**: ${chosen.explanation}.` : '🏁 **Training finished.**');
+      if (record.votingClosesAt !== undefined && record.votingClosedAt === undefined) {
+        const at = Math.round(record.votingClosesAt / 1000);
+        lines.push(`🏁 **Training finished.** Voting stays open until <t:${at}:f> (<t:${at}:R>): then the result is announced here and \`/kmplz\` switches to the winner.`);
+      } else {
+        lines.push(chosen ? `🏁 **Training finished.** \`/kmplz\` now draws with **step ${chosen.step}**: ${chosen.explanation}.` : '🏁 **Training finished.**');
+      }
+      if (record.blind && !isHidden(record)) lines.push(`Revealed: ${describeReveal(record, record.checkpoints.map((c) => c.step))}.`);
       if (record.stopAfter) {
         lines.push(`Stopped after step ${record.stopAfter.step} by <@${record.stopAfter.by}>, which saved about ${describeCost(record.stopAfter.savedGpuSeconds, price)}.`);
       }
@@ -724,7 +837,11 @@ function notRunning(record: TrainingRecord | undefined): UserError {
   return new UserError('training-not-running', `This training has ${state} already.`);
 }
 
-function votesButton(trainingId: string, where: 'announcement' | 'final'): ButtonBuilder {
+function activeFor(record: TrainingRecord, chosen: NonNullable<ReturnType<typeof winner>>): ActiveCheckpoint {
+  return { trainingId: record.id, step: chosen.step, chosenBy: chosen.rule === 'trainer' ? 'trainer' : chosen.rule === 'no-votes' ? 'last' : 'vote' };
+}
+
+function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result'): ButtonBuilder {
   return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel('Votes so far').setStyle(ButtonStyle.Secondary);
 }
 

@@ -23,7 +23,7 @@ export function previewsIn(discord: DiscordEmulator, threadId: string): { step: 
 /** `/train` as a trainer, then Start; resolves with the training's id and thread. */
 export async function startTraining(
   discord: DiscordEmulator,
-  options: Record<string, number> = {},
+  options: Record<string, number | boolean> = {},
 ): Promise<{ trainingId: string; threadId: string; confirmation: StoredMessage; started: InteractionHandle }> {
   const slash = await discord.slash({ name: 'train', user: discord.users.bob, options });
   const confirmation = await slash.waitForOriginal((m) => !m.loading && m.components.length > 0, 10_000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetImage } from '../../src/dataset/records.js';
 import type { TrainingItem } from '../../src/training/dataset-export.js';
-import { choosePreviewSamples } from '../../src/training/preview.js';
+import { choosePreviewSamples, previewLabels } from '../../src/training/preview.js';
 
 const item = (name: string, caption?: string): TrainingItem => ({
   image: { name, caption } as DatasetImage,
@@ -35,5 +35,14 @@ describe('preview prompts', () => {
 
   it('with no captions yet, previews the sad girl alone', () => {
     expect(choosePreviewSamples([item('x'), item('y')], 'KMPLZ', 1).map((s) => s.prompt)).toEqual(['KMPLZ, a drawing of a sad girl in a hoodie and jeans']);
+  });
+});
+
+describe('preview sheet labels', () => {
+  it('name the step, or only the letter while a blind vote runs', () => {
+    expect(previewLabels({ steps: 1000 }, 250, 'KMPLZ')).toEqual({ title: 'KMPLZ · step 250 of 1000', filename: 'preview-step-250' });
+    const blind = { '250': 'C' };
+    expect(previewLabels({ steps: 1000, blind }, 250, 'KMPLZ')).toEqual({ title: 'KMPLZ · checkpoint C', filename: 'preview-C' });
+    expect(previewLabels({ steps: 1000, blind, votingClosedAt: 1 }, 250, 'KMPLZ').title).toBe('KMPLZ · step 250 of 1000');
   });
 });

@@ -1,0 +1,55 @@
+import type { Client } from 'discord.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import { Coalescer } from '../voting/coalesce.js';
+import { rewritePreview } from './preview-text.js';
+import { keys, type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
+
+export interface LiveTalliesOptions {
+  store: Store;
+  client: Client;
+  log: Logger;
+  triggerWord: string;
+  /** At most one edit per preview message in this time: Discord limits edits per channel. */
+  intervalMs: number;
+}
+
+/**
+ * Keeps the preview messages of a training showing the stored votes (and, in blind mode, the
+ * letters or the revealed steps). Every vote asks for an update; the edits of one message are
+ * coalesced, and each edit renders the record as it is when it runs, so the last state lands.
+ */
+export class LiveTallies {
+  private readonly edits: Coalescer;
+
+  constructor(private readonly o: LiveTalliesOptions) {
+    this.edits = new Coalescer(o.intervalMs, (error, key) => o.log.warn({ err: error, preview: key }, 'could not update a preview’s tally'));
+  }
+
+  /** Asks for every posted preview of the training to be brought up to date. */
+  async refresh(ref: TrainingRef): Promise<void> {
+    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+    const threadId = record?.threadId;
+    if (!record || !threadId) return;
+    for (const { step } of record.checkpoints) {
+      const mark = await this.o.store.get<MessageMark>(keys.message(ref.guildId, ref.trainingId, `preview:${step}`));
+      const messageId = mark?.messageId;
+      if (messageId) this.edits.request(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.edit(ref, step, threadId, messageId));
+    }
+  }
+
+  close(): void {
+    this.edits.close();
+  }
+
+  private async edit(ref: TrainingRef, step: number, threadId: string, messageId: string): Promise<void> {
+    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+    if (!record) return;
+    const channel = await this.o.client.channels.fetch(threadId);
+    if (!channel?.isTextBased()) return;
+    // Forced: the cached copy can be older than the last edit.
+    const message = await channel.messages.fetch({ message: messageId, cache: false, force: true });
+    const content = rewritePreview(message.content, record, step, this.o.triggerWord);
+    if (content !== message.content) await channel.messages.edit(messageId, { content });
+  }
+}

@@ -1,0 +1,100 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
+import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startTestBot, type TestBot } from '../support/bot.js';
+import { seedDataset } from '../support/fixtures.js';
+import { TEST_DESTINATION } from '../support/replicate-training.js';
+import { buttonOf, customIdsOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+
+let discord: DiscordEmulator;
+let replicate: ReplicateEmulator;
+let bot: TestBot;
+
+beforeAll(async () => {
+  discord = await startDiscordEmulator();
+  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
+  bot = await startTestBot(
+    { discord, replicate },
+    {
+      env: { TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id },
+      deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: 50 } },
+    },
+  );
+  await seedDataset(bot.app.context, discord.guild().id, [
+    { name: 'hoodie-girl', colour: '#3050e0', caption: 'KMPLZ, a drawing of a sad girl in a hoodie' },
+    { name: 'cat', colour: '#e0a030', caption: 'KMPLZ, a drawing of a cat on a chair' },
+  ]);
+});
+afterAll(async () => {
+  await bot?.stop();
+  await replicate?.close();
+  await discord?.close();
+});
+afterEach(() => discord.assertNoSpecErrors());
+
+const record = (trainingId: string) => bot.app.context.store.get<TrainingRecord>(keys.training(discord.guild().id, trainingId));
+const buttonLabels = (m: StoredMessage) => m.components.flatMap((row) => ('components' in row ? (row.components as { label?: string }[]) : [])).map((c) => c.label);
+const isResult = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':result'));
+/** Everything a voter sees of a preview: its text, its buttons' labels, its file's name. */
+const visible = (m: StoredMessage) => [m.content, ...buttonLabels(m), ...m.attachments.map((a) => a.filename)].join('\n');
+
+describe('blind mode', () => {
+  it('posts previews by letter in a shuffled order without their steps, and a trainer’s pick reveals them', async () => {
+    const { trainingId, threadId } = await startTraining(discord, { steps: 750, checkpoint_every: 250, blind: true, vote_minutes: 30 });
+    await discord.waitForMessage(threadId, isFinal, 20_000);
+    const { blind } = (await record(trainingId))!;
+    expect(Object.keys(blind!).sort()).toEqual(['250', '500', '750']);
+    expect(Object.values(blind!).sort()).toEqual(['A', 'B', 'C']);
+
+    // Posted together, A then B then C; no step anywhere the class looks — the step is only in the custom_id.
+    const previews = previewsIn(discord, threadId);
+    expect(previews.map((p) => blind![String(p.step)])).toEqual(['A', 'B', 'C']);
+    for (const { step, message } of previews) {
+      const label = blind![String(step)];
+      expect(message.content).toMatch(new RegExp(`^\\*\\*Checkpoint ${label}\\*\\*`));
+      expect(visible(message)).not.toMatch(/step \d|\b(250|500|750)\b/);
+      expect(buttonLabels(message)).toEqual([`Vote for checkpoint ${label}`]);
+      expect(message.attachments[0]!.filename).toMatch(new RegExp(`^preview-${label}\\.`));
+    }
+
+    // Votes go by letter; /vote with a step is refused while blind; /checkpoints lists letters.
+    const byLabel = (label: string) => previews.find((p) => blind![String(p.step)] === label)!;
+    const a = byLabel('A');
+    const clicked = await (await discord.button({ customId: buttonOf(a.message, 'train:vote:'), message: a.message, user: discord.users.alice })).waitForOriginal();
+    expect(clicked.content).toMatch(/Your vote is on \*\*checkpoint A\*\*/);
+    const typed = await (await discord.slash({ name: 'vote', user: discord.users.carol, options: { checkpoint: 500 } })).waitForOriginal();
+    expect(typed.content).toMatch(/This vote is blind.*buttons under the previews/);
+    const listed = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
+    expect(listed.embeds[0]?.description).toMatch(/^\*\*checkpoint A\*\* — 1 vote.*\n\*\*checkpoint B\*\* — 0 votes.*\n\*\*checkpoint C\*\* — 0 votes/);
+    expect(`${listed.embeds[0]?.description} ${listed.embeds[0]?.footer?.text}`).not.toMatch(/step \d/);
+
+    // A trainer picks C: voting closes, each preview is edited to show its step, the thread hears the result.
+    const c = byLabel('C');
+    const picked = await (await discord.slash({ name: 'checkpoints', user: discord.users.bob, options: { use: c.step } })).waitForOriginal();
+    expect(picked.content).toMatch(new RegExp(`now uses the checkpoint at step ${c.step}`));
+    const result = await discord.waitForMessage(threadId, isResult, 5000);
+    expect(result.content).toMatch(new RegExp(`now draws with \\*\\*step ${c.step}\\*\\*: step ${c.step} was picked by a trainer`));
+    expect(result.content).toContain(`Revealed: **A** = step ${a.step} · **B** = step ${byLabel('B').step} · **C** = step ${c.step}.`);
+    for (const { step, message } of previews) {
+      await discord.waitFor(
+        () => (discord.message(message.id)!.content.startsWith(`**Checkpoint ${blind![String(step)]}: step ${step}** of 750`) ? true : undefined),
+        5000,
+        `preview ${step} to be revealed`,
+      );
+    }
+    expect(discord.message(a.message.id)!.content).toMatch(/🗳️ 1 vote · voting closed$/);
+    expect(await bot.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(discord.guild().id))).toEqual({ trainingId, step: c.step, chosenBy: 'trainer' });
+  });
+
+  it('without a deadline, reveals the steps when the training ends', async () => {
+    const { trainingId, threadId } = await startTraining(discord, { steps: 500, checkpoint_every: 250, blind: true });
+    const final = await discord.waitForMessage(threadId, isFinal, 20_000);
+    const { blind } = (await record(trainingId))!;
+    expect(final.content).toContain(`Revealed: **A** = step ${blind!['250'] === 'A' ? 250 : 500}`);
+    for (const { step, message } of previewsIn(discord, threadId)) {
+      expect(message.revisions[0]?.content).toMatch(new RegExp(`^\\*\\*Checkpoint ${blind![String(step)]}\\*\\* —`));
+      await discord.waitFor(() => (discord.message(message.id)!.content.includes(`: step ${step}** of 500`) ? true : undefined), 5000, `preview ${step} to be revealed`);
+    }
+  });
+});
