@@ -11,29 +11,25 @@ import {
   type Attachment,
   type ChatInputCommandInteraction,
 } from 'discord.js';
+import { CAPTION_ESTIMATE_SECONDS, captionImage, captionMissing, type CaptionDeps } from '../src/captioning/captions.js';
 import { toTrainingCaption } from '../src/captioning/clean.js';
 import type { BotContext } from '../src/context.js';
 import { loadDataset, readTrainingImage, setCaption } from '../src/dataset/dataset.js';
+import { IntakeError } from '../src/dataset/intake/refusal.js';
 import type { DatasetImage } from '../src/dataset/records.js';
 import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { UserError } from '../src/errors.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
-import { mapConcurrent } from '../src/images/concurrency.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
-import { recordSpend, requireBudget } from '../src/money/budget.js';
+import { requireBudget } from '../src/money/budget.js';
 import { ServiceError } from '../src/services/types.js';
-import { retryWithBackoff } from '../src/util/backoff.js';
 import { progressBar } from '../src/util/progress-bar.js';
 import { INTAKE_LIMITS } from './dataset.js';
 import { captionDefinition } from './definitions.js';
 
-/** Captions in flight at once: BLIP is quick, and Replicate throttles bursts. */
-const CAPTION_CONCURRENCY = 3;
 const REVIEW_PAGE_SIZE = 5;
-/** A BLIP caption costs a second or two of GPU; the budget check uses this per image. */
-const CAPTION_ESTIMATE_SECONDS = 2;
 const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 /**
@@ -101,9 +97,15 @@ export const caption: SlashCommand = {
 async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, attachment: Attachment): Promise<void> {
   await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * ctx.config.GPU_PRICE_PER_SECOND);
   const data = await downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
-    throw new UserError((error as { code?: string }).code ?? 'download-failed', (error as Error).message);
+    if (error instanceof IntakeError) throw new UserError(error.code, error.message);
+    throw error;
   });
-  const text = await captionImage(ctx, guildId, { data, contentType: attachment.contentType ?? 'image/png', name: attachment.name });
+  const text = await captionImage(captionDeps(ctx), guildId, { data, contentType: attachment.contentType ?? 'image/png', name: attachment.name }).catch((error: unknown) => {
+    if (error instanceof ServiceError) {
+      throw new UserError(`caption-${error.failure}`, `BLIP could not caption “${attachment.name}”: ${error.failure === 'throttled' ? 'the service is busy, try again in a minute' : error.message}.`);
+    }
+    throw error;
+  });
   await respond(interaction, {
     embeds: [new EmbedBuilder().setTitle('BLIP caption').setDescription(`As training would read it:\n> ${text}`).setThumbnail(attachment.url)],
   });
@@ -112,27 +114,18 @@ async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotCont
 async function captionDataset(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
   const { images } = await loadDataset(ctx.store, guildId);
   if (images.length === 0) throw new UserError('empty-dataset', 'The dataset is empty: add drawings with `/dataset add` first.');
-  const todo = images.filter((i) => !i.caption);
-  if (todo.length > 0) {
-    await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, todo.length * CAPTION_ESTIMATE_SECONDS * ctx.config.GPU_PRICE_PER_SECOND);
-    let done = 0;
-    const failed: string[] = [];
+  const todo = images.filter((i) => !i.caption).length;
+  if (todo > 0) {
     let lastEdit = 0;
-    await respond(interaction, { content: `Captioning ${todo.length} drawings… ${progressBar(0)} 0/${todo.length}` });
-    await mapConcurrent(todo, CAPTION_CONCURRENCY, async (image) => {
-      try {
-        const text = await captionImage(ctx, guildId, { data: await readTrainingImage(ctx.config, image), contentType: 'image/jpeg', name: `${image.name}.jpg` });
-        await setCaption(ctx, guildId, image.name, text, 'blip');
-      } catch (error) {
-        // One image that will not caption does not stop the others; it is named at the end.
-        ctx.log.warn({ err: error, image: image.name }, 'captioning failed');
-        failed.push(image.name);
-      }
-      done++;
-      if (Date.now() - lastEdit > 1500 || done === todo.length) {
+    const progress = (done: number) => `Captioning ${todo} drawings… ${progressBar(done / todo)} ${done}/${todo}`;
+    await respond(interaction, { content: progress(0) });
+    const { failed } = await captionMissing(captionDeps(ctx), guildId, {
+      async onProgress(done) {
+        // Discord rate-limits edits; the last one always goes out.
+        if (Date.now() - lastEdit < 1500 && done < todo) return;
         lastEdit = Date.now();
-        await respond(interaction, { content: `Captioning ${todo.length} drawings… ${progressBar(done / todo.length)} ${done}/${todo.length}` }).catch(() => undefined);
-      }
+        await respond(interaction, { content: progress(done) }).catch(() => undefined);
+      },
     });
     if (failed.length) {
       await interaction.followUp({ content: `These could not be captioned (run \`/caption\` again to retry them): ${failed.join(', ')}`, flags: MessageFlags.Ephemeral }).catch(() => undefined);
@@ -141,18 +134,8 @@ async function captionDataset(interaction: ChatInputCommandInteraction, ctx: Bot
   await respond(interaction, await reviewPage(ctx, guildId, 0, interaction.attachmentSizeLimit));
 }
 
-/** BLIP, cleaned into the training form; throttling and loading errors are retried a few times with backoff. */
-async function captionImage(ctx: BotContext, guildId: string, image: { data: Buffer; contentType: string; name: string }): Promise<string> {
-  const result = await retryWithBackoff(
-    () => ctx.services.captioner.caption(image),
-    (error) => error instanceof ServiceError && (error.failure === 'throttled' || error.failure === 'unavailable'),
-    { baseMs: 1000, maxMs: 8000, attempts: 3 },
-  ).catch((error: unknown) => {
-    if (error instanceof ServiceError) throw new UserError(`caption-${error.failure}`, `BLIP could not caption “${image.name}”: ${error.failure === 'throttled' ? 'the service is busy, try again in a minute' : error.message}.`);
-    throw error;
-  });
-  await recordSpend(ctx.store, ctx.config, ctx.clock, guildId, result.gpuSeconds);
-  return toTrainingCaption(result.raw, ctx.config.TRIGGER_WORD);
+function captionDeps(ctx: BotContext): CaptionDeps {
+  return { ...ctx, captioner: ctx.services.captioner };
 }
 
 /** One page of the review: thumbnails with their captions, an Edit button per drawing, paging. */

@@ -8,7 +8,7 @@ import { requireGuildId, requireTrainer } from '../src/interactions/permissions.
 import { recordVote, describeVote } from '../src/voting/votes.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, requireBudget, spentThisMonth } from '../src/money/budget.js';
-import { captionMissing } from '../src/training/captions.js';
+import { captionMissing } from '../src/captioning/captions.js';
 import { trainingItems } from '../src/training/dataset-export.js';
 import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/training/plan.js';
 import { keys, type TrainingDraft, type TrainingRecord } from '../src/training/records.js';

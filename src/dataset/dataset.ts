@@ -144,10 +144,6 @@ export function readTrainingImage(config: Config, image: DatasetImage): Promise<
   return readFile(path.join(config.DATA_DIR, image.processedFile));
 }
 
-export function readOriginalImage(config: Config, image: DatasetImage): Promise<Buffer> {
-  return readFile(path.join(config.DATA_DIR, image.originalFile));
-}
-
 /** Height of the copy shown next to generations: Discord shows replies smaller than that anyway. */
 const DISPLAY_HEIGHT = 768;
 

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Config } from '../config.js';
-import { loadDataset, readOriginalImage } from '../dataset/dataset.js';
+import { loadDataset, readDisplayImage } from '../dataset/dataset.js';
 import { GENERATION_DEFAULTS, preparePrompt } from '../generation/prompt.js';
 import { createReferenceMatcher } from '../generation/reference-match.js';
 import { encodeToFit, previewSheet, type EncodedImage, type PreviewRow } from '../images/compose.js';
@@ -109,7 +109,7 @@ export async function makePreviewSheet(
       const reference = dataset.images.find((image) => image.name === sample.reference);
       return {
         label: sample.prompt,
-        reference: reference ? await readOriginalImage(config, reference).catch(() => placeholder()) : await placeholder(),
+        reference: reference ? await readDisplayImage({ store, config }, training.guildId, reference).catch(() => placeholder()) : await placeholder(),
         images: ['data' in result ? result.data : await placeholder()],
       };
     }),
