@@ -119,3 +119,8 @@ export const showcaseDefinition = new SlashCommandBuilder()
   .addStringOption((o) => o.setName('link').setDescription('Link to a kmplz result message'))
   .addAttachmentOption((o) => o.setName('image').setDescription('An image to showcase'))
   .toJSON();
+
+export const helpDefinition = new SlashCommandBuilder()
+  .setName('help')
+  .setDescription('What kmplz does, the workflow, and where this server stands')
+  .toJSON();

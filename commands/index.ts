@@ -3,12 +3,13 @@ import { caption } from './caption.js';
 import { checkpoints } from './checkpoints.js';
 import { compare } from './compare.js';
 import { dataset } from './dataset.js';
+import { help } from './help.js';
 import { kmplz } from './kmplz.js';
 import { showcase } from './showcase.js';
 import { train } from './train.js';
 import { vote } from './vote.js';
 
 /** Every command the bot handles; `npm run deploy` registers exactly these definitions. */
-export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, train, vote, checkpoints, compare, showcase];
+export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, train, vote, checkpoints, compare, showcase, help];
 
 export const commandDefinitions = allCommands.map((command) => command.data);

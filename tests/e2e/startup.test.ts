@@ -64,13 +64,13 @@ describe('starting the bot', () => {
     const guildId = discord.guild().id;
     const dryRun = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId }, args: ['--dry-run'] });
     expect(await dryRun.exited).toBe(0);
-    expect(dryRun.output().stdout).toMatch(/^Dry run: .* would add 8, change 0, remove 0/);
+    expect(dryRun.output().stdout).toMatch(/^Dry run: .* would add 9, change 0, remove 0/);
     expect(discord.registeredCommands(guildId)).toEqual([]);
     const deployed = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
     expect(await deployed.exited).toBe(0);
-    expect(deployed.output().stdout).toMatch(/add 8/);
+    expect(deployed.output().stdout).toMatch(/add 9/);
     const commands = discord.registeredCommands(guildId);
-    expect(commands.map((c) => c.name).sort()).toEqual(['caption', 'checkpoints', 'compare', 'dataset', 'kmplz', 'showcase', 'train', 'vote']);
+    expect(commands.map((c) => c.name).sort()).toEqual(['caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'showcase', 'train', 'vote']);
     const kmplz = commands.find((c) => c.name === 'kmplz')!;
     const option = (name: string) => kmplz.options?.find((o) => o.name === name) as Record<string, unknown> | undefined;
     expect(option('prompt')).toMatchObject({ required: true });
@@ -84,7 +84,7 @@ describe('starting the bot', () => {
 
     const again = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
     expect(await again.exited).toBe(0);
-    expect(again.output().stdout).toMatch(/add 0, change 0, remove 0, keep 8/);
+    expect(again.output().stdout).toMatch(/add 0, change 0, remove 0, keep 9/);
   });
 
   it('npm start against the emulator logs in and answers /checkpoints within 3 seconds', async () => {

@@ -66,6 +66,16 @@ describe('/vote and /checkpoints', () => {
     expect([...replicate.predictions.values()].at(-1)!.input.replicate_weights).toBe(checkpoints[0]!.weightsUrl);
   });
 
+  it('/help shows the workflow and where this server stands', async () => {
+    const answer = await (await discord.slash({ name: 'help' })).waitForOriginal();
+    expect(answer.ephemeral).toBe(true);
+    const state = answer.embeds[0]?.fields?.find((f) => f.name === 'this server')?.value ?? '';
+    expect(state).toMatch(/\*\*0\*\* drawings/);
+    expect(state).toMatch(/last training: \*\*succeeded\*\*, 3 checkpoints/);
+    expect(state).toMatch(/draws with \*\*step 250\*\*/);
+    expect(answer.embeds[0]?.description).toMatch(/1\. `\/dataset add`[\s\S]*6\. ⭐/);
+  });
+
   it('autocompletes the steps of the last training', async () => {
     const typing = await discord.autocomplete({ name: 'vote', focused: 'checkpoint', options: { checkpoint: '5' } });
     expect(await typing.choices()).toEqual([{ name: 'step 500', value: 500 }]);
