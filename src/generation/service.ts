@@ -81,7 +81,7 @@ export class GenerationService {
     if (!result.ok) {
       await store.delete(jobKeys.job(job.guildId, job.id));
       if (result.reason === 'user-cap') {
-        throw new UserError('queue-full-for-user', `You already have ${result.cap} pictures waiting or drawing. Wait for one to finish, then ask again.`);
+        throw new UserError('queue-full-for-user', `You already have ${result.cap} picture${result.cap === 1 ? '' : 's'} waiting or drawing. Wait for one to finish, then ask again.`);
       }
       throw new UserError('queue-closed', 'kmplz is restarting: try again in a minute.');
     }

@@ -38,7 +38,11 @@ const done = (m: StoredMessage) => m.attachments.length > 0;
 
 describe('/kmplz limits', () => {
   it('caps waiting pictures per person with a clear message', async () => {
+    // The first picture stays on the GPU until the test has seen the second one refused.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     replicate.oncePrediction(replicate.refs.sdxl, async (_input, ctl) => {
+      await gate;
       await ctl.sleep(30);
       return [ctl.serve('slow.png', await solid(), 'image/png')];
     });
@@ -46,6 +50,7 @@ describe('/kmplz limits', () => {
     await first.ack();
     const second = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'another house', steps: 2 } });
     const refusal = await second.waitForFollowUp();
+    release();
     expect(refusal.ephemeral).toBe(true);
     expect(refusal.content).toMatch(/You already have 1 picture/);
     await first.waitForOriginal(done, 10_000);
