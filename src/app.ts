@@ -22,6 +22,9 @@ import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { openStore } from './store/store.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
+/** See the client's `rest` options below. */
+const INTERACTION_BURST_REQUESTS_PER_SECOND = 500;
+
 export interface AppDependencies {
   log?: Logger;
   clock?: Clock;
@@ -62,7 +65,15 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
 
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
-    rest: { api: config.DISCORD_API_URL },
+    rest: {
+      api: config.DISCORD_API_URL,
+      // @discordjs/rest counts every request against its own 50-per-second global limiter, but
+      // Discord exempts interaction callbacks and interaction webhooks from the global limit — and
+      // those are nearly all of this bot's traffic. At 50 the 51st acknowledgement of a burst would
+      // wait for the next second (past Discord's 3-second window for a burst of a few hundred).
+      // Bot-authenticated requests stay far below 50/s here; a real global 429 is still honoured.
+      globalRequestsPerSecond: INTERACTION_BURST_REQUESTS_PER_SECOND,
+    },
     // Prompts are user text: nothing the bot posts may ping @everyone, roles or people
     // unless a message opts in explicitly.
     allowedMentions: { parse: [], repliedUser: false },

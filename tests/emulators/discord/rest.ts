@@ -231,7 +231,10 @@ export class RestApi {
    * @discordjs/rest reads. Exceeding a bucket gets a real 429, as it would on Discord.
    */
   private rateLimit(route: Route, params: Record<string, string>): { headers: Record<string, string>; status?: Reply } {
-    const major = params.channel_id ?? params.guild_id ?? (params.webhook_id ? `${params.webhook_id}/${params.webhook_token}` : '');
+    // An interaction callback is limited per interaction, not per bot: a class sending fifty
+    // commands at once gets fifty acknowledgements (@discordjs/rest sends them in a burst).
+    const major =
+      params.channel_id ?? params.guild_id ?? (params.webhook_id ? `${params.webhook_id}/${params.webhook_token}` : (params.interaction_id ?? ''));
     const key = `${route.method} ${route.pattern} ${major}`;
     const now = Date.now();
     let bucket = this.buckets.get(key);
