@@ -1,32 +1,20 @@
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedTraining } from '../support/fixtures.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import type { ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startWorld, type World } from '../support/world.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
-let bot: TestBot;
-const checkpoints: { step: number; weightsUrl: string; version: string }[] = [];
+let checkpoints: World['checkpoints'];
+let world: World;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  for (const step of [250, 500]) checkpoints.push({ step, ...(await trainCheckpoint(replicate, step)) });
-  bot = await startTestBot({ discord, replicate });
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, checkpoints, 500);
+  world = await startWorld({ checkpointSteps: [250, 500] });
+  ({ discord, replicate, checkpoints } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => {
-  discord.assertNoSpecErrors();
-  expect(replicate.specErrors).toEqual([]);
-});
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const grid = (m: StoredMessage) => m.attachments.length > 0 || /could not|no checkpoint/i.test(m.content);
 

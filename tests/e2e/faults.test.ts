@@ -1,28 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { drawing, seedDataset, seedTraining } from '../support/fixtures.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import type { ReplicateEmulator } from '../emulators/replicate/index.js';
+import { drawing } from '../support/fixtures.js';
+import { startWorld, type World } from '../support/world.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
-let bot: TestBot;
+let world: World;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const weights = await trainCheckpoint(replicate);
-  bot = await startTestBot({ discord, replicate });
-  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }]);
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+  world = await startWorld({ checkpointSteps: [250], dataset: [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }] });
+  ({ discord, replicate } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => discord.assertNoSpecErrors());
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const done = (m: StoredMessage) => m.attachments.length > 0;
 

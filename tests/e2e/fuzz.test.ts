@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/dataset/dataset.js';
-import { startDiscordEmulator, type DiscordEmulator, type InteractionHandle, type OptionValue } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedDataset, seedTraining } from '../support/fixtures.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import type { DiscordEmulator, InteractionHandle, OptionValue } from '../emulators/discord/index.js';
+import type { TestBot } from '../support/bot.js';
+import { startWorld, type World } from '../support/world.js';
 
 /** A small seeded generator, so a failing run can be replayed with the same inputs. */
 function mulberry32(seed: number): () => number {
@@ -21,22 +19,14 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
 const ROUNDS = 120;
 
 let discord: DiscordEmulator;
-let replicate: ReplicateEmulator;
 let bot: TestBot;
+let world: World;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const weights = await trainCheckpoint(replicate);
-  bot = await startTestBot({ discord, replicate });
-  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }]);
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+  world = await startWorld({ checkpointSteps: [250], dataset: [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }] });
+  ({ discord, bot } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
+afterAll(() => world?.stop());
 
 describe('fuzzing the bot with malformed interactions', () => {
   it(`answers every interaction it acknowledged, stays up and keeps its store whole (seed ${SEED})`, async () => {

@@ -1,38 +1,28 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedDataset, seedTraining } from '../support/fixtures.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import type { ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startWorld, type World } from '../support/world.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
-let bot: TestBot;
+let world: World;
 /** The bot's clock runs this far ahead of the wall clock: how tests make 15 minutes pass. */
 let clockOffsetMs = 0;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  // 10 ms per emulated second: a 30 s prediction (30 GPU seconds billed) takes 0.3 s here.
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION], timeScale: 0.01 });
-  const weights = await trainCheckpoint(replicate);
-  bot = await startTestBot(
-    { discord, replicate },
-    {
-      // At $0.001 per GPU second the two pictures below bill 30 s and 20 s: the $0.05 budget is then spent.
-      env: { GPU_PRICE_PER_SECOND: '0.001', BUDGET_USD: '0.05' },
-      deps: { clock: { now: () => Date.now() + clockOffsetMs }, generation: { perUserCap: 1, concurrency: 1, progressEditIntervalMs: 20 } },
-    },
-  );
-  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#808080', caption: 'KMPLZ, a drawing of a house' }]);
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+  world = await startWorld({
+    // 10 ms per emulated second: a 30 s prediction (30 GPU seconds billed) takes 0.3 s here.
+    replicate: { timeScale: 0.01 },
+    checkpointSteps: [250],
+    dataset: [{ name: 'ref', colour: '#808080', caption: 'KMPLZ, a drawing of a house' }],
+    // At $0.001 per GPU second the two pictures below bill 30 s and 20 s: the $0.05 budget is then spent.
+    env: { GPU_PRICE_PER_SECOND: '0.001', BUDGET_USD: '0.05' },
+    deps: { clock: { now: () => Date.now() + clockOffsetMs }, generation: { perUserCap: 1, concurrency: 1, progressEditIntervalMs: 20 } },
+  });
+  ({ discord, replicate } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => discord.assertNoSpecErrors());
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const done = (m: StoredMessage) => m.attachments.length > 0;
 

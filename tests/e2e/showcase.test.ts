@@ -1,29 +1,23 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { drawing, seedTraining } from '../support/fixtures.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import { drawing } from '../support/fixtures.js';
+import { startWorld, type World } from '../support/world.js';
 
 const SHOWCASE_ID = '1300000000000000001';
 
 let discord: DiscordEmulator;
-let replicate: ReplicateEmulator;
-let bot: TestBot;
+let world: World;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator({ guilds: [{ channels: [{ name: 'general' }, { id: SHOWCASE_ID, name: 'showcase' }] }] });
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const weights = await trainCheckpoint(replicate);
-  bot = await startTestBot({ discord, replicate }, { env: { SHOWCASE_CHANNEL_ID: SHOWCASE_ID } });
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 500, ...weights }]);
+  world = await startWorld({
+    discord: { guilds: [{ channels: [{ name: 'general' }, { id: SHOWCASE_ID, name: 'showcase' }] }] },
+    checkpointSteps: [500],
+    env: { SHOWCASE_CHANNEL_ID: SHOWCASE_ID },
+  });
+  ({ discord } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => discord.assertNoSpecErrors());
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const done = (m: StoredMessage) => m.attachments.length > 0;
 const starOf = (m: StoredMessage) =>

@@ -3,33 +3,32 @@ import { commandDefinitions } from '../../commands/index.js';
 import { registerCommands } from '../../deploy/registration.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/records.js';
-import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedTraining } from '../support/fixtures.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import type { ReplicateEmulator } from '../emulators/replicate/index.js';
+import type { TestBot } from '../support/bot.js';
+import { startWorld, type World } from '../support/world.js';
+
+const TRAINER_ROLE = '1300000000000000042';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
 let bot: TestBot;
-const checkpoints: { step: number; weightsUrl: string; version: string }[] = [];
+let checkpoints: World['checkpoints'];
+let world: World;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  for (const step of [250, 500, 750]) checkpoints.push({ step, ...(await trainCheckpoint(replicate, step)) });
-  bot = await startTestBot({ discord, replicate }, { env: { TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id } });
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, checkpoints, 750);
+  world = await startWorld({
+    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }] },
+    checkpointSteps: [250, 500, 750],
+    env: { TRAINER_ROLE_ID: TRAINER_ROLE },
+  });
+  ({ discord, replicate, bot, checkpoints } = world);
   // Registered commands tell the emulator each option's type, as Discord's client knows them.
   const rest = new REST({ api: discord.apiUrl }).setToken(discord.token);
   await registerCommands({ rest, applicationId: discord.applicationId, guildId: discord.guild().id, commands: commandDefinitions });
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => discord.assertNoSpecErrors());
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const done = (m: StoredMessage) => m.attachments.length > 0;
 
