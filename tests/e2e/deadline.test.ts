@@ -6,7 +6,7 @@ import { keys, type ActiveCheckpoint } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedDataset } from '../support/fixtures.js';
+import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 
@@ -33,10 +33,7 @@ beforeAll(async () => {
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
   dataDir = await mkdtemp(path.join(tmpdir(), 'kmplz-deadline-'));
   bot = await start();
-  await seedDataset(bot.app.context, discord.guild().id, [
-    { name: 'hoodie-girl', colour: '#3050e0', caption: 'KMPLZ, a drawing of a sad girl in a hoodie' },
-    { name: 'cat', colour: '#e0a030', caption: 'KMPLZ, a drawing of a cat on a chair' },
-  ]);
+  await seedDataset(bot.app.context, discord.guild().id, CLASS_DRAWINGS);
 });
 afterAll(async () => {
   await bot?.stop();

@@ -5,7 +5,7 @@ import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord
 import { startReplicateEmulator, type JobRecord, type ModelContext, type ReplicateEmulator } from '../emulators/replicate/index.js';
 import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedDataset } from '../support/fixtures.js';
+import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { buttonOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 
@@ -45,10 +45,7 @@ beforeAll(async () => {
       deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20 } },
     },
   );
-  await seedDataset(ctx(), guildId(), [
-    { name: 'hoodie-girl', colour: '#3050e0', caption: 'KMPLZ, a drawing of a sad girl in a hoodie' },
-    { name: 'cat', colour: '#e0a030', caption: 'KMPLZ, a drawing of a cat on a chair' },
-  ]);
+  await seedDataset(ctx(), guildId(), CLASS_DRAWINGS);
 });
 afterAll(async () => {
   await bot?.stop();

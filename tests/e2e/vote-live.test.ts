@@ -1,39 +1,28 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDiscordEmulator, type DiscordEmulator, type EmulatedUser } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedDataset } from '../support/fixtures.js';
-import { TEST_DESTINATION } from '../support/replicate-training.js';
+import type { DiscordEmulator, EmulatedUser } from '../emulators/discord/index.js';
+import { CLASS_DRAWINGS } from '../support/fixtures.js';
+import { startWorld, type World } from '../support/world.js';
 import { buttonOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 
 /** Tally edits of one preview message are at most one per this many ms. */
 const TALLY_INTERVAL_MS = 300;
 
+const TRAINER_ROLE = '1300000000000000042';
+
 let discord: DiscordEmulator;
-let replicate: ReplicateEmulator;
-let bot: TestBot;
+let world: World;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  bot = await startTestBot(
-    { discord, replicate },
-    {
-      env: { TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id },
-      deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: TALLY_INTERVAL_MS } },
-    },
-  );
-  await seedDataset(bot.app.context, discord.guild().id, [
-    { name: 'hoodie-girl', colour: '#3050e0', caption: 'KMPLZ, a drawing of a sad girl in a hoodie' },
-    { name: 'cat', colour: '#e0a030', caption: 'KMPLZ, a drawing of a cat on a chair' },
-  ]);
+  world = await startWorld({
+    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }] },
+    dataset: CLASS_DRAWINGS,
+    env: { TRAINER_ROLE_ID: TRAINER_ROLE },
+    deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: TALLY_INTERVAL_MS } },
+  });
+  ({ discord } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => discord.assertNoSpecErrors());
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const tallyOf = (content: string) => /🗳️ (\d+) votes?/.exec(content)?.[1];
 

@@ -11,6 +11,12 @@ export function drawing(width: number, height: number, colour: string): Promise<
     .toBuffer();
 }
 
+/** Two captioned reference drawings, enough for a training and its previews. */
+export const CLASS_DRAWINGS = [
+  { name: 'hoodie-girl', colour: '#3050e0', caption: 'KMPLZ, a drawing of a sad girl in a hoodie' },
+  { name: 'cat', colour: '#e0a030', caption: 'KMPLZ, a drawing of a cat on a chair' },
+];
+
 /** Puts drawings with captions into a server's dataset through the same code `/dataset add` uses. */
 export async function seedDataset(ctx: BotContext, guildId: string, drawings: { name: string; colour: string; caption: string }[]): Promise<void> {
   const files = await Promise.all(drawings.map(async (d) => ({ name: `${d.name}.png`, data: await drawing(640, 640, d.colour) })));
