@@ -23,6 +23,7 @@ import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
+import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 import { requireBudget } from '../src/money/budget.js';
 import { ServiceError } from '../src/services/types.js';
 import { progressBar } from '../src/util/progress-bar.js';
@@ -30,7 +31,6 @@ import { INTAKE_LIMITS } from './dataset.js';
 import { captionDefinition } from './definitions.js';
 
 const REVIEW_PAGE_SIZE = 5;
-const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 /**
  * `/caption image:` captions one picture and shows it as the trainer would read it;
@@ -50,7 +50,7 @@ export const caption: SlashCommand = {
     page: {
       defer: 'update',
       async execute(interaction, [page], ctx) {
-        await interaction.editReply(await reviewPage(ctx, requireGuildId(interaction), Number(page) || 0, interaction.attachmentSizeLimit));
+        await interaction.editReply(await reviewPage(ctx, requireGuildId(interaction), Number(page) || 0, uploadLimitOf(interaction)));
       },
     },
     edit: {
@@ -131,7 +131,7 @@ async function captionDataset(interaction: ChatInputCommandInteraction, ctx: Bot
       await interaction.followUp({ content: `These could not be captioned (run \`/caption\` again to retry them): ${failed.join(', ')}`, flags: MessageFlags.Ephemeral }).catch(() => undefined);
     }
   }
-  await respond(interaction, await reviewPage(ctx, guildId, 0, interaction.attachmentSizeLimit));
+  await respond(interaction, await reviewPage(ctx, guildId, 0, uploadLimitOf(interaction)));
 }
 
 function captionDeps(ctx: BotContext): CaptionDeps {
@@ -139,7 +139,7 @@ function captionDeps(ctx: BotContext): CaptionDeps {
 }
 
 /** One page of the review: thumbnails with their captions, an Edit button per drawing, paging. */
-async function reviewPage(ctx: BotContext, guildId: string, page: number, uploadLimit: number | undefined) {
+async function reviewPage(ctx: BotContext, guildId: string, page: number, uploadLimit: number) {
   const { images } = await loadDataset(ctx.store, guildId);
   const pages = Math.max(1, Math.ceil(images.length / REVIEW_PAGE_SIZE));
   const current = Math.min(Math.max(0, page), pages - 1);
@@ -147,7 +147,7 @@ async function reviewPage(ctx: BotContext, guildId: string, page: number, upload
   if (shown.length === 0) return { content: 'The dataset is empty.', embeds: [], components: [], files: [] };
   const sheet = await encodeToFit(
     await contactSheet(await Promise.all(shown.map(async (image) => ({ image: await readTrainingImage(ctx.config, image), label: image.name }))), { columns: shown.length, cell: 256 }),
-    uploadLimit || DEFAULT_UPLOAD_LIMIT,
+    uploadLimit,
     `captions-${current + 1}`,
   );
   const embed = new EmbedBuilder()

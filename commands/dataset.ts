@@ -11,6 +11,7 @@ import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { datasetDefinition } from './definitions.js';
+import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 
 /** Caps on what one `/dataset add` downloads: a class's zip of drawings, not a photo library. */
 export const INTAKE_LIMITS = {
@@ -20,7 +21,6 @@ export const INTAKE_LIMITS = {
   zip: { maxEntries: 500, maxEntryBytes: 50 * 1024 * 1024, maxTotalBytes: 1024 * 1024 * 1024 },
 };
 
-const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 const CLEAR_CONFIRMATION_TTL_MS = 10 * 60_000;
 const clearKey = (guildId: string, token: string) => `guild:${guildId}:dataset-clear:${token}`;
 
@@ -126,7 +126,7 @@ async function list(interaction: ChatInputCommandInteraction, ctx: BotContext, g
     return;
   }
   const cells = await Promise.all(images.map(async (image) => ({ image: await readTrainingImage(ctx.config, image), label: image.name })));
-  const sheet = await encodeToFit(await contactSheet(cells), interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT, 'dataset');
+  const sheet = await encodeToFit(await contactSheet(cells), uploadLimitOf(interaction), 'dataset');
   const captioned = images.filter((i) => i.caption).length;
   const warned = images.filter((i) => i.warnings.length).length;
   const embed = new EmbedBuilder()

@@ -18,10 +18,10 @@ import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
 import { tallyVotes } from '../src/voting/tally.js';
 import { addAttachments } from './dataset.js';
 import { bounds, trainDefinition } from './definitions.js';
+import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 
 /** A confirmation nobody answers is forgotten after an hour. */
 const DRAFT_TTL_MS = 60 * 60_000;
-const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 /**
  * `/train [archive:] [steps:] [checkpoint_every:] [blind:] [vote_minutes:]`: shows what the training will be and cost,
@@ -52,7 +52,7 @@ export const train: SlashCommand = {
       startedBy: interaction.user.id,
       steps,
       checkpointEvery: every,
-      uploadLimit: interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT,
+      uploadLimit: uploadLimitOf(interaction),
       createdAt: ctx.clock.now(),
       ...(blind ? { blind } : {}),
       ...(voteMinutes === null ? {} : { voteMinutes }),

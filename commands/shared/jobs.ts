@@ -9,9 +9,7 @@ import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
 import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/records.js';
-
-/** Discord's default per-file upload limit, for interactions that do not say (they always should). */
-const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
+import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
 
 /**
  * Queues a generation job (`/kmplz`, 🎲, `/compare`) and tells the user where it stands: its
@@ -31,7 +29,7 @@ export async function startJob(
     notes,
     comparison,
     reply: replyTargetOf(interaction),
-    uploadLimit: interaction.attachmentSizeLimit || DEFAULT_UPLOAD_LIMIT,
+    uploadLimit: uploadLimitOf(interaction),
     status: 'queued',
     createdAt: ctx.clock.now(),
   };

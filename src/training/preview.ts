@@ -13,6 +13,7 @@ import { retryWithBackoff } from '../util/backoff.js';
 import { isHidden, labelOf } from '../voting/blind.js';
 import type { TrainingItem } from './dataset-export.js';
 import type { CheckpointRecord, PreviewSample, TrainingRecord } from './records.js';
+import { DEFAULT_UPLOAD_LIMIT } from '../interactions/upload-limit.js';
 
 /** The prompt of the class's original workflow, previewed at every checkpoint. */
 export const SAD_GIRL_PROMPT = 'a drawing of a sad girl in a hoodie and jeans';
@@ -116,7 +117,7 @@ export async function makePreviewSheet(
   );
   const { title, filename } = previewLabels(training, checkpoint.step, config.TRIGGER_WORD);
   const sheet = await previewSheet(rows, title, { cell: CELL });
-  const image = await encodeToFit(sheet, training.uploadLimit ?? 10 * 1024 * 1024, filename);
+  const image = await encodeToFit(sheet, training.uploadLimit ?? DEFAULT_UPLOAD_LIMIT, filename);
   return { image, notes };
 }
 
