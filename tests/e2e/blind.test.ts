@@ -2,23 +2,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { TestBot } from '../support/bot.js';
-import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
-import { buttonOf, customIdsOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-
-const TRAINER_ROLE = '1300000000000000042';
+import { buttonOf, classTrainingWorld, customIdsOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 
 let discord: DiscordEmulator;
 let bot: TestBot;
 let world: World;
 
 beforeAll(async () => {
-  world = await startWorld({
-    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }] },
-    dataset: CLASS_DRAWINGS,
-    env: { TRAINER_ROLE_ID: TRAINER_ROLE },
-    deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: 50 } },
-  });
+  world = await startWorld(classTrainingWorld({ tallyEditIntervalMs: 50 }));
   ({ discord, bot } = world);
 });
 afterAll(() => world?.stop());

@@ -1,24 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscordEmulator, EmulatedUser } from '../emulators/discord/index.js';
-import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
-import { buttonOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { buttonOf, classTrainingWorld, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 
 /** Tally edits of one preview message are at most one per this many ms. */
 const TALLY_INTERVAL_MS = 300;
-
-const TRAINER_ROLE = '1300000000000000042';
 
 let discord: DiscordEmulator;
 let world: World;
 
 beforeAll(async () => {
-  world = await startWorld({
-    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }] },
-    dataset: CLASS_DRAWINGS,
-    env: { TRAINER_ROLE_ID: TRAINER_ROLE },
-    deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: TALLY_INTERVAL_MS } },
-  });
+  world = await startWorld(classTrainingWorld({ tallyEditIntervalMs: TALLY_INTERVAL_MS }));
   ({ discord } = world);
 });
 afterAll(() => world?.stop());

@@ -7,8 +7,7 @@ import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import type { TestBot } from '../support/bot.js';
 import { startWorld, type World } from '../support/world.js';
-
-const TRAINER_ROLE = '1300000000000000042';
+import { TRAINER_ROLE } from '../training/e2e-helpers.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;

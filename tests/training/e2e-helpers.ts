@@ -1,4 +1,7 @@
+import type { TrainingTiming } from '../../src/training/supervisor.js';
 import type { DiscordEmulator, InteractionHandle, StoredMessage } from '../emulators/discord/index.js';
+import { CLASS_DRAWINGS } from '../support/fixtures.js';
+import type { WorldOptions } from '../support/world.js';
 
 /** Helpers shared by the /train end-to-end tests (in-process bots and the restarted child process). */
 
@@ -59,4 +62,20 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A fixed id for the emulated server's Trainer role, so the bot's TRAINER_ROLE_ID can name it up front. */
+export const TRAINER_ROLE = '1300000000000000042';
+
+/**
+ * A server with a Trainer role and two captioned drawings, and a bot that follows trainings at
+ * the accelerated emulator's pace: the setup of the voting end-to-end files.
+ */
+export function classTrainingWorld(training: Partial<TrainingTiming> = {}): WorldOptions {
+  return {
+    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }] },
+    dataset: CLASS_DRAWINGS,
+    env: { TRAINER_ROLE_ID: TRAINER_ROLE },
+    deps: { training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, ...training } },
+  };
 }
