@@ -7,7 +7,7 @@ import { loadDataset, readDisplayImage } from '../dataset/dataset.js';
 import { UserError } from '../errors.js';
 import { comparisonGrid, composeSideBySide, encodeToFit } from '../images/compose.js';
 import { customId } from '../interactions/command.js';
-import type { Replier } from '../interactions/reply-target.js';
+import type { Replier, ReplyContent } from '../interactions/reply-target.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, recordSpend, requireBudget } from '../money/budget.js';
 import { FairQueue } from '../queue/fair-queue.js';
@@ -199,22 +199,18 @@ export class GenerationService {
         { name: 'checkpoint', value: comparison.axis === 'checkpoint' ? 'varies' : `step ${p.checkpoint.step}`, inline: true },
       )
       .setImage(`attachment://${grid.filename}`);
-    const succeeded: GenerationJob = { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result: { imageFile, predictionId: lastPrediction, gpuSeconds } };
-    await this.options.store.set(jobKeys.job(job.guildId, job.id), succeeded);
-    await this.options.replier.finish(job.reply, { content: '', embeds: [embed], files: [new AttachmentBuilder(grid.data, { name: grid.filename })], components: [], attachments: [] });
-    await this.forget(job);
+    await this.succeed(
+      job,
+      { imageFile, predictionId: lastPrediction, gpuSeconds },
+      { content: '', embeds: [embed], files: [new AttachmentBuilder(grid.data, { name: grid.filename })], components: [], attachments: [] },
+    );
     log.info({ cells: cells.length, gpuSeconds, startedAt }, 'comparison delivered');
   }
 
   /** Sends the result and records the job as done. */
-  async deliver(job: GenerationJob, generated: Buffer, log: Logger): Promise<void> {
-    const { store } = this.options;
+  private async deliver(job: GenerationJob, generated: Buffer, log: Logger): Promise<void> {
     const reply = await this.composeReply(job, generated);
-    const succeeded: GenerationJob = { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result: { ...job.result!, referenceName: reply.referenceName } };
-    await store.set(jobKeys.job(job.guildId, job.id), succeeded);
-    await this.options.replier.finish(job.reply, reply.content);
-    if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
-    await this.forget(job);
+    await this.succeed(job, { ...job.result!, referenceName: reply.referenceName }, reply.content);
     log.info({ gpuSeconds: job.result?.gpuSeconds, reference: reply.referenceName }, 'picture delivered');
   }
 
@@ -270,6 +266,19 @@ export class GenerationService {
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!checkpoint) throw new UserError('checkpoint-gone', `The checkpoint at step ${step} is no longer available.`);
     return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version };
+  }
+
+  /**
+   * Records the job as done with its result and gives the asker the answer: the twin of `settle`.
+   * A chosen seed makes the picture reusable, and it is findable before the answer goes out, so
+   * an identical request right after it pays nothing.
+   */
+  private async succeed(job: GenerationJob, result: NonNullable<GenerationJob['result']>, content: ReplyContent): Promise<void> {
+    const { store } = this.options;
+    await store.set(jobKeys.job(job.guildId, job.id), { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result });
+    if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
+    await this.options.replier.finish(job.reply, content);
+    await this.forget(job);
   }
 
   private async settle(job: GenerationJob, outcome: { status: 'failed' | 'canceled'; failure?: string }, message: string): Promise<void> {
