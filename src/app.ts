@@ -2,11 +2,12 @@ import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js'
 import { allCommands } from '../commands/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { redisCluster, soloCluster, type Cluster } from './cluster/cluster.js';
 import type { BotContext, Services } from './context.js';
 import type { SlashCommand } from './interactions/command.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
-import { GenerationService, type GenerationServiceOptions } from './generation/service.js';
+import { GenerationService, type GenerationServiceOptions, type JobRef } from './generation/service.js';
 import { Replier } from './interactions/reply-target.js';
 import { createHfCaptioner } from './services/hf/captioner.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
@@ -19,6 +20,8 @@ import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
 import { replicateWebhookRoute } from './http/replicate-webhook.js';
+import { BullJobQueue } from './queue/bull-queue.js';
+import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
 import { openStore } from './store/store.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
@@ -84,6 +87,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
 
   const clock = deps.clock ?? systemClock;
+  const shared = await openShared(config, log);
+  const { cluster, tasks } = shared;
   const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret } = built;
@@ -95,7 +100,9 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     generator: services.generator,
     replier: new Replier(client, config, clock),
     ...deps.generation,
+    queue: shared.generationQueue,
   });
+  await shared.opened();
   const training = new TrainingSupervisor({
     store,
     config,
@@ -105,6 +112,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     trainer: services.trainer,
     generator: services.generator,
     timing: deps.training,
+    tasks,
+    cluster,
   });
   const metrics = new Metrics();
   generation.queue.onSettled((_job, outcome) => metrics.observeJob(outcome.status));
@@ -122,7 +131,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
           log.child({ component: 'http' }),
         );
   const context: BotContext = { config, log, store, clock, client, generation, training, services };
-  const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, {
+  const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, cluster, {
     onAcknowledged(kind, ms) {
       metrics.observeAck(kind, ms);
       deps.events?.onAcknowledged?.(kind, ms);
@@ -148,16 +157,51 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
         log.info('shutting down: finishing running interactions');
         await http?.close();
         await dispatcher.drain(10_000);
-        // Jobs still waiting stay recorded as unfinished; the next start takes them up again.
+        // Jobs still waiting stay recorded as unfinished; the next start (or, with Redis,
+        // another process) takes them up again.
         await generation.close(20_000);
-        // Trainings go on at the service; the next start follows them again.
-        await training.close(10_000);
+        // Trainings go on at the service; another process or the next start follows them again.
+        await tasks.close(10_000);
+        training.close();
+        await cluster.close();
         client.off(Events.InteractionCreate, onInteraction);
         await client.destroy();
         await store.close();
         log.info('stopped');
       })();
       return stopping;
+    },
+  };
+}
+
+/**
+ * What the processes of one bot share. Without `REDIS_URL` the bot is one process: the fair
+ * queue and the trainings' followers live in it. With it, jobs and followers are BullMQ jobs in
+ * Redis that any of the processes runs, and the processes agree on who answers what.
+ */
+async function openShared(config: Config, log: Logger) {
+  if (!config.REDIS_URL) {
+    return { cluster: soloCluster(), tasks: new LocalTasks(log.child({ component: 'tasks' })) as TaskRunner, generationQueue: undefined, opened: async () => undefined };
+  }
+  const url = config.REDIS_URL;
+  const lockDurationMs = config.JOB_LOCK_SECONDS * 1000;
+  const stalledIntervalMs = Math.max(1000, lockDurationMs / 2);
+  const cluster: Cluster = await redisCluster({ url, log: log.child({ component: 'cluster' }) });
+  const tasks = new BullTasks({ url, log: log.child({ component: 'tasks' }), lockDurationMs, stalledIntervalMs });
+  let queue: BullJobQueue<JobRef, void> | undefined;
+  const generationQueue: GenerationServiceOptions['queue'] = (worker, limits) =>
+    (queue = new BullJobQueue<JobRef, void>({ name: 'generation', url, worker, ...limits, cluster, log: log.child({ component: 'queue' }), lockDurationMs, stalledIntervalMs }));
+  if (config.STORE_URL.startsWith('sqlite:')) {
+    log.warn('REDIS_URL is set but STORE_URL is SQLite: processes on other machines will not see this store; use redis:// or postgres://');
+  }
+  log.info({ redis: url.replace(/\/\/[^@]*@/, '//***@') }, 'sharing jobs through Redis');
+  return {
+    cluster,
+    tasks: tasks as TaskRunner,
+    generationQueue,
+    // Called once the generation service made its queue.
+    opened: async () => {
+      await Promise.all([tasks.open(), queue?.open()]);
     },
   };
 }

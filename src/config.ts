@@ -81,6 +81,7 @@ const configSchema = z.object({
     .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'a sqlite://, redis:// or postgres:// URL')
     .default('sqlite://./data/kmplz.sqlite'),
   REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
+  JOB_LOCK_SECONDS: optionalNumber((n) => Number.isInteger(n) && n >= 2 && n <= 600, 'whole seconds, 2–600').transform((n) => n ?? 30),
   HTTP_PORT: optionalNumber((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number (0–65535)'),
   PUBLIC_URL: optionalHttpUrl,
   REPLICATE_WEBHOOK_SECRET: z.string().trim().startsWith('whsec_', 'a secret starting with whsec_').optional(),

@@ -42,6 +42,8 @@ export interface GenerationJob {
     predictionId: string;
     gpuSeconds: number;
   };
+  /** The predictions made for it so far, by picture (a comparison makes several): a takeover follows these. */
+  predictions?: string[];
   /** The message that shows the result, for ⭐ and 🗑. */
   messageId?: string;
   failure?: string;

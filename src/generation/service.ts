@@ -10,8 +10,9 @@ import { customId } from '../interactions/command.js';
 import type { Replier, ReplyContent } from '../interactions/reply-target.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, recordSpend, requireBudget } from '../money/budget.js';
+import { JobLostError } from '../queue/bull-queue.js';
 import { FairQueue } from '../queue/fair-queue.js';
-import type { Job, JobQueue } from '../queue/job-queue.js';
+import type { Job, JobQueue, JobWorker } from '../queue/job-queue.js';
 import { ServiceError, type Generator, type Progress } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { estimateEta } from '../training/progress.js';
@@ -34,9 +35,11 @@ export interface GenerationServiceOptions {
   perUserCap?: number;
   /** Minimum time between two progress edits of one reply (Discord rate-limits edits). */
   progressEditIntervalMs?: number;
+  /** The queue to run jobs on (BullMQ when `REDIS_URL` is set); the in-process `FairQueue` by default. */
+  queue?: (worker: JobWorker<JobRef, void>, limits: { concurrency: number; perUserCap: number }) => JobQueue<JobRef, void>;
 }
 
-interface JobRef {
+export interface JobRef {
   guildId: string;
   jobId: string;
 }
@@ -51,13 +54,15 @@ export class GenerationService {
   private readonly lastEdit = new Map<string, number>();
 
   constructor(private readonly options: GenerationServiceOptions) {
-    this.queue = new FairQueue<JobRef, void>({
-      worker: (job, signal) => this.run(job, signal),
-      concurrency: options.concurrency ?? 2,
-      perUserCap: options.perUserCap ?? 3,
-      onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed'),
-    });
+    const worker: JobWorker<JobRef, void> = (job, signal) => this.run(job, signal);
+    const limits = { concurrency: options.concurrency ?? 2, perUserCap: options.perUserCap ?? 3 };
+    this.queue =
+      options.queue?.(worker, limits) ??
+      new FairQueue<JobRef, void>({ worker, ...limits, onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed') });
     this.queue.onPositionChange((jobId, position) => void this.showPosition(jobId, position));
+    this.queue.onSettled((job, outcome) => {
+      if (outcome.status === 'failed' && outcome.error instanceof JobLostError) void this.giveUp(job.data);
+    });
   }
 
   /**
@@ -121,8 +126,10 @@ export class GenerationService {
   private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<void> {
     const { store, log: rootLog, clock } = this.options;
     const job = await store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
-    if (!job || job.status !== 'queued') return;
+    // 'running': its process stopped (a restart, a crash, a SIGKILL) and this one takes it over.
+    if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
+    if (job.status === 'running') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
     const running = { ...job, status: 'running' as const };
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
@@ -132,7 +139,7 @@ export class GenerationService {
         await this.runComparison(running, running.comparison, signal, startedAt, log);
         return;
       }
-      const image = await this.draw(running, running.parameters, signal, (progress) => void this.showProgress(running, progress, startedAt));
+      const image = await this.draw(running, 0, running.parameters, signal, (progress) => void this.showProgress(running, progress, startedAt));
       const imageFile = await this.saveResult(running, image.data, extensionOf(image.contentType));
       const finished: GenerationJob = { ...running, result: { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds } };
       await this.deliver(finished, image.data, log);
@@ -146,12 +153,26 @@ export class GenerationService {
     }
   }
 
-  /** One prediction through the shared Generator (the path previews take too), its GPU time recorded. */
-  private async draw(job: GenerationJob, parameters: GenerationParameters, signal: AbortSignal, onProgress: (progress: Progress) => void) {
+  /**
+   * One prediction (picture `index` of the job) through the shared Generator (the path previews
+   * take too), its GPU time recorded. The prediction's id is stored as soon as it exists, so a
+   * process taking the job over follows that prediction instead of paying for a second one.
+   */
+  private async draw(job: GenerationJob, index: number, parameters: GenerationParameters, signal: AbortSignal, onProgress: (progress: Progress) => void) {
     const { store, config, clock, generator } = this.options;
     const weights = await this.weightsOf(job.guildId, parameters.checkpoint);
+    const key = jobKeys.job(job.guildId, job.id);
+    const existing = (await store.get<GenerationJob>(key))?.predictions?.[index];
+    const onCreated = async (predictionId: string) => {
+      await store.update<GenerationJob>(key, (current) => {
+        if (!current) return current;
+        const predictions = [...(current.predictions ?? [])];
+        predictions[index] = predictionId;
+        return { ...current, predictions };
+      });
+    };
     try {
-      const image = await generator.generate({ ...parameters, weights }, { signal, onProgress });
+      const image = await generator.generate({ ...parameters, weights }, { signal, onProgress, follow: existing, onCreated });
       await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
       return image;
     } catch (error) {
@@ -176,7 +197,7 @@ export class GenerationService {
     for (const [index, value] of comparison.values.entries()) {
       const parameters = variantOf(job.parameters, comparison.axis, value);
       await this.editReply(job, { content: `🎨 Drawing ${index + 1} of ${comparison.values.length} (${comparison.axis} ${value})… ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id)] }, true);
-      const image = await this.draw(job, parameters, signal, () => undefined);
+      const image = await this.draw(job, index, parameters, signal, () => undefined);
       gpuSeconds += image.gpuSeconds;
       lastPrediction = image.predictionId;
       cells.push({ image: image.data, label: `${comparison.axis} ${value}` });
@@ -288,6 +309,14 @@ export class GenerationService {
       this.options.log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'),
     );
     await this.forget(job);
+  }
+
+  /** Every process that took the job died while running it: tell the asker rather than leave them waiting. */
+  private async giveUp(ref: JobRef): Promise<void> {
+    const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
+    if (job && (job.status === 'queued' || job.status === 'running')) {
+      await this.settle(job, { status: 'failed', failure: 'lost' }, '⚠️ kmplz restarted several times while drawing this and gave up. Ask again.');
+    }
   }
 
   private async forget(job: GenerationJob): Promise<void> {

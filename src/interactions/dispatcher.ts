@@ -1,4 +1,5 @@
-import type { AutocompleteInteraction, Interaction, RepliableInteraction } from 'discord.js';
+import { DiscordAPIError, RESTJSONErrorCodes, type AutocompleteInteraction, type Interaction, type RepliableInteraction } from 'discord.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { BotContext } from '../context.js';
 import { isUserError, newErrorReference } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -24,6 +25,7 @@ export class Dispatcher {
   constructor(
     commands: readonly SlashCommand[],
     private readonly ctx: BotContext,
+    private readonly cluster: Pick<Cluster, 'claimInteraction' | 'acknowledged'>,
     private readonly events: DispatcherEvents = {},
   ) {
     this.commands = new Map(commands.map((command) => [command.data.name, command]));
@@ -56,8 +58,14 @@ export class Dispatcher {
     });
     const ctx: BotContext = { ...this.ctx, log };
 
+    // Several processes on one Redis all receive every interaction: one answers it.
+    if (!(await this.cluster.claimInteraction(interaction.id))) {
+      log.debug('another process answers this interaction');
+      return;
+    }
     if (interaction.isAutocomplete()) {
       await this.autocomplete(interaction, ctx);
+      this.markAcknowledged(interaction.id);
       return;
     }
     if (!interaction.isRepliable()) return;
@@ -75,6 +83,7 @@ export class Dispatcher {
         this.acknowledged(interaction, started);
         log.info({ options: interaction.options.data.map((o) => o.name) }, 'command');
         await command.execute(interaction, ctx);
+        if (mode === 'none') this.markAcknowledged(interaction.id);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
         const parsed = parseCustomId(interaction.customId);
         const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
@@ -83,6 +92,7 @@ export class Dispatcher {
         this.acknowledged(interaction, started);
         log.info('component');
         await handler.execute(interaction, parsed.args, ctx);
+        if (!handler.defer || handler.defer === 'none') this.markAcknowledged(interaction.id);
       } else {
         log.debug('ignored an interaction kind kmplz does not use');
       }
@@ -92,7 +102,14 @@ export class Dispatcher {
   }
 
   private acknowledged(interaction: RepliableInteraction, started: number): void {
-    if (interaction.deferred || interaction.replied) this.events.onAcknowledged?.(kindOf(interaction), performance.now() - started);
+    if (!interaction.deferred && !interaction.replied) return;
+    this.events.onAcknowledged?.(kindOf(interaction), performance.now() - started);
+    this.markAcknowledged(interaction.id);
+  }
+
+  /** Tells the other processes not to take this interaction over (see Cluster.claimInteraction). */
+  private markAcknowledged(interactionId: string): void {
+    void this.cluster.acknowledged(interactionId).catch((error: unknown) => this.ctx.log.warn({ err: error, interactionId }, 'could not record the acknowledgement'));
   }
 
   private async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {
@@ -111,6 +128,11 @@ export class Dispatcher {
   }
 
   private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger): Promise<void> {
+    if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged) {
+      // Another process took it over (this one was slow to acknowledge) and answered first.
+      log.info('another process answered this interaction first');
+      return;
+    }
     let content: string;
     if (isUserError(error)) {
       log.info({ code: error.code }, `refused: ${error.message}`);

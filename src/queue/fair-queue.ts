@@ -9,6 +9,7 @@ import type {
   QueueStats,
   Unsubscribe,
 } from './job-queue.js';
+import { Listeners } from './listeners.js';
 
 export interface FairQueueOptions<T, R> {
   worker: JobWorker<T, R>;
@@ -33,29 +34,6 @@ type RunningJob<T> = {
   controller: AbortController;
   canceledBy?: 'user' | 'shutdown';
 };
-
-class Listeners<A extends unknown[]> {
-  private readonly listeners = new Set<(...args: A) => void>();
-
-  constructor(private readonly onError: (error: unknown) => void) {}
-
-  add(listener: (...args: A) => void): Unsubscribe {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  emit(...args: A): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(...args);
-      } catch (error) {
-        this.onError(error);
-      }
-    }
-  }
-}
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 

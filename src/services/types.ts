@@ -35,8 +35,17 @@ export interface GeneratedImage {
   gpuSeconds: number;
 }
 
+export interface GenerateOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /** Called once the service has accepted the work, with its id, before it is followed. */
+  onCreated?: (id: string) => Promise<void>;
+  /** The id of work created earlier for this same request (by a process that stopped): followed, not created again. */
+  follow?: string;
+}
+
 export interface Generator {
-  generate(request: GenerationRequest, options?: { signal?: AbortSignal; onProgress?: (progress: Progress) => void }): Promise<GeneratedImage>;
+  generate(request: GenerationRequest, options?: GenerateOptions): Promise<GeneratedImage>;
 }
 
 export interface Caption {

@@ -1,5 +1,6 @@
 import type { Client, Message, MessageCreateOptions } from 'discord.js';
 import type { Clock } from '../clock.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { MessageMark } from './records.js';
@@ -9,8 +10,8 @@ export interface PostOnceDeps {
   client: Client;
   clock: Clock;
   log: Logger;
-  /** This run of the bot: marks it sets are its own; marks of earlier runs are recovered. */
-  bootId: string;
+  /** Marks carry this run's `bootId`; marks of runs no longer alive (a crash) are recovered. */
+  cluster: Pick<Cluster, 'bootId' | 'isAlive'>;
 }
 
 export interface PostOnceRequest {
@@ -43,12 +44,14 @@ const UNCERTAIN = 'uncertain';
  * Returns undefined when this run of the bot is posting it already (another caller holds the mark).
  */
 export async function postOnce(deps: PostOnceDeps, request: PostOnceRequest): Promise<Posted | undefined> {
-  const { store, clock, bootId } = deps;
+  const { store, clock } = deps;
+  const { bootId } = deps.cluster;
   const claimed = await store.setIfAbsent<MessageMark>(request.markKey, { by: bootId, at: clock.now() });
   if (!claimed) {
     const mark = await store.get<MessageMark>(request.markKey);
     if (mark?.messageId) return { messageId: mark.messageId, url: messageUrl(deps.client, request.channelId, mark.messageId), posted: false };
-    if (!mark || mark.by === bootId) return undefined;
+    // A live run (this one, or another process) is posting it: leave it to that one.
+    if (!mark || mark.by === bootId || (await deps.cluster.isAlive(mark.by))) return undefined;
     const taken = await store.update<MessageMark>(request.markKey, (current) =>
       current && !current.messageId && current.by === mark.by ? { by: bootId, at: clock.now() } : current,
     );

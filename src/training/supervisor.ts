@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, Routes, type Client, type MessageCreateOptions } from 'discord.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -6,6 +6,8 @@ import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
 import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
 import { blindLabels, describeReveal, isHidden, labelOf, shownOrder } from '../voting/blind.js';
 import { tally, winner } from '../voting/tally.js';
@@ -46,6 +48,10 @@ export interface TrainingSupervisorOptions {
   log: Logger;
   client: Client;
   trainer: Trainer;
+  /** Runs each training's follower in exactly one process (BullMQ when `REDIS_URL` is set). */
+  tasks: TaskRunner;
+  /** Who else is alive, and a way to wake a follower running in another process. */
+  cluster: Cluster;
   /** The same generator as `/kmplz`: previews show what the class will get. */
   generator: Generator;
   timing?: Partial<TrainingTiming>;
@@ -64,7 +70,6 @@ export function estimateFor(trainer: Trainer, config: Config, items: readonly Tr
 /** One training followed in this process: its loop, and a way to wake it when a webhook arrives. */
 class Follower {
   readonly abort = new AbortController();
-  done: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
   private woken = false;
 
@@ -104,13 +109,11 @@ const statusRank = (status: TrainingRunRecord['status']) => ({ pending: 0, start
  * checkpoint. Everything it knows is in the store, so `resume()` after a restart — even a
  * SIGKILL — takes every unfinished training up where it was.
  *
- * One bot process follows the trainings (the bot runs as one process); the exactly-once marks
- * hold between concurrent callers, but a second live process resuming the same training could
- * take over a preview mark that the first is still posting.
+ * Each training is followed by one process at a time (a task of `tasks`): with several processes
+ * on one Redis, the one holding the task follows it, and another takes it over when that one
+ * stops. Marks of runs that are no longer alive are recovered; a live one's are left to it.
  */
 export class TrainingSupervisor {
-  /** This run of the bot: marks of earlier runs are recovered, its own are in progress. */
-  readonly bootId = randomBytes(6).toString('hex');
   private readonly timing: TrainingTiming;
   private readonly followers = new Map<string, Follower>();
   private readonly lastStatus = new Map<string, { at: number; content: string }>();
@@ -120,10 +123,15 @@ export class TrainingSupervisor {
   private readonly tallies: LiveTallies;
   private deadlineSweep: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private readonly stopListening: () => void;
 
   constructor(private readonly o: TrainingSupervisorOptions) {
     this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
     this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
+    o.tasks.register<{ ref: TrainingRef; resumed: boolean }>('training', ({ ref, resumed }, run) => this.runFollower(ref, resumed || run.takenOver, run.signal));
+    this.stopListening = o.cluster.onSignal((signal) => {
+      if (signal.type === 'wake-training') this.followers.get(signal.key)?.wake();
+    });
   }
 
   /** Webhooks instead of polling: the service can reach the bot. */
@@ -132,13 +140,13 @@ export class TrainingSupervisor {
   }
 
   private get postDeps(): PostOnceDeps {
-    return { store: this.o.store, client: this.o.client, clock: this.o.clock, log: this.o.log, bootId: this.bootId };
+    return { store: this.o.store, client: this.o.client, clock: this.o.clock, log: this.o.log, cluster: this.o.cluster };
   }
 
   /** Takes up every training a previous run of the bot left unfinished. */
   async resume(): Promise<number> {
     const refs = (await this.o.store.get<TrainingRef[]>(keys.followed())) ?? [];
-    for (const ref of refs) this.follow(ref, { resumed: true });
+    for (const ref of refs) await this.follow(ref, { resumed: true });
     if (refs.length > 0) this.o.log.info({ trainings: refs.length }, 'took up unfinished trainings');
     // Deadlines that fell while the bot was down are processed now, the others when they fall.
     if (!this.closed && !this.deadlineSweep) {
@@ -269,7 +277,7 @@ export class TrainingSupervisor {
       // The loop opens it on its next pass; the training itself is stored and followed.
       this.o.log.warn({ err: error, trainingId: ref.trainingId }, 'could not open the training thread yet');
     }
-    this.follow(ref, { resumed: false });
+    await this.follow(ref, { resumed: false });
     return record;
   }
 
@@ -286,7 +294,7 @@ export class TrainingSupervisor {
     if (snapshot.status === 'starting' || snapshot.status === 'processing') this.lastDelivery.set(snapshot.id, { at: now, status: snapshot.status, weights: snapshot.weights.length });
     else this.lastDelivery.delete(snapshot.id);
     const { record, changed } = await this.apply(ref, snapshot);
-    if (record && changed) this.followers.get(refKey(ref))?.wake();
+    if (record && changed) await this.wakeOrFollow(ref);
   }
 
   /** Cancels every run of a running training; returns the GPU time that saves. */
@@ -305,7 +313,7 @@ export class TrainingSupervisor {
     if (!won) throw notRunning(updated);
     this.o.log.info({ trainingId, userId, savedGpuSeconds: saved }, 'training canceled');
     await this.cancelRuns(ref, () => true);
-    this.wakeOrFollow(ref);
+    await this.wakeOrFollow(ref);
     return { savedGpuSeconds: saved };
   }
 
@@ -336,40 +344,51 @@ export class TrainingSupervisor {
     }
     this.o.log.info({ trainingId, step, userId, savedGpuSeconds: saved }, 'training stopped after a checkpoint');
     await this.cancelRuns(ref, doomed);
-    this.wakeOrFollow(ref);
+    await this.wakeOrFollow(ref);
     return { savedGpuSeconds: saved, canceledSteps };
   }
 
-  /** Stops following (the runs go on at the service; the next start takes them up). Safe to call twice. */
-  async close(timeoutMs: number): Promise<void> {
+  /**
+   * Stops the deadline sweep and the tallies. The followers stop with their tasks (the app closes
+   * the task runner first): the runs go on at the service, and another process or the next
+   * start takes them up. Safe to call twice.
+   */
+  close(): void {
     this.closed = true;
     clearInterval(this.deadlineSweep);
     this.tallies.close();
-    const followers = [...this.followers.values()];
-    for (const follower of followers) follower.abort.abort(new Error('the bot is stopping'));
-    await Promise.race([Promise.allSettled(followers.map((f) => f.done)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    this.stopListening();
   }
 
   // ---- the loop ------------------------------------------------------------------------------
 
   /** `resumed`: taken up after a restart, so the runs are polled at once, webhooks or not (what happened meanwhile is unknown). */
-  private follow(ref: TrainingRef, { resumed }: { resumed: boolean }): void {
-    const key = refKey(ref);
-    if (this.closed || this.followers.has(key)) return;
-    const follower = new Follower();
-    this.followers.set(key, follower);
-    follower.done = this.loop(ref, follower, resumed)
-      .catch((error: unknown) => this.o.log.error({ err: error, ...ref }, 'training follower stopped on an error'))
-      .finally(() => {
-        this.followers.delete(key);
-        this.lastStatus.delete(key);
-      });
+  private async follow(ref: TrainingRef, { resumed }: { resumed: boolean }): Promise<void> {
+    if (this.closed) return;
+    await this.o.tasks.start('training', refKey(ref), { ref, resumed });
   }
 
-  private wakeOrFollow(ref: TrainingRef): void {
-    const follower = this.followers.get(refKey(ref));
-    if (follower) follower.wake();
-    else this.follow(ref, { resumed: true });
+  /** The training's task: follows it here until it is done or the task is stopped. */
+  private async runFollower(ref: TrainingRef, resumed: boolean, signal: AbortSignal): Promise<void> {
+    const key = refKey(ref);
+    const follower = new Follower();
+    signal.addEventListener('abort', () => follower.abort.abort(signal.reason), { once: true });
+    this.followers.set(key, follower);
+    try {
+      await this.loop(ref, follower, resumed);
+    } catch (error) {
+      this.o.log.error({ err: error, ...ref }, 'training follower stopped on an error');
+    } finally {
+      this.followers.delete(key);
+      this.lastStatus.delete(key);
+    }
+  }
+
+  /** Something changed: the follower looks now, in whichever process it runs (or starts, if none does). */
+  private async wakeOrFollow(ref: TrainingRef): Promise<void> {
+    this.followers.get(refKey(ref))?.wake();
+    await this.o.cluster.publish({ type: 'wake-training', key: refKey(ref) }).catch((error: unknown) => this.o.log.warn({ err: error, ...ref }, 'could not wake the training’s follower'));
+    await this.follow(ref, { resumed: true });
   }
 
   private async loop(ref: TrainingRef, follower: Follower, resumed: boolean): Promise<void> {

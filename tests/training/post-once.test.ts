@@ -20,7 +20,14 @@ afterAll(async () => {
   await discord?.close();
 });
 
-const deps = (bootId: string): PostOnceDeps => ({ store: bot.app.context.store, client: bot.app.context.client, clock: bot.app.context.clock, log: bot.app.context.log, bootId });
+/** `alsoAlive`: other runs that are alive (another bot process on the same Redis). */
+const deps = (bootId: string, alsoAlive: string[] = []): PostOnceDeps => ({
+  store: bot.app.context.store,
+  client: bot.app.context.client,
+  clock: bot.app.context.clock,
+  log: bot.app.context.log,
+  cluster: { bootId, isAlive: async (id) => id === bootId || alsoAlive.includes(id) },
+});
 const tagged = (tag: string, text: string) => ({
   content: text,
   components: [new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId(tag).setLabel('Vote').setStyle(ButtonStyle.Primary))],
@@ -35,8 +42,8 @@ function request() {
     tag,
     markKey: `test:mark:${n}`,
     builds: () => builds,
-    post: (bootId: string, build: () => Promise<MessageCreateOptions> = async () => tagged(tag, `preview ${n}`)) =>
-      postOnce(deps(bootId), {
+    post: (bootId: string, build: () => Promise<MessageCreateOptions> = async () => tagged(tag, `preview ${n}`), alsoAlive: string[] = []) =>
+      postOnce(deps(bootId, alsoAlive), {
         markKey: `test:mark:${n}`,
         channelId,
         tag,
@@ -84,6 +91,15 @@ describe('postOnce', () => {
     expect(await r.post('boot-here')).toBeUndefined();
     expect(r.builds()).toBe(0);
     expect(withTag(r.tag)).toHaveLength(0);
+  });
+
+  it('leaves alone a mark another live process holds (it is posting it), and takes it once that process is gone', async () => {
+    const r = request();
+    await bot.app.context.store.set<MessageMark>(r.markKey, { by: 'process-b', at: 1 });
+    expect(await r.post('process-a', undefined, ['process-b'])).toBeUndefined();
+    expect(r.builds()).toBe(0);
+    expect(await r.post('process-a')).toMatchObject({ posted: true });
+    expect(withTag(r.tag)).toHaveLength(1);
   });
 
   it('frees the mark when making the message fails, so a later attempt posts it', async () => {

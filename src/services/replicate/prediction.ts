@@ -15,6 +15,10 @@ export interface RunOptions {
   onProgress?: (progress: Progress) => void;
   /** Backoff for throttled creates, on top of the client's own six immediate tries. */
   throttleRetry?: { baseMs: number; maxMs: number; attempts: number };
+  /** Told the new prediction's id before it is followed (so a takeover can find it). */
+  onCreated?: (id: string) => Promise<void>;
+  /** A prediction created earlier for the same input: followed instead of creating another. */
+  follow?: string;
 }
 
 /**
@@ -33,8 +37,17 @@ export async function runPrediction(
     log,
     onProgress = () => undefined,
     throttleRetry = { baseMs: 1000, maxMs: 8000, attempts: 4 },
+    onCreated,
+    follow,
   }: RunOptions,
 ): Promise<ReplicateRun> {
+  if (follow) {
+    const earlier = await client.predictions.get(follow).catch((error: unknown) => {
+      throw toServiceError(error);
+    });
+    log.info({ predictionId: follow }, 'following a prediction created before a takeover');
+    return followPrediction(client, earlier as ReplicateRun, { signal, poll, timeoutMs, log: log.child({ predictionId: follow }), onProgress });
+  }
   const created = await retryWithBackoff(
     () => client.predictions.create({ ...target, input, signal }) as Promise<ReplicateRun>,
     // A 429 means nothing was created, so asking again cannot bill twice; a 5xx on a create
@@ -46,6 +59,7 @@ export async function runPrediction(
   });
   const predictionLog = log.child({ predictionId: created.id });
   predictionLog.debug('prediction created');
+  await onCreated?.(created.id);
   return followPrediction(client, created, { signal, poll, timeoutMs, log: predictionLog, onProgress });
 }
 

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+
+/**
+ * What several bot processes need to agree on, and nothing more: who answers an interaction,
+ * which processes are alive, and a way to tell the others something (cancel this job, wake
+ * that training). One process alone (`soloCluster`) agrees with itself; with `REDIS_URL` the
+ * processes agree through Redis (`redisCluster`).
+ */
+export interface Cluster {
+  /** This run of this process; marks and claims carry it. */
+  readonly bootId: string;
+  /**
+   * True when this process is to answer the interaction. Real Discord sends every event of a
+   * shard to every session identified for it, so with two processes both see each interaction
+   * and exactly one must answer it.
+   */
+  claimInteraction(interactionId: string): Promise<boolean>;
+  /** The claimer acknowledged the interaction: nobody needs to take it over. */
+  acknowledged(interactionId: string): Promise<void>;
+  /** Whether the run `bootId` still lives (and so may still be doing what it marked as its own). */
+  isAlive(bootId: string): Promise<boolean>;
+  publish(signal: ClusterSignal): Promise<void>;
+  /** Signals from every process, this one included. */
+  onSignal(listener: (signal: ClusterSignal) => void): () => void;
+  /** For /healthz: can this process reach what it shares with the others? */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type ClusterSignal =
+  | { type: 'cancel-job'; jobId: string }
+  | { type: 'wake-training'; key: string };
+
+export function newBootId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** One process: every interaction is its own and it is the only run alive. */
+export function soloCluster(bootId = newBootId()): Cluster {
+  const listeners = new Set<(signal: ClusterSignal) => void>();
+  return {
+    bootId,
+    claimInteraction: async () => true,
+    acknowledged: async () => undefined,
+    isAlive: async (id) => id === bootId,
+    async publish(signal) {
+      for (const listener of listeners) listener(signal);
+    },
+    onSignal(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    ping: async () => true,
+    close: async () => undefined,
+  };
+}
+
+export interface RedisClusterOptions {
+  url: string;
+  log: Logger;
+  /** Key prefix, so several bots (or tests) can share one Redis. */
+  prefix?: string;
+  /**
+   * How long a claimer has to acknowledge before another process answers in its place. Discord
+   * gives 3 s; a live process acknowledges in tens of milliseconds, so a claim still unacknowledged
+   * after one second belongs to a process that died (or hangs) between claiming and answering.
+   */
+  takeoverAfterMs?: number;
+  /** How often this process says it is alive, and how long the word lasts. */
+  heartbeat?: { everyMs: number; ttlMs: number };
+}
+
+/** Compare-and-set: the claim moves to the taker only if the original claimer still holds it unacknowledged. */
+const TAKE_OVER_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+const CLAIM_TTL_MS = 15 * 60_000;
+const ACKNOWLEDGED = 'acknowledged';
+
+export async function redisCluster(options: RedisClusterOptions): Promise<Cluster> {
+  const { url, log } = options;
+  const prefix = options.prefix ?? 'kmplz';
+  const takeoverAfterMs = options.takeoverAfterMs ?? 1000;
+  const heartbeat = options.heartbeat ?? { everyMs: 5000, ttlMs: 15_000 };
+  const bootId = newBootId();
+  // ioredis retries commands while it reconnects (Redis restarting), so callers see a delay, not an error.
+  const redis = new Redis(url, { lazyConnect: true });
+  const subscriber = new Redis(url, { lazyConnect: true });
+  redis.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
+  subscriber.on('error', (error: Error) => log.warn({ err: error }, 'redis subscriber error'));
+  await Promise.all([redis.connect(), subscriber.connect()]);
+
+  const channel = `${prefix}:signals`;
+  const listeners = new Set<(signal: ClusterSignal) => void>();
+  subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return;
+    let signal: ClusterSignal;
+    try {
+      signal = JSON.parse(message) as ClusterSignal;
+    } catch {
+      log.warn({ message }, 'ignored a malformed cluster signal');
+      return;
+    }
+    for (const listener of listeners) {
+      try {
+        listener(signal);
+      } catch (error) {
+        log.warn({ err: error, signal }, 'a cluster signal listener failed');
+      }
+    }
+  });
+  await subscriber.subscribe(channel);
+
+  const aliveKey = (id: string) => `${prefix}:alive:${id}`;
+  const claimKey = (id: string) => `${prefix}:interaction:${id}`;
+  const beat = () => redis.set(aliveKey(bootId), String(Date.now()), 'PX', heartbeat.ttlMs).catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+  await beat();
+  const timer = setInterval(() => void beat(), heartbeat.everyMs);
+  timer.unref();
+
+  return {
+    bootId,
+    async claimInteraction(interactionId) {
+      const key = claimKey(interactionId);
+      if ((await redis.set(key, bootId, 'PX', CLAIM_TTL_MS, 'NX')) === 'OK') return true;
+      // Someone else claimed it. Give them the time a live process needs, then take over if
+      // they have not acknowledged: the alternative is an interaction nobody answers.
+      await new Promise((resolve) => setTimeout(resolve, takeoverAfterMs));
+      const holder = await redis.get(key);
+      if (!holder || holder === ACKNOWLEDGED || holder === bootId) return false;
+      const taken = (await redis.eval(TAKE_OVER_CLAIM, 1, key, holder, bootId, String(CLAIM_TTL_MS))) === 1;
+      if (taken) log.warn({ interactionId, from: holder }, 'took over an interaction its claimer did not acknowledge');
+      return taken;
+    },
+    async acknowledged(interactionId) {
+      await redis.set(claimKey(interactionId), ACKNOWLEDGED, 'PX', CLAIM_TTL_MS);
+    },
+    async isAlive(id) {
+      return id === bootId || (await redis.exists(aliveKey(id))) === 1;
+    },
+    async publish(signal) {
+      await redis.publish(channel, JSON.stringify(signal));
+    },
+    onSignal(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async ping() {
+      return (await redis.ping().catch(() => undefined)) === 'PONG';
+    },
+    async close() {
+      clearInterval(timer);
+      await redis.del(aliveKey(bootId)).catch(() => undefined);
+      await Promise.allSettled([subscriber.quit(), redis.quit()]);
+    },
+  };
+}

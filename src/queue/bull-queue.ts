@@ -1,0 +1,268 @@
+import { Queue, QueueEvents, Worker, type Job as BullJob } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Logger } from '../log.js';
+import { Listeners } from './listeners.js';
+import type { CancelResult, CloseReport, EnqueueResult, Job, JobOutcome, JobQueue, JobWorker, QueueStats, Unsubscribe } from './job-queue.js';
+
+export interface BullQueueOptions<T, R> {
+  /** The queue's name in Redis; every process that shares the work uses the same one. */
+  name: string;
+  url: string;
+  prefix?: string;
+  worker: JobWorker<T, R>;
+  /** Jobs running at once across every process (BullMQ's global concurrency). */
+  concurrency: number;
+  /** Jobs one user may have waiting or running at once, across every process. */
+  perUserCap: number;
+  cluster: Cluster;
+  log: Logger;
+  /**
+   * How long a worker's hold on a job lasts without renewal. A process that dies (SIGKILL, OOM)
+   * stops renewing; after this long another process's stalled-job check takes the job over.
+   */
+  lockDurationMs?: number;
+  /** How often each process looks for stalled jobs. */
+  stalledIntervalMs?: number;
+  onListenerError?: (error: unknown) => void;
+}
+
+/** A job whose every taker died: BullMQ gave up on it after `maxStalledCount` takeovers. */
+export class JobLostError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} was taken over too many times (its processes kept dying)`);
+    this.name = 'JobLostError';
+  }
+}
+
+interface Envelope<T> {
+  userId: string;
+  data: T;
+}
+
+const MAX_TAKEOVERS = 3;
+
+/**
+ * The `JobQueue` on BullMQ, shared by every bot process that uses the same Redis.
+ *
+ * Fairness across processes: a job's BullMQ priority is its owner's number of jobs waiting or
+ * running when it arrives (1 for someone with nothing queued, up to `perUserCap`). Lower runs
+ * first, equal priorities keep their order: everybody's first picture, then everybody's
+ * second… So one person's burst costs the others at most one turn, as with `FairQueue`, wherever
+ * the jobs were submitted. Each user's jobs are a Redis set, which also enforces the cap.
+ *
+ * Losing a process loses nothing: its jobs' locks expire and another process's stalled-job
+ * check runs them again (the worker takes over where the job's record says it was).
+ */
+export class BullJobQueue<T, R> implements JobQueue<T, R> {
+  private readonly connection: Redis;
+  private readonly queue: Queue<Envelope<T>>;
+  private readonly events: QueueEvents;
+  private readonly bullWorker: Worker<Envelope<T>>;
+  private readonly running = new Map<string, { job: Job<T>; controller: AbortController; canceledBy?: 'user' | 'shutdown' }>();
+  /** Jobs this process accepted that have not started: the ones whose place it reports. */
+  private readonly waitingHere = new Map<string, number>();
+  private readonly positionListeners: Listeners<[string, number]>;
+  private readonly startListeners: Listeners<[Job<T>]>;
+  private readonly settledListeners: Listeners<[Job<T>, JobOutcome<R>]>;
+  private readonly stopListening: () => void;
+  private positionsTimer: NodeJS.Timeout | undefined;
+  private accepting = true;
+
+  /** Call `open()` before use. */
+  constructor(private readonly o: BullQueueOptions<T, R>) {
+    const onError = o.onListenerError ?? ((error: unknown) => o.log.warn({ err: error }, 'queue listener failed'));
+    this.positionListeners = new Listeners(onError);
+    this.startListeners = new Listeners(onError);
+    this.settledListeners = new Listeners(onError);
+    const prefix = o.prefix ?? 'kmplz';
+    // Workers block on Redis and must not give up on a command while it reconnects (BullMQ's rule).
+    this.connection = new Redis(o.url, { maxRetriesPerRequest: null });
+    this.connection.on('error', (error: Error) => o.log.warn({ err: error }, 'redis connection error'));
+    this.queue = new Queue(o.name, { connection: this.connection, prefix });
+    this.events = new QueueEvents(o.name, { connection: { url: o.url, maxRetriesPerRequest: null }, prefix });
+    this.bullWorker = new Worker<Envelope<T>>(o.name, (job) => this.process(job), {
+      connection: this.connection,
+      prefix,
+      concurrency: o.concurrency,
+      lockDuration: o.lockDurationMs ?? 30_000,
+      stalledInterval: o.stalledIntervalMs ?? 15_000,
+      maxStalledCount: MAX_TAKEOVERS,
+      autorun: false,
+    });
+    const onBullError = (error: Error) => o.log.warn({ err: error }, 'bullmq error');
+    this.queue.on('error', onBullError);
+    this.events.on('error', onBullError);
+    this.bullWorker.on('error', onBullError);
+    this.bullWorker.on('failed', (job, error) => {
+      // Only a stall-out reaches here: `process` itself never throws.
+      if (job) this.settledListeners.emit(this.toJob(job), { status: 'failed', error: new JobLostError(job.id!) });
+      o.log.error({ err: error, jobId: job?.id }, 'a job was lost: every process that took it died');
+    });
+    // Any job starting or leaving the queue moves the others up.
+    for (const event of ['active', 'removed', 'added'] as const) this.events.on(event, () => this.schedulePositions());
+    this.stopListening = o.cluster.onSignal((signal) => {
+      if (signal.type !== 'cancel-job') return;
+      const running = this.running.get(signal.jobId);
+      if (!running) return;
+      running.canceledBy = 'user';
+      running.controller.abort(new Error('canceled by its owner'));
+    });
+  }
+
+  async open(): Promise<void> {
+    await this.queue.waitUntilReady();
+    await this.queue.setGlobalConcurrency(this.o.concurrency);
+    await this.events.waitUntilReady();
+    void this.bullWorker.run().catch((error: unknown) => this.o.log.error({ err: error }, 'the queue worker stopped'));
+    await this.bullWorker.waitUntilReady();
+  }
+
+  async enqueue(job: Job<T>): Promise<EnqueueResult> {
+    if (!this.accepting) return { ok: false, reason: 'closed' };
+    if ((await this.queue.getJobState(job.id)) !== 'unknown') return { ok: false, reason: 'duplicate-id' };
+    await this.forgetFinished(job.userId);
+    const [, [, count]] = (await this.connection.multi().sadd(this.userKey(job.userId), job.id).scard(this.userKey(job.userId)).exec())! as [unknown, [null, number]];
+    if (count > this.o.perUserCap) {
+      await this.connection.srem(this.userKey(job.userId), job.id);
+      return { ok: false, reason: 'user-cap', cap: this.o.perUserCap };
+    }
+    this.waitingHere.set(job.id, 0);
+    await this.queue.add('job', { userId: job.userId, data: job.data }, { jobId: job.id, priority: Math.max(1, count), removeOnComplete: true, removeOnFail: true });
+    const position = await this.position(job.id);
+    if (position === undefined) {
+      this.waitingHere.delete(job.id);
+      return { ok: true, jobId: job.id, state: 'running' };
+    }
+    this.waitingHere.set(job.id, position);
+    return { ok: true, jobId: job.id, state: 'waiting', position };
+  }
+
+  async cancel(jobId: string): Promise<CancelResult> {
+    const state = await this.queue.getJobState(jobId);
+    if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
+      const job = await this.queue.getJob(jobId);
+      // `remove` refuses a job a worker has just locked: then it is running after all.
+      const removed = job ? await job.remove().then(() => true, () => false) : false;
+      if (removed && job) {
+        this.waitingHere.delete(jobId);
+        await this.connection.srem(this.userKey(job.data.userId), jobId);
+        this.settledListeners.emit(this.toJob(job), { status: 'canceled', by: 'user' });
+        return 'removed';
+      }
+    }
+    if (state === 'unknown' || state === 'completed' || state === 'failed') return 'not-found';
+    // Running here or in another process: whoever runs it aborts it.
+    await this.o.cluster.publish({ type: 'cancel-job', jobId });
+    return 'aborting';
+  }
+
+  async position(jobId: string): Promise<number | undefined> {
+    const index = (await this.waitingOrder()).indexOf(jobId);
+    return index === -1 ? undefined : index + 1;
+  }
+
+  async stats(): Promise<QueueStats> {
+    const waiting = await this.queue.getJobs(['prioritized', 'wait'], 0, -1, true);
+    const running = await this.queue.getActiveCount();
+    return { waiting: waiting.length, running, waitingUsers: new Set(waiting.map((job) => job.data.userId)).size };
+  }
+
+  onPositionChange(listener: (jobId: string, position: number) => void): Unsubscribe {
+    return this.positionListeners.add(listener);
+  }
+
+  onStart(listener: (job: Job<T>) => void): Unsubscribe {
+    return this.startListeners.add(listener);
+  }
+
+  onSettled(listener: (job: Job<T>, outcome: JobOutcome<R>) => void): Unsubscribe {
+    return this.settledListeners.add(listener);
+  }
+
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for the running ones. Waiting jobs stay in
+   * Redis for the other processes (or the next start). Jobs still running after the timeout are
+   * left as they are: their locks expire and another process takes them over, as after a crash,
+   * so nothing is canceled at the GPU service and nobody is told "canceled" for a restart.
+   */
+  async close({ timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<CloseReport> {
+    this.accepting = false;
+    this.stopListening();
+    clearTimeout(this.positionsTimer);
+    const finished = this.bullWorker.close().then(() => true);
+    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    const abandoned = (await Promise.race([finished, timedOut])) ? [] : [...this.running.keys()];
+    if (abandoned.length > 0) {
+      this.o.log.warn({ abandoned }, 'left running jobs for another process to take over');
+      await this.bullWorker.close(true).catch(() => undefined);
+    }
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    await this.connection.quit().catch(() => undefined);
+    return { abandoned };
+  }
+
+  private async process(bullJob: BullJob<Envelope<T>>): Promise<void> {
+    const job = this.toJob(bullJob);
+    const controller = new AbortController();
+    const running: { job: Job<T>; controller: AbortController; canceledBy?: 'user' | 'shutdown' } = { job, controller };
+    this.running.set(job.id, running);
+    this.waitingHere.delete(job.id);
+    if (bullJob.stalledCounter > 0) this.o.log.info({ jobId: job.id, takeovers: bullJob.stalledCounter }, 'took over a job from a process that stopped');
+    this.startListeners.emit(job);
+    let outcome: JobOutcome<R>;
+    try {
+      outcome = { status: 'succeeded', result: await this.o.worker(job, controller.signal) };
+    } catch (error) {
+      outcome = running.canceledBy ? { status: 'canceled', by: running.canceledBy } : { status: 'failed', error };
+    } finally {
+      this.running.delete(job.id);
+    }
+    await this.connection.srem(this.userKey(job.userId), job.id).catch((error: unknown) => this.o.log.warn({ err: error, jobId: job.id }, 'could not release the user’s slot'));
+    this.settledListeners.emit(job, outcome);
+  }
+
+  /** Drops the user's jobs that ended: a process that died between finishing and releasing leaves one behind. */
+  private async forgetFinished(userId: string): Promise<void> {
+    const key = this.userKey(userId);
+    for (const id of await this.connection.smembers(key)) {
+      const state = await this.queue.getJobState(id);
+      if (state === 'unknown' || state === 'completed' || state === 'failed') await this.connection.srem(key, id);
+    }
+  }
+
+  private async waitingOrder(): Promise<string[]> {
+    // Priority first, then arrival: the order BullMQ's workers take them in.
+    const jobs = await this.queue.getJobs(['prioritized', 'wait'], 0, -1, true);
+    return jobs.map((job) => job.id!);
+  }
+
+  /** Coalesces a burst of queue events into one look at the order. */
+  private schedulePositions(): void {
+    if (this.positionsTimer || this.waitingHere.size === 0 || !this.accepting) return;
+    this.positionsTimer = setTimeout(() => {
+      this.positionsTimer = undefined;
+      void this.reportPositions().catch((error: unknown) => this.o.log.debug({ err: error }, 'could not read the queue order'));
+    }, 100);
+  }
+
+  private async reportPositions(): Promise<void> {
+    const order = await this.waitingOrder();
+    for (const [jobId, before] of this.waitingHere) {
+      const index = order.indexOf(jobId);
+      if (index === -1) continue;
+      if (index + 1 !== before) {
+        this.waitingHere.set(jobId, index + 1);
+        this.positionListeners.emit(jobId, index + 1);
+      }
+    }
+  }
+
+  private userKey(userId: string): string {
+    return `${this.o.prefix ?? 'kmplz'}:${this.o.name}:user:${userId}`;
+  }
+
+  private toJob(bullJob: BullJob<Envelope<T>>): Job<T> {
+    return { id: bullJob.id!, userId: bullJob.data.userId, data: bullJob.data.data };
+  }
+}

@@ -1,0 +1,151 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+
+/**
+ * Long-running background work that must run in exactly one process at a time and survive that
+ * process: following a training to its last preview. Each task has a kind and an id; starting a
+ * task that runs already (here or in another process) does nothing.
+ */
+export interface TaskRunner {
+  /** The handler for one kind of task. It runs until the work is done or `signal` aborts (shutdown). */
+  register<D>(kind: string, handler: TaskHandler<D>): void;
+  start<D>(kind: string, id: string, data: D): Promise<void>;
+  /** Stops running tasks here; with BullMQ they go back to the queue for another process. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export type TaskHandler<D> = (data: D, run: { signal: AbortSignal; takenOver: boolean }) => Promise<void>;
+
+/** One process: tasks are promises in this process; the next start takes unfinished work up again. */
+export class LocalTasks implements TaskRunner {
+  private readonly handlers = new Map<string, TaskHandler<never>>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private closed = false;
+
+  constructor(private readonly log: Logger) {}
+
+  register<D>(kind: string, handler: TaskHandler<D>): void {
+    this.handlers.set(kind, handler as TaskHandler<never>);
+  }
+
+  async start<D>(kind: string, id: string, data: D): Promise<void> {
+    const key = `${kind}:${id}`;
+    const handler = this.handlers.get(kind) as TaskHandler<D> | undefined;
+    if (!handler) throw new Error(`no handler for tasks of kind ${kind}`);
+    if (this.closed || this.running.has(key)) return;
+    const controller = new AbortController();
+    const done = handler(data, { signal: controller.signal, takenOver: false })
+      .catch((error: unknown) => this.log.error({ err: error, task: key }, 'a background task stopped on an error'))
+      .finally(() => this.running.delete(key));
+    this.running.set(key, { controller, done });
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    const running = [...this.running.values()];
+    for (const task of running) task.controller.abort(new Error('the bot is stopping'));
+    await Promise.race([Promise.allSettled(running.map((task) => task.done)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+}
+
+/** Thrown by a task stopped for a shutdown, so BullMQ hands it straight to another process. */
+class HandedOver extends Error {}
+
+export interface BullTasksOptions {
+  url: string;
+  prefix?: string;
+  log: Logger;
+  /** See BullQueueOptions: how long until a dead process's task is taken over. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+/** Tasks at most this process follows at once (trainings sleep most of the time). */
+const TASKS_PER_PROCESS = 50;
+
+/**
+ * Tasks on BullMQ: a task is a job whose lock is the lease. The process that holds it runs the
+ * handler; if that process dies, its lock expires and another process's stalled-job check starts
+ * the handler again there (`takenOver`). On a graceful stop the handler is aborted and the job is
+ * failed with a retry left, so another process takes it at once instead of after the lock expires.
+ */
+export class BullTasks implements TaskRunner {
+  private readonly handlers = new Map<string, TaskHandler<never>>();
+  private readonly controllers = new Set<AbortController>();
+  private readonly connection: Redis;
+  private readonly queue: Queue<{ kind: string; data: unknown }>;
+  private readonly worker: Worker<{ kind: string; data: unknown }>;
+  private closing = false;
+
+  constructor(private readonly o: BullTasksOptions) {
+    const prefix = o.prefix ?? 'kmplz';
+    this.connection = new Redis(o.url, { maxRetriesPerRequest: null });
+    this.connection.on('error', (error: Error) => o.log.warn({ err: error }, 'redis connection error'));
+    this.queue = new Queue('tasks', { connection: this.connection, prefix });
+    this.worker = new Worker(
+      'tasks',
+      async (job) => {
+        const handler = this.handlers.get(job.data.kind);
+        if (!handler) throw new Error(`no handler for tasks of kind ${job.data.kind}`);
+        const controller = new AbortController();
+        this.controllers.add(controller);
+        const takenOver = job.stalledCounter > 0 || job.attemptsStarted > 1;
+        if (takenOver) o.log.info({ task: job.id }, 'took over a background task');
+        try {
+          await handler(job.data.data as never, { signal: controller.signal, takenOver });
+        } finally {
+          this.controllers.delete(controller);
+        }
+        if (this.closing) throw new HandedOver('handed over to another process');
+      },
+      {
+        connection: this.connection,
+        prefix,
+        concurrency: TASKS_PER_PROCESS,
+        lockDuration: o.lockDurationMs ?? 30_000,
+        stalledInterval: o.stalledIntervalMs ?? 15_000,
+        // A task may be taken over for as long as processes keep stopping (deploys, crashes).
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+        autorun: false,
+      },
+    );
+    const onBullError = (error: Error) => o.log.warn({ err: error }, 'bullmq error');
+    this.queue.on('error', onBullError);
+    this.worker.on('error', onBullError);
+    this.worker.on('failed', (job, error) => {
+      if (!(error instanceof HandedOver)) o.log.error({ err: error, task: job?.id }, 'a background task failed');
+    });
+  }
+
+  async open(): Promise<void> {
+    await this.queue.waitUntilReady();
+    void this.worker.run().catch((error: unknown) => this.o.log.error({ err: error }, 'the task worker stopped'));
+    await this.worker.waitUntilReady();
+  }
+
+  register<D>(kind: string, handler: TaskHandler<D>): void {
+    this.handlers.set(kind, handler as TaskHandler<never>);
+  }
+
+  async start<D>(kind: string, id: string, data: D): Promise<void> {
+    if (this.closing) return;
+    // The job id makes a second start a no-op while the task exists in any state.
+    await this.queue.add(kind, { kind, data }, {
+      jobId: `${kind}-${id.replaceAll(':', '-')}`,
+      attempts: Number.MAX_SAFE_INTEGER,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    for (const controller of this.controllers) controller.abort(new Error('the bot is stopping'));
+    const closed = this.worker.close().then(() => true);
+    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    if (!(await Promise.race([closed, timedOut]))) await this.worker.close(true).catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    await this.connection.quit().catch(() => undefined);
+  }
+}
