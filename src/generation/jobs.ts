@@ -44,6 +44,10 @@ export interface GenerationJob {
   };
   /** The predictions made for it so far, by picture (a comparison makes several): a takeover follows these. */
   predictions?: string[];
+  /** Run again after its process stopped mid-job. */
+  takenOver?: boolean;
+  /** False between recording a success and its answer going out: a takeover answers again. */
+  answered?: boolean;
   /** The message that shows the result, for ⭐ and 🗑. */
   messageId?: string;
   failure?: string;

@@ -111,7 +111,7 @@ export class GenerationService {
     let resumed = 0;
     for (const ref of refs) {
       const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
-      if (!job || job.status === 'succeeded' || job.status === 'failed' || job.status === 'canceled') continue;
+      if (!job || !isUnanswered(job)) continue;
       const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: ref });
       if (result.ok) resumed++;
     }
@@ -126,11 +126,11 @@ export class GenerationService {
   private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<void> {
     const { store, log: rootLog, clock } = this.options;
     const job = await store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
-    // 'running': its process stopped (a restart, a crash, a SIGKILL) and this one takes it over.
-    if (!job || (job.status !== 'queued' && job.status !== 'running')) return;
+    // Not 'queued': its process stopped (a restart, a crash, a SIGKILL) and this one takes it over.
+    if (!job || !isUnanswered(job)) return;
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
-    if (job.status === 'running') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
-    const running = { ...job, status: 'running' as const };
+    if (job.status !== 'queued') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
+    const running: GenerationJob = { ...job, status: 'running', result: undefined, takenOver: job.status !== 'queued' };
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
     await this.editReply(running, { content: `🎨 Drawing… ${progressBar(0)}`, components: [cancelRow(job.id)] }, true);
@@ -172,7 +172,10 @@ export class GenerationService {
       });
     };
     try {
-      const image = await generator.generate({ ...parameters, weights }, { signal, onProgress, follow: existing, onCreated });
+      // A job taken over without a recorded prediction may still have one: its process could
+      // have died between creating it and recording its id.
+      const recoverSince = job.takenOver && !existing ? job.createdAt : undefined;
+      const image = await generator.generate({ ...parameters, weights }, { signal, onProgress, follow: existing, onCreated, recoverSince });
       await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
       return image;
     } catch (error) {
@@ -296,15 +299,18 @@ export class GenerationService {
    */
   private async succeed(job: GenerationJob, result: NonNullable<GenerationJob['result']>, content: ReplyContent): Promise<void> {
     const { store } = this.options;
-    await store.set(jobKeys.job(job.guildId, job.id), { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result });
+    const key = jobKeys.job(job.guildId, job.id);
+    await store.set<GenerationJob>(key, { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result, answered: false });
     if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
     await this.options.replier.finish(job.reply, content);
+    await store.update<GenerationJob>(key, (current) => current && { ...current, answered: true });
     await this.forget(job);
   }
 
   private async settle(job: GenerationJob, outcome: { status: 'failed' | 'canceled'; failure?: string }, message: string): Promise<void> {
-    const { store, clock } = this.options;
-    await store.set(jobKeys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() });
+    const { store, clock, log } = this.options;
+    // The asker hears how it ended even when the store cannot record it (a restart picks the job up again).
+    await store.set(jobKeys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() }).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record how the job ended'));
     await this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] }).catch((error: unknown) =>
       this.options.log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'),
     );
@@ -348,6 +354,14 @@ export class GenerationService {
     this.lastEdit.set(job.id, now);
     await this.options.replier.edit(job.reply, content).catch((error: unknown) => this.options.log.debug({ err: error, jobId: job.id }, 'progress edit failed'));
   }
+}
+
+/**
+ * Still owes its asker an answer: waiting, drawing, or done but stopped before the answer went
+ * out (`answered: false`; records from before that flag count as answered).
+ */
+function isUnanswered(job: GenerationJob): boolean {
+  return job.status === 'queued' || job.status === 'running' || (job.status === 'succeeded' && job.answered === false);
 }
 
 export function queuedText(position: number): string {

@@ -35,6 +35,14 @@ export class JobLostError extends Error {
   }
 }
 
+interface Running<T> {
+  job: Job<T>;
+  controller: AbortController;
+  canceledBy?: 'user' | 'shutdown';
+  /** Settles when the worker function does. */
+  done: Promise<unknown>;
+}
+
 interface Envelope<T> {
   userId: string;
   data: T;
@@ -59,7 +67,7 @@ export class BullJobQueue<T, R> implements JobQueue<T, R> {
   private readonly queue: Queue<Envelope<T>>;
   private readonly events: QueueEvents;
   private readonly bullWorker: Worker<Envelope<T>>;
-  private readonly running = new Map<string, { job: Job<T>; controller: AbortController; canceledBy?: 'user' | 'shutdown' }>();
+  private readonly running = new Map<string, Running<T>>();
   /** Jobs this process accepted that have not started: the ones whose place it reports. */
   private readonly waitingHere = new Map<string, number>();
   private readonly positionListeners: Listeners<[string, number]>;
@@ -190,13 +198,14 @@ export class BullJobQueue<T, R> implements JobQueue<T, R> {
     this.accepting = false;
     this.stopListening();
     clearTimeout(this.positionsTimer);
-    const finished = this.bullWorker.close().then(() => true);
+    // No new jobs from here on; the running ones get `timeoutMs` to finish.
+    await this.bullWorker.pause(true);
+    const finished = Promise.allSettled([...this.running.values()].map((r) => r.done)).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
     const abandoned = (await Promise.race([finished, timedOut])) ? [] : [...this.running.keys()];
-    if (abandoned.length > 0) {
-      this.o.log.warn({ abandoned }, 'left running jobs for another process to take over');
-      await this.bullWorker.close(true).catch(() => undefined);
-    }
+    if (abandoned.length > 0) this.o.log.warn({ abandoned }, 'left running jobs for another process to take over');
+    // Forced: BullMQ would otherwise wait for the abandoned jobs, which keep their locks until they expire.
+    await this.bullWorker.close(abandoned.length > 0).catch(() => undefined);
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     await this.connection.quit().catch(() => undefined);
     return { abandoned };
@@ -205,14 +214,15 @@ export class BullJobQueue<T, R> implements JobQueue<T, R> {
   private async process(bullJob: BullJob<Envelope<T>>): Promise<void> {
     const job = this.toJob(bullJob);
     const controller = new AbortController();
-    const running: { job: Job<T>; controller: AbortController; canceledBy?: 'user' | 'shutdown' } = { job, controller };
-    this.running.set(job.id, running);
-    this.waitingHere.delete(job.id);
     if (bullJob.stalledCounter > 0) this.o.log.info({ jobId: job.id, takeovers: bullJob.stalledCounter }, 'took over a job from a process that stopped');
     this.startListeners.emit(job);
+    const work = this.o.worker(job, controller.signal);
+    const running: Running<T> = { job, controller, done: work.catch(() => undefined) };
+    this.running.set(job.id, running);
+    this.waitingHere.delete(job.id);
     let outcome: JobOutcome<R>;
     try {
-      outcome = { status: 'succeeded', result: await this.o.worker(job, controller.signal) };
+      outcome = { status: 'succeeded', result: await work };
     } catch (error) {
       outcome = running.canceledBy ? { status: 'canceled', by: running.canceledBy } : { status: 'failed', error };
     } finally {

@@ -72,7 +72,8 @@ const TASKS_PER_PROCESS = 50;
  */
 export class BullTasks implements TaskRunner {
   private readonly handlers = new Map<string, TaskHandler<never>>();
-  private readonly controllers = new Set<AbortController>();
+  /** The running handlers here: how to stop each, and when it has stopped. */
+  private readonly controllers = new Map<AbortController, Promise<unknown>>();
   private readonly connection: Redis;
   private readonly queue: Queue<{ kind: string; data: unknown }>;
   private readonly worker: Worker<{ kind: string; data: unknown }>;
@@ -89,11 +90,12 @@ export class BullTasks implements TaskRunner {
         const handler = this.handlers.get(job.data.kind);
         if (!handler) throw new Error(`no handler for tasks of kind ${job.data.kind}`);
         const controller = new AbortController();
-        this.controllers.add(controller);
         const takenOver = job.stalledCounter > 0 || job.attemptsStarted > 1;
         if (takenOver) o.log.info({ task: job.id }, 'took over a background task');
+        const run = handler(job.data.data as never, { signal: controller.signal, takenOver });
+        this.controllers.set(controller, run.catch(() => undefined));
         try {
-          await handler(job.data.data as never, { signal: controller.signal, takenOver });
+          await run;
         } finally {
           this.controllers.delete(controller);
         }
@@ -141,10 +143,12 @@ export class BullTasks implements TaskRunner {
 
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
-    for (const controller of this.controllers) controller.abort(new Error('the bot is stopping'));
-    const closed = this.worker.close().then(() => true);
+    await this.worker.pause(true);
+    for (const controller of this.controllers.keys()) controller.abort(new Error('the bot is stopping'));
+    const stopped = Promise.allSettled([...this.controllers.values()]).then(() => true);
     const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
-    if (!(await Promise.race([closed, timedOut]))) await this.worker.close(true).catch(() => undefined);
+    // Forced only when a handler did not stop in time: BullMQ would wait for it forever.
+    await this.worker.close(!(await Promise.race([stopped, timedOut]))).catch(() => undefined);
     await this.queue.close().catch(() => undefined);
     await this.connection.quit().catch(() => undefined);
   }

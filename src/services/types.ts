@@ -42,6 +42,11 @@ export interface GenerateOptions {
   onCreated?: (id: string) => Promise<void>;
   /** The id of work created earlier for this same request (by a process that stopped): followed, not created again. */
   follow?: string;
+  /**
+   * A process that stopped may have created the work without living to record its id: look for
+   * work with the same input created since this time (ms) before creating any.
+   */
+  recoverSince?: number;
 }
 
 export interface Generator {

@@ -13,6 +13,12 @@ const PING_TIMEOUT_MS = 2_000;
 const OPEN_TIMEOUT_MS = 10_000;
 /** Swaps only fail when another process wrote the same key in between; this many in a row means something is wrong. */
 const MAX_SWAP_ATTEMPTS = 50;
+/**
+ * How long an operation waits for a backend that is briefly away (Redis or PostgreSQL
+ * restarting) before failing. Only refusals where nothing reached the server are retried, so a
+ * retried write cannot have happened twice.
+ */
+export const DEFAULT_OUTAGE_WAIT_MS = 15_000;
 
 interface Current<T> {
   /** The stored string, expired or not: what the swap must find unchanged. */
@@ -29,6 +35,7 @@ export class KeyvStore implements Store {
   constructor(
     private readonly backend: Backend,
     private readonly log?: Logger,
+    private readonly outageWaitMs = DEFAULT_OUTAGE_WAIT_MS,
   ) {
     backend.keyv.on('error', (error: unknown) => log?.error({ err: error, store: backend.description }, 'store backend error'));
   }
@@ -150,14 +157,30 @@ export class KeyvStore implements Store {
     if (this.closing) throw new Error(`store ${operation} "${key}": the store is closed`);
   }
 
-  /** Runs backend work, naming the operation, key and backend when it fails. */
+  /** Runs backend work, naming the operation, key and backend when it fails; waits out a short outage. */
   private async io<R>(operation: string, key: string, run: () => Promise<R>): Promise<R> {
-    try {
-      return await run();
-    } catch (error) {
-      throw new Error(`store ${operation} "${key}" failed on ${this.backend.description}: ${(error as Error).message}`, { cause: error });
+    const giveUpAt = Date.now() + this.outageWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (error) {
+        if (!this.closing && wasNotSent(error) && Date.now() < giveUpAt) {
+          if (attempt === 0) this.log?.warn({ store: this.backend.description, operation, key }, 'store unreachable; waiting for it to come back');
+          await sleep(Math.min(1000, 50 * 2 ** attempt));
+          continue;
+        }
+        throw new Error(`store ${operation} "${key}" failed on ${this.backend.description}: ${(error as Error).message}`, { cause: error });
+      }
     }
   }
+}
+
+/** A refusal that happened before the command reached the server: the connection was down. */
+function wasNotSent(error: unknown): boolean {
+  for (let e = error as { name?: string; code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.name === 'ClientOfflineError' || e.code === 'ECONNREFUSED' || /client is offline|ECONNREFUSED/.test(e.message ?? '')) return true;
+  }
+  return false;
 }
 
 function checkKey(key: string): void {

@@ -41,6 +41,8 @@ export interface OpenStoreOptions {
   /** `sqlite://` with no path puts the database at `<dataDir>/kmplz.sqlite`. */
   dataDir: string;
   log?: Logger;
+  /** How long a call waits for a backend that went away (a restart) before failing. */
+  outageWaitMs?: number;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function openStore(url: string, opts: OpenStoreOptions): Promise<St
   const backend = await createBackend(url, opts.dataDir).catch((error: Error) => {
     throw new Error(`STORE_URL: ${error.message}`, { cause: error });
   });
-  const store = new KeyvStore(backend, opts.log);
+  const store = new KeyvStore(backend, opts.log, opts.outageWaitMs);
   try {
     await store.check(true);
   } catch (error) {

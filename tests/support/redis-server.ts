@@ -13,8 +13,8 @@ export interface RedisServer {
   port: number;
   /** Stops the server (SIGTERM, then waits for it to exit) and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
-  /** Stops the server and starts a new one on the same port: clients see the connection drop. The data is gone. */
-  restart(): Promise<void>;
+  /** Stops the server and starts a new one on the same port: clients see the connection drop. The data is gone unless the server is `persistent`. */
+  restart(options?: { downForMs?: number }): Promise<void>;
 }
 
 /**
@@ -22,7 +22,7 @@ export interface RedisServer {
  * suite skips — except under CI (`CI=true`), where a missing server fails the run: CI installs
  * it (.ci/install-services.sh), so its absence there is a broken setup, not a reason to skip.
  */
-export async function startRedisServer(): Promise<RedisServer | undefined> {
+export async function startRedisServer({ persistent = false }: { persistent?: boolean } = {}): Promise<RedisServer | undefined> {
   const binary = findOnPath('redis-server');
   if (!binary) return serviceMissing('redis-server', 'Redis', "install Debian's redis-server (bash .ci/install-services.sh)");
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kmplz-redis-'));
@@ -31,7 +31,9 @@ export async function startRedisServer(): Promise<RedisServer | undefined> {
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--save', '',
-      '--appendonly', 'no',
+      // Persistent: every write reaches the append-only file before it is acknowledged, as a
+      // production Redis behind BullMQ is set up, so a restart keeps the queue.
+      ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
       '--dir', dir,
       '--daemonize', 'no',
     ]);
@@ -50,8 +52,9 @@ export async function startRedisServer(): Promise<RedisServer | undefined> {
       await stopService(child, 'SIGTERM');
       await rm(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart({ downForMs = 0 } = {}) {
       await stopService(child, 'SIGTERM');
+      await sleep(downForMs);
       child = await launch(port);
     },
   };
@@ -62,8 +65,8 @@ export async function startRedisServer(): Promise<RedisServer | undefined> {
  * top level of the file and skip the suites on undefined:
  * `const redis = await requireRedisOrSkip(); describe.skipIf(!redis)(…)`.
  */
-export async function requireRedisOrSkip(): Promise<RedisServer | undefined> {
-  const server = await startRedisServer();
+export async function requireRedisOrSkip(options: { persistent?: boolean } = {}): Promise<RedisServer | undefined> {
+  const server = await startRedisServer(options);
   if (server) afterAll(() => server.stop());
   return server;
 }

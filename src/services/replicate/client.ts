@@ -55,6 +55,8 @@ export interface ReplicateRun {
   error?: unknown;
   logs?: string | null;
   metrics?: { predict_time?: number; total_time?: number } | null;
+  input?: unknown;
+  created_at?: string;
 }
 
 export const isTerminal = (status: ReplicateRun['status']): boolean => status !== 'starting' && status !== 'processing';

@@ -29,7 +29,7 @@ export function createReplicateGenerator({
   throttleRetry,
 }: ReplicateGeneratorOptions): Generator {
   return {
-    async generate(request, { signal, onProgress, onCreated, follow } = {}) {
+    async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
       const target = await chooseTarget(model, request, fetchImpl);
       const input = {
         prompt: request.prompt,
@@ -44,7 +44,7 @@ export function createReplicateGenerator({
         num_outputs: 1,
         ...target.input,
       };
-      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow });
+      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince });
       return downloadOutput(finished, fetchImpl);
     },
   };

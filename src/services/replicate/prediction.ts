@@ -19,6 +19,8 @@ export interface RunOptions {
   onCreated?: (id: string) => Promise<void>;
   /** A prediction created earlier for the same input: followed instead of creating another. */
   follow?: string;
+  /** Look for a prediction of the same input created since then (ms) before creating one. */
+  recoverSince?: number;
 }
 
 /**
@@ -39,14 +41,20 @@ export async function runPrediction(
     throttleRetry = { baseMs: 1000, maxMs: 8000, attempts: 4 },
     onCreated,
     follow,
+    recoverSince,
   }: RunOptions,
 ): Promise<ReplicateRun> {
-  if (follow) {
-    const earlier = await client.predictions.get(follow).catch((error: unknown) => {
-      throw toServiceError(error);
-    });
-    log.info({ predictionId: follow }, 'following a prediction created before a takeover');
-    return followPrediction(client, earlier as ReplicateRun, { signal, poll, timeoutMs, log: log.child({ predictionId: follow }), onProgress });
+  const earlier = follow
+    ? ((await client.predictions.get(follow).catch((error: unknown) => {
+        throw toServiceError(error);
+      })) as ReplicateRun)
+    : recoverSince !== undefined
+      ? await findPrediction(client, input, recoverSince)
+      : undefined;
+  if (earlier) {
+    if (!follow) await onCreated?.(earlier.id);
+    log.info({ predictionId: earlier.id, recorded: Boolean(follow) }, 'following a prediction created before a takeover');
+    return followPrediction(client, earlier, { signal, poll, timeoutMs, log: log.child({ predictionId: earlier.id }), onProgress });
   }
   const created = await retryWithBackoff(
     () => client.predictions.create({ ...target, input, signal }) as Promise<ReplicateRun>,
@@ -57,9 +65,9 @@ export async function runPrediction(
   ).catch((error: unknown) => {
     throw toServiceError(error);
   });
+  await onCreated?.(created.id);
   const predictionLog = log.child({ predictionId: created.id });
   predictionLog.debug('prediction created');
-  await onCreated?.(created.id);
   return followPrediction(client, created, { signal, poll, timeoutMs, log: predictionLog, onProgress });
 }
 
@@ -103,6 +111,22 @@ async function followPrediction(client: Replicate, created: ReplicateRun, { sign
   }
   if (prediction.status === 'canceled') throw new ServiceError('canceled', 'the prediction was canceled', gpuSeconds);
   return prediction;
+}
+
+/**
+ * The prediction a stopped process created for this very input (a seed makes it unique) after
+ * `since`: its create answer was lost with the process. Without it the takeover would pay twice.
+ */
+async function findPrediction(client: Replicate, input: Record<string, unknown>, since: number): Promise<ReplicateRun | undefined> {
+  const page = await client.predictions.list().catch((error: unknown) => {
+    throw toServiceError(error);
+  });
+  // A minute of slack for clock skew between the bot and the service.
+  const recent = (page.results as ReplicateRun[]).filter((p) => Date.parse(p.created_at ?? '') >= since - 60_000);
+  return recent.find((p) => {
+    const theirs = (p.input ?? {}) as Record<string, unknown>;
+    return Object.entries(input).every(([key, value]) => theirs[key] === value);
+  });
 }
 
 export function toServiceError(error: unknown): ServiceError {

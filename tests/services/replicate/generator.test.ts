@@ -96,6 +96,23 @@ describe('Replicate generator', () => {
     expect(emulator.predictions.size).toBe(before + 1);
   });
 
+  it('a takeover follows the recorded prediction, and finds an unrecorded one by its input: no second prediction either way', async () => {
+    const created: string[] = [];
+    const first = await generator().generate(request({ seed: 4242 }), { onCreated: async (id) => void created.push(id) });
+    expect(created).toEqual([first.predictionId]);
+    const before = emulator.predictions.size;
+    const followed = await generator().generate(request({ seed: 4242 }), { follow: first.predictionId });
+    const recovered: string[] = [];
+    const found = await generator().generate(request({ seed: 4242 }), { recoverSince: Date.now() - 5_000, onCreated: async (id) => void recovered.push(id) });
+    expect([followed.predictionId, found.predictionId]).toEqual([first.predictionId, first.predictionId]);
+    expect(recovered).toEqual([first.predictionId]);
+    expect(emulator.predictions.size).toBe(before);
+    // Another seed is another picture: that one is created.
+    const other = await generator().generate(request({ seed: 4243 }), { recoverSince: Date.now() - 5_000 });
+    expect(other.predictionId).not.toBe(first.predictionId);
+    expect(emulator.predictions.size).toBe(before + 1);
+  });
+
   it('gives up on endless throttling with a "throttled" failure', async () => {
     // The client tries six times per call; the generator calls three times.
     emulator.inject('predictions.create', { status: 429 }, 18);
