@@ -54,6 +54,9 @@ export const en = {
   'error.not-your-job': 'Only the person who asked for this picture can cancel it.',
   'error.not-your-picture': 'Only the person who made this picture, or a trainer, can delete it.',
   'error.checkpoint-gone': 'The checkpoint at step {step} is no longer available.',
+  'error.bad-options.every-over-steps': 'checkpoint_every ({every}) is more than steps ({steps}): there would be no checkpoint before the end.',
+  'error.bad-options.too-many-checkpoints':
+    '{steps} steps with a checkpoint every {every} makes {count} checkpoints; at most {max} can be compared. Raise checkpoint_every.',
   'error.empty-prompt': 'Tell kmplz what to draw: `/kmplz prompt:a sad girl in a hoodie and jeans`.',
   'error.no-checkpoint':
     'There is no trained checkpoint yet, so kmplz cannot draw in the style. Trainers: add drawings with `/dataset add`, then `/train`; the class votes for the best checkpoint.',
