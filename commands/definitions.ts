@@ -1,4 +1,4 @@
-import { SlashCommandBuilder, type LocalizationMap } from 'discord.js';
+import { SlashCommandBuilder, type LocalizationMap, type SlashCommandIntegerOption } from 'discord.js';
 import { GENERATION_BOUNDS, GENERATION_DEFAULTS } from '../src/generation/prompt.js';
 import { t } from '../src/i18n/index.js';
 
@@ -37,6 +37,14 @@ function ru<T extends { setNameLocalizations(map: LocalizationMap | null): T; se
 type FieldName = 'prompt' | 'steps' | 'guidance' | 'negative' | 'seed' | 'width' | 'height' | 'checkpoint' | 'checkpoint_every' | 'vote_minutes';
 const field = (name: FieldName): string => t('ru', `field.${name}`);
 
+/** `width` and `height` of /kmplz: the same bounds, in pixels. */
+const sizeOption = (name: 'width' | 'height', english: string, russian: string) => (o: SlashCommandIntegerOption) =>
+  ru(o, field(name), `${russian} в пикселях (${bounds.size.min}–${bounds.size.max}, по умолчанию ${bounds.size.default})`)
+    .setName(name)
+    .setDescription(`${english} in pixels (${bounds.size.min}–${bounds.size.max}, default ${bounds.size.default})`)
+    .setMinValue(bounds.size.min)
+    .setMaxValue(bounds.size.max);
+
 export const kmplzDefinition = ru(new SlashCommandBuilder(), 'kmplz', 'Нарисовать что-нибудь в обученном стиле — рядом с рисунками самого художника')
   .setName('kmplz')
   .setDescription('Draw something in the trained style, shown next to the artist’s own drawings')
@@ -71,20 +79,8 @@ export const kmplzDefinition = ru(new SlashCommandBuilder(), 'kmplz', 'Нари�
       .setMinValue(bounds.seed.min)
       .setMaxValue(bounds.seed.max),
   )
-  .addIntegerOption((o) =>
-    ru(o, field('width'), `Ширина в пикселях (${bounds.size.min}–${bounds.size.max}, по умолчанию ${bounds.size.default})`)
-      .setName('width')
-      .setDescription(`Width in pixels (${bounds.size.min}–${bounds.size.max}, default ${bounds.size.default})`)
-      .setMinValue(bounds.size.min)
-      .setMaxValue(bounds.size.max),
-  )
-  .addIntegerOption((o) =>
-    ru(o, field('height'), `Высота в пикселях (${bounds.size.min}–${bounds.size.max}, по умолчанию ${bounds.size.default})`)
-      .setName('height')
-      .setDescription(`Height in pixels (${bounds.size.min}–${bounds.size.max}, default ${bounds.size.default})`)
-      .setMinValue(bounds.size.min)
-      .setMaxValue(bounds.size.max),
-  )
+  .addIntegerOption(sizeOption('width', 'Width', 'Ширина'))
+  .addIntegerOption(sizeOption('height', 'Height', 'Высота'))
   .addStringOption((o) =>
     ru(o, field('checkpoint'), 'Чекпоинт (шаг обучения); по умолчанию — выбор класса')
       .setName('checkpoint')
