@@ -19,6 +19,7 @@ import { IntakeError } from '../src/dataset/intake/refusal.js';
 import type { DatasetImage } from '../src/dataset/records.js';
 import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { UserError } from '../src/errors.js';
+import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
@@ -50,7 +51,7 @@ export const caption: SlashCommand = {
     page: {
       defer: 'update',
       async execute(interaction, [page], ctx) {
-        await interaction.editReply(await reviewPage(ctx, requireGuildId(interaction), Number(page) || 0, uploadLimitOf(interaction)));
+        await interaction.editReply(await reviewPage(ctx, requireGuildId(interaction), Number(page) || 0, uploadLimitOf(interaction), localeOf(interaction)));
       },
     },
     edit: {
@@ -59,17 +60,18 @@ export const caption: SlashCommand = {
       async execute(interaction, [name], ctx) {
         requireTrainer(interaction, ctx.config);
         const image = (await loadDataset(ctx.store, requireGuildId(interaction))).images.find((i) => i.name === name);
-        if (!image) throw new UserError('unknown-image', `There is no drawing named “${name}” any more.`);
+        if (!image) throw new UserError('unknown-image', msg('error.unknown-image.gone', { name: name ?? '' }));
         if (!interaction.isButton()) return;
+        const locale = localeOf(interaction);
         await interaction.showModal(
           new ModalBuilder()
             .setCustomId(customId('caption', 'save', image.name))
-            .setTitle(`Caption of ${image.name}`.slice(0, 45))
+            .setTitle(t(locale, 'caption.modal.title', { name: image.name }).slice(0, 45))
             .addComponents(
               new ActionRowBuilder<TextInputBuilder>().addComponents(
                 new TextInputBuilder()
                   .setCustomId('caption')
-                  .setLabel('Caption (the trigger word is kept in front)')
+                  .setLabel(t(locale, 'caption.modal.label'))
                   .setStyle(TextInputStyle.Paragraph)
                   .setMaxLength(300)
                   .setRequired(true)
@@ -86,9 +88,9 @@ export const caption: SlashCommand = {
         if (!interaction.isModalSubmit()) return;
         const text = toTrainingCaption(interaction.fields.getTextInputValue('caption'), ctx.config.TRIGGER_WORD);
         if (!(await setCaption(ctx, requireGuildId(interaction), name ?? '', text, 'edited'))) {
-          throw new UserError('unknown-image', `There is no drawing named “${name}” any more.`);
+          throw new UserError('unknown-image', msg('error.unknown-image.gone', { name: name ?? '' }));
         }
-        await respond(interaction, { content: `Saved the caption of **${name}**:\n> ${text}` });
+        await respond(interaction, { content: t(localeOf(interaction), 'caption.saved', { name: name ?? '', text }) });
       },
     },
   },
@@ -102,22 +104,24 @@ async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotCont
   });
   const text = await captionImage(captionDeps(ctx), guildId, { data, contentType: attachment.contentType ?? 'image/png', name: attachment.name }).catch((error: unknown) => {
     if (error instanceof ServiceError) {
-      throw new UserError(`caption-${error.failure}`, `BLIP could not caption “${attachment.name}”: ${error.failure === 'throttled' ? 'the service is busy, try again in a minute' : error.message}.`);
+      const reason = error.failure === 'throttled' ? msg('error.caption.throttled', { name: attachment.name }) : msg('error.caption', { name: attachment.name, reason: error.message });
+      throw new UserError(`caption-${error.failure}`, reason);
     }
     throw error;
   });
   await respond(interaction, {
-    embeds: [new EmbedBuilder().setTitle('BLIP caption').setDescription(`As training would read it:\n> ${text}`).setThumbnail(attachment.url)],
+    embeds: [new EmbedBuilder().setTitle(t(localeOf(interaction), 'caption.one.title')).setDescription(t(localeOf(interaction), 'caption.one.description', { text })).setThumbnail(attachment.url)],
   });
 }
 
 async function captionDataset(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
   const { images } = await loadDataset(ctx.store, guildId);
-  if (images.length === 0) throw new UserError('empty-dataset', 'The dataset is empty: add drawings with `/dataset add` first.');
+  if (images.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset'));
   const todo = images.filter((i) => !i.caption).length;
+  const locale = localeOf(interaction);
   if (todo > 0) {
     let lastEdit = 0;
-    const progress = (done: number) => `Captioning ${todo} drawings… ${progressBar(done / todo)} ${done}/${todo}`;
+    const progress = (done: number) => t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done });
     await respond(interaction, { content: progress(0) });
     const { failed } = await captionMissing(captionDeps(ctx), guildId, {
       async onProgress(done) {
@@ -128,10 +132,10 @@ async function captionDataset(interaction: ChatInputCommandInteraction, ctx: Bot
       },
     });
     if (failed.length) {
-      await interaction.followUp({ content: `These could not be captioned (run \`/caption\` again to retry them): ${failed.join(', ')}`, flags: MessageFlags.Ephemeral }).catch(() => undefined);
+      await interaction.followUp({ content: t(locale, 'caption.failed', { names: failed.join(', ') }), flags: MessageFlags.Ephemeral }).catch(() => undefined);
     }
   }
-  await respond(interaction, await reviewPage(ctx, guildId, 0, uploadLimitOf(interaction)));
+  await respond(interaction, await reviewPage(ctx, guildId, 0, uploadLimitOf(interaction), locale));
 }
 
 function captionDeps(ctx: BotContext): CaptionDeps {
@@ -139,27 +143,27 @@ function captionDeps(ctx: BotContext): CaptionDeps {
 }
 
 /** One page of the review: thumbnails with their captions, an Edit button per drawing, paging. */
-async function reviewPage(ctx: BotContext, guildId: string, page: number, uploadLimit: number) {
+async function reviewPage(ctx: BotContext, guildId: string, page: number, uploadLimit: number, locale: Locale) {
   const { images } = await loadDataset(ctx.store, guildId);
   const pages = Math.max(1, Math.ceil(images.length / REVIEW_PAGE_SIZE));
   const current = Math.min(Math.max(0, page), pages - 1);
   const shown: DatasetImage[] = images.slice(current * REVIEW_PAGE_SIZE, (current + 1) * REVIEW_PAGE_SIZE);
-  if (shown.length === 0) return { content: 'The dataset is empty.', embeds: [], components: [], files: [] };
+  if (shown.length === 0) return { content: t(locale, 'caption.review.empty'), embeds: [], components: [], files: [] };
   const sheet = await encodeToFit(
     await contactSheet(await Promise.all(shown.map(async (image) => ({ image: await readTrainingImage(ctx.config, image), label: image.name }))), { columns: shown.length, cell: 256 }),
     uploadLimit,
     `captions-${current + 1}`,
   );
   const embed = new EmbedBuilder()
-    .setTitle(`Captions — page ${current + 1} of ${pages}`)
-    .setDescription(shown.map((i) => `**${i.name}**${i.captionSource === 'edited' ? ' ✏️' : ''}\n> ${i.caption ?? '*no caption yet*'}`).join('\n'))
+    .setTitle(t(locale, 'caption.review.title', { page: current + 1, pages }))
+    .setDescription(shown.map((i) => `**${i.name}**${i.captionSource === 'edited' ? ' ✏️' : ''}\n> ${i.caption ?? t(locale, 'caption.review.no-caption')}`).join('\n'))
     .setImage(`attachment://${sheet.filename}`);
   const edits = new ActionRowBuilder<ButtonBuilder>().addComponents(
-    shown.map((i) => new ButtonBuilder().setCustomId(customId('caption', 'edit', i.name)).setLabel(`Edit ${i.name}`.slice(0, 80)).setStyle(ButtonStyle.Secondary)),
+    shown.map((i) => new ButtonBuilder().setCustomId(customId('caption', 'edit', i.name)).setLabel(t(locale, 'caption.review.edit', { name: i.name }).slice(0, 80)).setStyle(ButtonStyle.Secondary)),
   );
   const paging = new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder().setCustomId(customId('caption', 'page', current - 1)).setLabel('◀ Previous').setStyle(ButtonStyle.Primary).setDisabled(current === 0),
-    new ButtonBuilder().setCustomId(customId('caption', 'page', current + 1)).setLabel('Next ▶').setStyle(ButtonStyle.Primary).setDisabled(current >= pages - 1),
+    new ButtonBuilder().setCustomId(customId('caption', 'page', current - 1)).setLabel(t(locale, 'caption.review.previous')).setStyle(ButtonStyle.Primary).setDisabled(current === 0),
+    new ButtonBuilder().setCustomId(customId('caption', 'page', current + 1)).setLabel(t(locale, 'caption.review.next')).setStyle(ButtonStyle.Primary).setDisabled(current >= pages - 1),
   );
   return { content: '', embeds: [embed], components: [edits, paging], files: [new AttachmentBuilder(sheet.data, { name: sheet.filename })], attachments: [] };
 }

@@ -1,12 +1,13 @@
 import { EmbedBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
+import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
 import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
-import { tallyVotes } from '../src/voting/tally.js';
+import { explainWinner, tallyVotes } from '../src/voting/tally.js';
 import { checkpointsDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
 
@@ -22,17 +23,13 @@ export const checkpoints: SlashCommand = {
       return;
     }
     const training = await loadLastTraining(ctx.store, guildId);
+    const locale = localeOf(interaction);
     if (!training || training.checkpoints.length === 0) {
-      await respond(interaction, {
-        content:
-          training?.status === 'running'
-            ? 'Training is running: the first checkpoint is not ready yet. Its preview will be posted in the training thread.'
-            : 'No checkpoints yet: nothing has been trained on this server. Add drawings with `/dataset add`, caption them with `/caption`, then start `/train`.',
-      });
+      await respond(interaction, { content: t(locale, training?.status === 'running' ? 'checkpoints.running' : 'checkpoints.none') });
       return;
     }
     const active = await loadActiveCheckpoint(ctx.store, guildId);
-    await respond(interaction, { embeds: [describeCheckpoints(training, active?.active)] });
+    await respond(interaction, { embeds: [describeCheckpoints(training, active?.active, locale)] });
   },
   autocomplete: stepChoices,
 };
@@ -43,7 +40,7 @@ async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotCo
   const checkpoint = training?.checkpoints.find((c) => c.step === step);
   if (!training || !checkpoint) {
     const available = training?.checkpoints.map((c) => c.step).join(', ');
-    throw new UserError('unknown-checkpoint', available ? `There is no checkpoint at step ${step}. Available: ${available}.` : 'No checkpoints yet: nothing has been trained on this server.');
+    throw new UserError('unknown-checkpoint', available ? msg('error.unknown-checkpoint.available', { step, available }) : msg('error.unknown-checkpoint.none'));
   }
   await ctx.store.update<TrainingRecord>(keys.training(guildId, training.id), (current) =>
     current ? { ...current, override: { step, by: interaction.user.id } } : current,
@@ -53,10 +50,10 @@ async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotCo
   ctx.log.info({ trainingId: training.id, step }, 'trainer picked the checkpoint');
   // A blind vote or one with a deadline ends with the pick: steps revealed, result in the thread.
   if (training.votingClosedAt === undefined && (training.blind || training.voteMinutes)) await ctx.training.closeVoting({ guildId, trainingId: training.id });
-  await respond(interaction, { content: `\`/kmplz\` now uses the checkpoint at step ${step}, picked by a trainer over the vote.` });
+  await respond(interaction, { content: t(localeOf(interaction), 'checkpoints.override', { step }) });
 }
 
-function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint | undefined): EmbedBuilder {
+function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint | undefined, locale: Locale): EmbedBuilder {
   const tally = tallyVotes({
     steps: training.checkpoints.map((c) => c.step),
     votes: training.votes,
@@ -66,17 +63,18 @@ function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint 
   const lines = shownOrder(training, training.checkpoints.map((c) => c.step)).map((step) => {
     const checkpoint = training.checkpoints.find((c) => c.step === step)!;
     const votes = tally.counts.get(step) ?? 0;
-    const inUse = active?.trainingId === training.id && active.step === step ? ' ← `/kmplz` uses this' : '';
-    const preview = checkpoint.previewUrl ? ` · [preview](${checkpoint.previewUrl})` : '';
+    const inUse = active?.trainingId === training.id && active.step === step ? ` ${t(locale, 'checkpoints.in-use')}` : '';
+    const preview = checkpoint.previewUrl ? ` · [${t(locale, 'checkpoints.preview')}](${checkpoint.previewUrl})` : '';
     const revealed = training.blind && !hidden ? ` (${labelOf(training, step)})` : '';
-    return `**${checkpointName(training, step)}**${revealed} — ${votes} vote${votes === 1 ? '' : 's'}${preview}${inUse}`;
+    return `**${checkpointName(training, step, locale)}**${revealed} — ${t(locale, 'common.votes', { count: votes })}${preview}${inUse}`;
   });
-  const pending = training.status === 'running' ? `\n\nTraining is still running: ${training.steps} steps in all.` : '';
-  const deadline = training.votingClosesAt !== undefined && training.votingClosedAt === undefined ? `\n\nVoting closes <t:${Math.round(training.votingClosesAt / 1000)}:R>.` : '';
+  const pending = training.status === 'running' ? `\n\n${t(locale, 'checkpoints.still-running', { steps: training.steps })}` : '';
+  const deadline =
+    training.votingClosesAt !== undefined && training.votingClosedAt === undefined ? `\n\n${t(locale, 'checkpoints.closes', { at: Math.round(training.votingClosesAt / 1000) })}` : '';
   // While blind, the winner rule's words would name steps: the footer says how to vote instead.
-  const footer = hidden ? 'blind vote: the steps are revealed when voting closes · vote with the buttons under the previews' : `${tally.explanation} · one vote per person: /vote checkpoint:<step>`;
+  const footer = hidden ? t(locale, 'checkpoints.footer.blind') : t(locale, 'checkpoints.footer', { explanation: explainWinner(locale, tally.winner, tally.counts) });
   return new EmbedBuilder()
-    .setTitle('Checkpoints of the last training')
+    .setTitle(t(locale, 'checkpoints.title'))
     .setDescription(`${lines.join('\n')}${pending}${deadline}`)
     .setFooter({ text: footer });
 }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { UserError } from '../src/errors.js';
+import { localeOf, msg, t } from '../src/i18n/index.js';
 import type { Comparison } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, GENERATION_DEFAULTS, preparePrompt } from '../src/generation/prompt.js';
 import type { SlashCommand } from '../src/interactions/command.js';
@@ -21,14 +22,17 @@ export const compare: SlashCommand = {
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
     const axis = interaction.options.getString('axis', true);
-    if (axis !== 'steps' && axis !== 'guidance' && axis !== 'checkpoint') throw new UserError('bad-axis', 'Compare across `steps`, `guidance` or `checkpoint`.');
+    if (axis !== 'steps' && axis !== 'guidance' && axis !== 'checkpoint') throw new UserError('bad-axis', msg('error.bad-axis'));
     const values = parseValues(interaction.options.getString('values', true), axis);
     const checkpoint = await chooseCheckpoint(ctx, guildId, undefined);
     if (axis === 'checkpoint') {
       const training = await loadLastTraining(ctx.store, guildId);
       const steps = new Set(training?.checkpoints.map((c) => c.step));
       const missing = values.filter((v) => !steps.has(v));
-      if (missing.length) throw new UserError('unknown-checkpoint', `No checkpoint at step ${missing.join(', ')}. Available: ${[...steps].join(', ') || 'none'}.`);
+      if (missing.length) {
+        const available = [...steps].join(', ');
+        throw new UserError('unknown-checkpoint', msg(available ? 'error.unknown-checkpoint.compare' : 'error.unknown-checkpoint.compare-none', { missing: missing.join(', '), available }));
+      }
       checkpoint.trainingId = training!.id;
     }
     const promptText = interaction.options.getString('prompt', true);
@@ -38,7 +42,7 @@ export const compare: SlashCommand = {
       guildId,
       parameters: { prompt: prompt.prompt, ...GENERATION_DEFAULTS, seed: randomInt(0, GENERATION_BOUNDS.seed.max), seedChosen: false, checkpoint },
       userPrompt: promptText,
-      notes: prompt.truncated ? ['✂️ Your prompt was longer than the model reads; the end was cut.'] : [],
+      notes: prompt.truncated ? [t(localeOf(interaction), 'kmplz.note.truncated-short')] : [],
       comparison,
     });
   },
@@ -54,11 +58,8 @@ export function parseValues(text: string, axis: Comparison['axis']): number[] {
     const n = Number(part);
     return !Number.isFinite(n) || n < bounds.min || n > bounds.max || (integer && !Number.isInteger(n));
   });
-  if (bad.length) {
-    const range = axis === 'checkpoint' ? 'checkpoint steps' : `${integer ? 'whole numbers' : 'numbers'} from ${bounds.min} to ${bounds.max}`;
-    throw new UserError('bad-values', `These ${axis} values do not work: ${bad.join(', ')}. Use ${range}, separated by commas.`);
-  }
-  if (values.length < 2) throw new UserError('too-few-values', 'Give at least two values to compare, e.g. `20,50,70`.');
-  if (values.length > MAX_COMPARE_VALUES) throw new UserError('too-many-values', `At most ${MAX_COMPARE_VALUES} values fit in one grid.`);
+  if (bad.length) throw new UserError('bad-values', msg(`error.bad-values.${axis}`, { bad: bad.join(', '), min: bounds.min, max: bounds.max }));
+  if (values.length < 2) throw new UserError('too-few-values', msg('error.too-few-values'));
+  if (values.length > MAX_COMPARE_VALUES) throw new UserError('too-many-values', msg('error.too-many-values', { max: MAX_COMPARE_VALUES }));
   return values;
 }

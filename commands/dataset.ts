@@ -6,6 +6,7 @@ import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { IntakeError } from '../src/dataset/intake/refusal.js';
 import { zipEntries } from '../src/dataset/intake/zip.js';
 import { UserError } from '../src/errors.js';
+import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
@@ -30,27 +31,28 @@ export const dataset: SlashCommand = {
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
     const sub = interaction.options.getSubcommand();
+    const locale = localeOf(interaction);
     if (sub === 'list') return list(interaction, ctx, guildId);
     requireTrainer(interaction, ctx.config);
     if (sub === 'add') return add(interaction, ctx, guildId);
     if (sub === 'remove') {
       const name = interaction.options.getString('name', true);
       const removed = await removeFromDataset(ctx, guildId, name);
-      if (!removed) throw new UserError('unknown-image', `There is no drawing named “${name}” in this server’s dataset.`);
-      return respond(interaction, { content: `Removed **${removed.name}** from the dataset.` });
+      if (!removed) throw new UserError('unknown-image', msg('error.unknown-image', { name }));
+      return respond(interaction, { content: t(locale, 'dataset.removed', { name: removed.name }) });
     }
     const count = (await loadDataset(ctx.store, guildId)).images.length;
-    if (count === 0) return respond(interaction, { content: 'The dataset is already empty.' });
+    if (count === 0) return respond(interaction, { content: t(locale, 'dataset.already-empty') });
     // The buttons carry a one-time token bound to this trainer: a click that did not come from
     // this very question (a forged or replayed custom_id) clears nothing.
     const token = randomBytes(8).toString('hex');
     await ctx.store.set(clearKey(guildId, token), { userId: interaction.user.id }, CLEAR_CONFIRMATION_TTL_MS);
     await respond(interaction, {
-      content: `Remove all ${count} drawings and their captions from this server’s dataset? This cannot be undone.`,
+      content: t(locale, 'dataset.clear.question', { count }),
       components: [
         new ActionRowBuilder<ButtonBuilder>().addComponents(
-          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'yes', token)).setLabel(`Remove all ${count}`).setStyle(ButtonStyle.Danger),
-          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no', token)).setLabel('Keep them').setStyle(ButtonStyle.Secondary),
+          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'yes', token)).setLabel(t(locale, 'dataset.clear.yes', { count })).setStyle(ButtonStyle.Danger),
+          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no', token)).setLabel(t(locale, 'dataset.clear.no')).setStyle(ButtonStyle.Secondary),
         ),
       ],
     });
@@ -68,16 +70,16 @@ export const dataset: SlashCommand = {
         requireTrainer(interaction, ctx.config);
         const asked = token ? await ctx.store.get<{ userId: string }>(clearKey(guildId, token)) : undefined;
         if (asked?.userId !== interaction.user.id) {
-          throw new UserError('confirmation-expired', 'This confirmation is not yours or has expired: run `/dataset clear` again.');
+          throw new UserError('confirmation-expired', msg('error.confirmation-expired'));
         }
         await ctx.store.delete(clearKey(guildId, token!));
         if (answer !== 'yes') {
-          await interaction.editReply({ content: 'Nothing was removed.', components: [] });
+          await interaction.editReply({ content: t(localeOf(interaction), 'dataset.clear.kept'), components: [] });
           return;
         }
         const removed = await clearDataset(ctx, guildId);
         ctx.log.info({ removed }, 'dataset cleared');
-        await interaction.editReply({ content: `Removed ${removed} drawings. The dataset is empty.`, components: [] });
+        await interaction.editReply({ content: t(localeOf(interaction), 'dataset.cleared', { count: removed }), components: [] });
       },
     },
   },
@@ -85,10 +87,8 @@ export const dataset: SlashCommand = {
 
 /** Downloads the attachments of `/dataset add` (and `/train archive:`) and adds their drawings. */
 export async function addAttachments(ctx: BotContext, guildId: string, userId: string, archive: Attachment | null, image: Attachment | null): Promise<AddReport> {
-  if (!archive && !image) throw new UserError('nothing-to-add', 'Attach a .zip of drawings (`archive`) or one drawing (`image`).');
-  if (archive && !/\.zip$/i.test(archive.name)) {
-    throw new UserError('not-a-zip', `“${archive.name}” is not a .zip archive. Put the drawings in a .zip, or attach one drawing as \`image\`.`);
-  }
+  if (!archive && !image) throw new UserError('nothing-to-add', msg('error.nothing-to-add'));
+  if (archive && !/\.zip$/i.test(archive.name)) throw new UserError('not-a-zip', msg('error.not-a-zip', { name: archive.name }));
   const zip = archive ? await download(ctx, archive, INTAKE_LIMITS.archiveBytes) : undefined;
   const single = image ? { name: image.name, data: await download(ctx, image, INTAKE_LIMITS.imageBytes) } : undefined;
   async function* sources() {
@@ -101,28 +101,29 @@ export async function addAttachments(ctx: BotContext, guildId: string, userId: s
 async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
   const report = await addAttachments(ctx, guildId, interaction.user.id, interaction.options.getAttachment('archive'), interaction.options.getAttachment('image'));
   const total = (await loadDataset(ctx.store, guildId)).images.length;
-  await respond(interaction, { embeds: [describeAddition(report, total)] });
+  await respond(interaction, { embeds: [describeAddition(report, total, localeOf(interaction))] });
 }
 
-function describeAddition(report: AddReport, total: number): EmbedBuilder {
+function describeAddition(report: AddReport, total: number, locale: Locale): EmbedBuilder {
   const list = (items: string[]) => clip(items.join('\n'), 1000) || '—';
   const embed = new EmbedBuilder()
-    .setTitle(report.added.length ? `Added ${report.added.length} drawing${report.added.length === 1 ? '' : 's'}` : 'Nothing was added')
-    .setDescription(`The dataset now has ${total} drawing${total === 1 ? '' : 's'}. Next: \`/caption\` to caption them, then \`/train\`.`);
-  if (report.added.length) embed.addFields({ name: 'added', value: list(report.added.map((i) => `**${i.name}** (${i.original.width}×${i.original.height})`)) });
-  if (report.refused.length) embed.addFields({ name: `refused (${report.refused.length})`, value: list(report.refused.map((r) => `**${r.name}**: ${r.reason}`)) });
+    .setTitle(report.added.length ? t(locale, 'dataset.added.title', { count: report.added.length }) : t(locale, 'dataset.added.nothing'))
+    .setDescription(t(locale, 'dataset.added.description', { total }));
+  if (report.added.length) embed.addFields({ name: t(locale, 'dataset.added.added'), value: list(report.added.map((i) => `**${i.name}** (${i.original.width}×${i.original.height})`)) });
+  if (report.refused.length) embed.addFields({ name: t(locale, 'dataset.added.refused', { count: report.refused.length }), value: list(report.refused.map((r) => `**${r.name}**: ${r.reason}`)) });
   const warnings = report.added.flatMap((i) => i.warnings.map((w) => `**${i.name}**: ${w}`));
-  if (warnings.length) embed.addFields({ name: 'warnings', value: list(warnings) });
+  if (warnings.length) embed.addFields({ name: t(locale, 'dataset.added.warnings'), value: list(warnings) });
   if (report.nearDuplicates.length) {
-    embed.addFields({ name: 'near-duplicates (kept; remove one if it is the same drawing)', value: list(report.nearDuplicates.map((d) => `**${d.a}** ≈ **${d.b}**`)) });
+    embed.addFields({ name: t(locale, 'dataset.added.near-duplicates'), value: list(report.nearDuplicates.map((d) => `**${d.a}** ≈ **${d.b}**`)) });
   }
   return embed;
 }
 
 async function list(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
   const { images } = await loadDataset(ctx.store, guildId);
+  const locale = localeOf(interaction);
   if (images.length === 0) {
-    await respond(interaction, { content: 'The dataset is empty. Trainers add drawings with `/dataset add archive:<zip>` or `/dataset add image:<drawing>`.' });
+    await respond(interaction, { content: t(locale, 'dataset.list.empty') });
     return;
   }
   const cells = await Promise.all(images.map(async (image) => ({ image: await readTrainingImage(ctx.config, image), label: image.name })));
@@ -130,14 +131,14 @@ async function list(interaction: ChatInputCommandInteraction, ctx: BotContext, g
   const captioned = images.filter((i) => i.caption).length;
   const warned = images.filter((i) => i.warnings.length).length;
   const embed = new EmbedBuilder()
-    .setTitle('Dataset')
-    .setDescription(`**${images.length}** drawings · **${captioned}** captioned · **${warned}** with warnings`)
+    .setTitle(t(locale, 'dataset.list.title'))
+    .setDescription(t(locale, 'dataset.list.counts', { count: images.length, captioned, warned }))
     .setImage(`attachment://${sheet.filename}`);
   await respond(interaction, { embeds: [embed], files: [new AttachmentBuilder(sheet.data, { name: sheet.filename })] });
 }
 
 async function download(ctx: BotContext, attachment: Attachment, maxBytes: number): Promise<Buffer> {
-  if (attachment.size > maxBytes) throw new UserError('too_large', `“${attachment.name}” is larger than the ${Math.floor(maxBytes / 1024 / 1024)} MiB limit.`);
+  if (attachment.size > maxBytes) throw new UserError('too_large', msg('error.too_large', { name: attachment.name, mib: Math.floor(maxBytes / 1024 / 1024) }));
   return downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch(asUserError);
 }
 

@@ -1,5 +1,6 @@
-import { SlashCommandBuilder } from 'discord.js';
+import { SlashCommandBuilder, type LocalizationMap, type SlashCommandIntegerOption } from 'discord.js';
 import { GENERATION_BOUNDS, GENERATION_DEFAULTS } from '../src/generation/prompt.js';
+import { t } from '../src/i18n/index.js';
 
 /**
  * The slash commands of CONTRACT.md, names and options fixed there. They live apart from the
@@ -20,66 +21,123 @@ export const bounds = {
   voteMinutes: { min: 1, max: 7 * 24 * 60 },
 } as const;
 
-export const kmplzDefinition = new SlashCommandBuilder()
+/**
+ * The Russian name and description of a command, subcommand or option: a Russian Discord client
+ * shows these (the bot still receives the English names). Option names are the catalog's
+ * `field.*` words where there is one, so the messages call options what the client shows.
+ */
+function ru<T extends { setNameLocalizations(map: LocalizationMap | null): T; setDescriptionLocalizations(map: LocalizationMap | null): T }>(
+  builder: T,
+  name: string,
+  description: string,
+): T {
+  return builder.setNameLocalizations({ ru: name }).setDescriptionLocalizations({ ru: description });
+}
+
+type FieldName = 'prompt' | 'steps' | 'guidance' | 'negative' | 'seed' | 'width' | 'height' | 'checkpoint' | 'checkpoint_every' | 'vote_minutes';
+const field = (name: FieldName): string => t('ru', `field.${name}`);
+
+/** `width` and `height` of /kmplz: the same bounds, in pixels. */
+const sizeOption = (name: 'width' | 'height', english: string, russian: string) => (o: SlashCommandIntegerOption) =>
+  ru(o, field(name), `${russian} в пикселях (${bounds.size.min}–${bounds.size.max}, по умолчанию ${bounds.size.default})`)
+    .setName(name)
+    .setDescription(`${english} in pixels (${bounds.size.min}–${bounds.size.max}, default ${bounds.size.default})`)
+    .setMinValue(bounds.size.min)
+    .setMaxValue(bounds.size.max);
+
+export const kmplzDefinition = ru(new SlashCommandBuilder(), 'kmplz', 'Нарисовать что-нибудь в обученном стиле — рядом с рисунками самого художника')
   .setName('kmplz')
   .setDescription('Draw something in the trained style, shown next to the artist’s own drawings')
-  .addStringOption((o) => o.setName('prompt').setDescription('What to draw, e.g. a sad girl in a hoodie and jeans').setRequired(true).setMaxLength(bounds.prompt.maxLength))
+  .addStringOption((o) =>
+    ru(o, field('prompt'), 'Что нарисовать, например: грустная девочка в худи и джинсах')
+      .setName('prompt')
+      .setDescription('What to draw, e.g. a sad girl in a hoodie and jeans')
+      .setRequired(true)
+      .setMaxLength(bounds.prompt.maxLength),
+  )
   .addIntegerOption((o) =>
-    o.setName('steps').setDescription(`Denoising steps (${bounds.steps.min}–${bounds.steps.max}, default ${bounds.steps.default})`).setMinValue(bounds.steps.min).setMaxValue(bounds.steps.max),
+    ru(o, field('steps'), `Шаги расшумления (${bounds.steps.min}–${bounds.steps.max}, по умолчанию ${bounds.steps.default})`)
+      .setName('steps')
+      .setDescription(`Denoising steps (${bounds.steps.min}–${bounds.steps.max}, default ${bounds.steps.default})`)
+      .setMinValue(bounds.steps.min)
+      .setMaxValue(bounds.steps.max),
   )
   .addNumberOption((o) =>
-    o.setName('guidance').setDescription(`How closely to follow the prompt (${bounds.guidance.min}–${bounds.guidance.max}, default ${bounds.guidance.default})`).setMinValue(bounds.guidance.min).setMaxValue(bounds.guidance.max),
+    ru(o, field('guidance'), `Насколько точно следовать запросу (${bounds.guidance.min}–${bounds.guidance.max}, по умолчанию ${bounds.guidance.default})`)
+      .setName('guidance')
+      .setDescription(`How closely to follow the prompt (${bounds.guidance.min}–${bounds.guidance.max}, default ${bounds.guidance.default})`)
+      .setMinValue(bounds.guidance.min)
+      .setMaxValue(bounds.guidance.max),
   )
-  .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the picture').setMaxLength(bounds.prompt.maxLength))
-  .addIntegerOption((o) => o.setName('seed').setDescription('Same seed + same settings = same picture').setMinValue(bounds.seed.min).setMaxValue(bounds.seed.max))
-  .addIntegerOption((o) => o.setName('width').setDescription(`Width in pixels (${bounds.size.min}–${bounds.size.max}, default ${bounds.size.default})`).setMinValue(bounds.size.min).setMaxValue(bounds.size.max))
-  .addIntegerOption((o) => o.setName('height').setDescription(`Height in pixels (${bounds.size.min}–${bounds.size.max}, default ${bounds.size.default})`).setMinValue(bounds.size.min).setMaxValue(bounds.size.max))
-  .addStringOption((o) => o.setName('checkpoint').setDescription('Checkpoint (training step) to use; default: the class’s pick').setAutocomplete(true))
+  .addStringOption((o) =>
+    ru(o, field('negative'), 'Чего не должно быть на картинке').setName('negative').setDescription('What to keep out of the picture').setMaxLength(bounds.prompt.maxLength),
+  )
+  .addIntegerOption((o) =>
+    ru(o, field('seed'), 'Тот же сид + те же настройки = та же картинка')
+      .setName('seed')
+      .setDescription('Same seed + same settings = same picture')
+      .setMinValue(bounds.seed.min)
+      .setMaxValue(bounds.seed.max),
+  )
+  .addIntegerOption(sizeOption('width', 'Width', 'Ширина'))
+  .addIntegerOption(sizeOption('height', 'Height', 'Высота'))
+  .addStringOption((o) =>
+    ru(o, field('checkpoint'), 'Чекпоинт (шаг обучения); по умолчанию — выбор класса')
+      .setName('checkpoint')
+      .setDescription('Checkpoint (training step) to use; default: the class’s pick')
+      .setAutocomplete(true),
+  )
   .toJSON();
 
-export const captionDefinition = new SlashCommandBuilder()
+export const captionDefinition = ru(new SlashCommandBuilder(), 'подпись', 'Подписать картинку через BLIP или подписать все рисунки датасета без подписи')
   .setName('caption')
   .setDescription('Caption one image with BLIP, or caption every uncaptioned dataset image for review')
-  .addAttachmentOption((o) => o.setName('image').setDescription('An image to caption (leave out to caption the dataset)'))
+  .addAttachmentOption((o) => ru(o, 'картинка', 'Картинка для подписи (без неё — подписать датасет)').setName('image').setDescription('An image to caption (leave out to caption the dataset)'))
   .toJSON();
 
-export const datasetDefinition = new SlashCommandBuilder()
+export const datasetDefinition = ru(new SlashCommandBuilder(), 'датасет', 'Рисунки-образцы этого сервера')
   .setName('dataset')
   .setDescription('The reference art of this server')
   .addSubcommand((s) =>
-    s
+    ru(s, 'добавить', 'Добавить рисунки: .zip с картинками и/или одну картинку')
       .setName('add')
       .setDescription('Add drawings: a .zip of images and/or one image')
-      .addAttachmentOption((o) => o.setName('archive').setDescription('A .zip of drawings'))
-      .addAttachmentOption((o) => o.setName('image').setDescription('One drawing')),
+      .addAttachmentOption((o) => ru(o, 'архив', '.zip с рисунками').setName('archive').setDescription('A .zip of drawings'))
+      .addAttachmentOption((o) => ru(o, 'картинка', 'Один рисунок').setName('image').setDescription('One drawing')),
   )
-  .addSubcommand((s) => s.setName('list').setDescription('A contact sheet of the dataset with counts'))
+  .addSubcommand((s) => ru(s, 'список', 'Обзор датасета: все рисунки и сколько их').setName('list').setDescription('A contact sheet of the dataset with counts'))
   .addSubcommand((s) =>
-    s
+    ru(s, 'удалить', 'Удалить один рисунок')
       .setName('remove')
       .setDescription('Remove one drawing')
-      .addStringOption((o) => o.setName('name').setDescription('The drawing’s name').setRequired(true).setAutocomplete(true)),
+      .addStringOption((o) => ru(o, 'название', 'Название рисунка').setName('name').setDescription('The drawing’s name').setRequired(true).setAutocomplete(true)),
   )
-  .addSubcommand((s) => s.setName('clear').setDescription('Remove every drawing (asks first)'))
+  .addSubcommand((s) => ru(s, 'очистить', 'Удалить все рисунки (сначала спросит)').setName('clear').setDescription('Remove every drawing (asks first)'))
   .toJSON();
 
-export const trainDefinition = new SlashCommandBuilder()
+export const trainDefinition = ru(new SlashCommandBuilder(), 'обучить', 'Обучить стиль на датасете, с превью каждого чекпоинта')
   .setName('train')
   .setDescription('Train the style on the dataset, with a preview of every checkpoint')
-  .addAttachmentOption((o) => o.setName('archive').setDescription('A .zip of drawings to add to the dataset first'))
+  .addAttachmentOption((o) => ru(o, 'архив', '.zip с рисунками, которые сначала добавятся в датасет').setName('archive').setDescription('A .zip of drawings to add to the dataset first'))
   .addIntegerOption((o) =>
-    o.setName('steps').setDescription(`Training steps (default ${bounds.trainSteps.default})`).setMinValue(bounds.trainSteps.min).setMaxValue(bounds.trainSteps.max),
+    ru(o, field('steps'), `Шаги обучения (по умолчанию ${bounds.trainSteps.default})`)
+      .setName('steps')
+      .setDescription(`Training steps (default ${bounds.trainSteps.default})`)
+      .setMinValue(bounds.trainSteps.min)
+      .setMaxValue(bounds.trainSteps.max),
   )
   .addIntegerOption((o) =>
-    o
+    ru(o, field('checkpoint_every'), `Чекпоинт каждые N шагов (по умолчанию ${bounds.checkpointEvery.default})`)
       .setName('checkpoint_every')
       .setDescription(`A checkpoint every N steps (default ${bounds.checkpointEvery.default})`)
       .setMinValue(bounds.checkpointEvery.min)
       .setMaxValue(bounds.checkpointEvery.max),
   )
-  .addBooleanOption((o) => o.setName('blind').setDescription('Show the previews by letter, steps hidden until voting closes'))
+  .addBooleanOption((o) =>
+    ru(o, 'вслепую', 'Превью под буквами, шаги скрыты до конца голосования').setName('blind').setDescription('Show the previews by letter, steps hidden until voting closes'),
+  )
   .addIntegerOption((o) =>
-    o
+    ru(o, field('vote_minutes'), 'Сколько минут голосовать после последнего чекпоинта, потом объявить победителя')
       .setName('vote_minutes')
       .setDescription('Keep voting open this many minutes after the last checkpoint, then announce the winner')
       .setMinValue(bounds.voteMinutes.min)
@@ -87,40 +145,52 @@ export const trainDefinition = new SlashCommandBuilder()
   )
   .toJSON();
 
-export const voteDefinition = new SlashCommandBuilder()
+export const voteDefinition = ru(new SlashCommandBuilder(), 'голосовать', 'Проголосовать за лучший чекпоинт текущего или последнего обучения')
   .setName('vote')
   .setDescription('Vote for the best checkpoint of the running or last training')
-  .addIntegerOption((o) => o.setName('checkpoint').setDescription('The checkpoint’s step').setRequired(true).setMinValue(1).setAutocomplete(true))
+  .addIntegerOption((o) =>
+    ru(o, field('checkpoint'), 'Шаг чекпоинта').setName('checkpoint').setDescription('The checkpoint’s step').setRequired(true).setMinValue(1).setAutocomplete(true),
+  )
   .toJSON();
 
-export const checkpointsDefinition = new SlashCommandBuilder()
+export const checkpointsDefinition = ru(new SlashCommandBuilder(), 'чекпоинты', 'Чекпоинты последнего обучения, их голоса и какой из них использует /kmplz')
   .setName('checkpoints')
   .setDescription('The checkpoints of the last training, their votes, and which one /kmplz uses')
-  .addIntegerOption((o) => o.setName('use').setDescription('Trainers: make /kmplz use this step, whatever the vote').setMinValue(1).setAutocomplete(true))
+  .addIntegerOption((o) =>
+    ru(o, 'выбрать', 'Для тренеров: /kmplz будет рисовать с этим шагом, как бы ни проголосовали')
+      .setName('use')
+      .setDescription('Trainers: make /kmplz use this step, whatever the vote')
+      .setMinValue(1)
+      .setAutocomplete(true),
+  )
   .toJSON();
 
-export const compareDefinition = new SlashCommandBuilder()
+export const compareDefinition = ru(new SlashCommandBuilder(), 'сравнить', 'Одна подписанная сетка: тот же запрос и сид при разных шагах, точности или чекпоинтах')
   .setName('compare')
   .setDescription('One labelled grid of the same prompt and seed across steps, guidance or checkpoints')
-  .addStringOption((o) => o.setName('prompt').setDescription('What to draw').setRequired(true).setMaxLength(bounds.prompt.maxLength))
+  .addStringOption((o) => ru(o, field('prompt'), 'Что нарисовать').setName('prompt').setDescription('What to draw').setRequired(true).setMaxLength(bounds.prompt.maxLength))
   .addStringOption((o) =>
-    o
+    ru(o, 'ось', 'Что меняется от клетки к клетке')
       .setName('axis')
       .setDescription('What changes across the grid')
       .setRequired(true)
-      .addChoices({ name: 'steps', value: 'steps' }, { name: 'guidance', value: 'guidance' }, { name: 'checkpoint', value: 'checkpoint' }),
+      .addChoices(
+        { name: 'steps', value: 'steps', name_localizations: { ru: field('steps') } },
+        { name: 'guidance', value: 'guidance', name_localizations: { ru: field('guidance') } },
+        { name: 'checkpoint', value: 'checkpoint', name_localizations: { ru: field('checkpoint') } },
+      ),
   )
-  .addStringOption((o) => o.setName('values').setDescription('Comma list, e.g. 20,50,70').setRequired(true).setMaxLength(100))
+  .addStringOption((o) => ru(o, 'значения', 'Через запятую, например 20,50,70').setName('values').setDescription('Comma list, e.g. 20,50,70').setRequired(true).setMaxLength(100))
   .toJSON();
 
-export const showcaseDefinition = new SlashCommandBuilder()
+export const showcaseDefinition = ru(new SlashCommandBuilder(), 'витрина', 'Отправить результат в витрину класса')
   .setName('showcase')
   .setDescription('Post a result to the class showcase channel')
-  .addStringOption((o) => o.setName('link').setDescription('Link to a kmplz result message'))
-  .addAttachmentOption((o) => o.setName('image').setDescription('An image to showcase'))
+  .addStringOption((o) => ru(o, 'ссылка', 'Ссылка на сообщение с результатом kmplz').setName('link').setDescription('Link to a kmplz result message'))
+  .addAttachmentOption((o) => ru(o, 'картинка', 'Картинка для витрины').setName('image').setDescription('An image to showcase'))
   .toJSON();
 
-export const helpDefinition = new SlashCommandBuilder()
+export const helpDefinition = ru(new SlashCommandBuilder(), 'помощь', 'Что умеет kmplz, порядок работы и как дела на этом сервере')
   .setName('help')
   .setDescription('What kmplz does, the workflow, and where this server stands')
   .toJSON();

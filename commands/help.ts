@@ -1,5 +1,6 @@
 import { EmbedBuilder } from 'discord.js';
 import { loadDataset } from '../src/dataset/dataset.js';
+import { localeOf, t } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
@@ -21,25 +22,29 @@ export const help: SlashCommand = {
     ]);
     const captioned = images.filter((image) => image.caption).length;
     const trigger = ctx.config.TRIGGER_WORD;
+    const locale = localeOf(interaction);
+    const gpu = { spent: formatUsd(spent.usd), seconds: Math.round(spent.gpuSeconds) };
     const state = [
-      `**${images.length}** drawings in the dataset, **${captioned}** captioned`,
-      training ? `last training: **${training.status}**, ${training.checkpoints.length} checkpoint${training.checkpoints.length === 1 ? '' : 's'}` : 'nothing trained yet',
-      active ? `\`/kmplz\` draws with **step ${active.checkpoint.step}**` : '`/kmplz` is waiting for a trained checkpoint',
-      `GPU this month: ${formatUsd(spent.usd)}${ctx.config.BUDGET_USD ? ` of ${formatUsd(ctx.config.BUDGET_USD)}` : ''} (${Math.round(spent.gpuSeconds)} s)`,
+      t(locale, 'help.server.drawings', { count: images.length, captioned }),
+      training
+        ? t(locale, 'help.server.training', { status: t(locale, `training.state.${training.status}`), count: training.checkpoints.length })
+        : t(locale, 'help.server.untrained'),
+      active ? t(locale, 'help.server.active', { step: active.checkpoint.step }) : t(locale, 'help.server.waiting'),
+      ctx.config.BUDGET_USD ? t(locale, 'help.server.gpu.budget', { ...gpu, budget: formatUsd(ctx.config.BUDGET_USD) }) : t(locale, 'help.server.gpu', gpu),
     ];
     const embed = new EmbedBuilder()
-      .setTitle('kmplz — teach an image model one artist’s style, then play with it together')
+      .setTitle(t(locale, 'help.title'))
       .setDescription(
         [
-          `1. \`/dataset add\` — the artist’s drawings in (a .zip or single images); they are cropped to training squares.`,
-          `2. \`/caption\` — BLIP describes each drawing as \`${trigger}, a drawing of …\`; fix any caption with Edit.`,
-          '3. `/train` — training on the GPU service, with a preview of every checkpoint in a thread.',
-          '4. vote — the buttons under the previews, or `/vote`; `/checkpoints` shows the standings.',
-          `5. \`/kmplz prompt:…\` — pictures in the style, next to the artist’s drawing; \`/compare\` for side-by-side settings.`,
-          '6. ⭐ or `/showcase` — the best results to the class showcase.',
+          t(locale, 'help.step.dataset'),
+          t(locale, 'help.step.caption', { trigger }),
+          t(locale, 'help.step.train'),
+          t(locale, 'help.step.vote'),
+          t(locale, 'help.step.kmplz'),
+          t(locale, 'help.step.showcase'),
         ].join('\n'),
       )
-      .addFields({ name: 'this server', value: state.join('\n') });
+      .addFields({ name: t(locale, 'help.server'), value: state.join('\n') });
     await respond(interaction, { embeds: [embed] });
   },
 };

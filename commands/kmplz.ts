@@ -3,7 +3,8 @@ import { EmbedBuilder } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { jobKeys, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
-import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions } from '../src/generation/prompt.js';
+import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
+import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { isTrainer, requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
@@ -20,14 +21,15 @@ export const kmplz: SlashCommand = {
     const guildId = requireGuildId(interaction);
     const raw = (name: string) => interaction.options.get(name)?.value;
     const checked = validateGenerationOptions({ steps: raw('steps'), guidance: raw('guidance'), width: raw('width'), height: raw('height'), seed: raw('seed') });
-    if (!checked.ok) throw new UserError('bad-options', checked.errors.map((e) => e.message).join('\n'));
+    const locale = localeOf(interaction);
+    if (!checked.ok) throw new UserError('bad-options', checked.errors.map((e) => optionProblem(e, locale)));
     const promptText = raw('prompt');
-    if (typeof promptText !== 'string' || !promptText.trim()) throw new UserError('empty-prompt', 'Tell kmplz what to draw: `/kmplz prompt:a sad girl in a hoodie and jeans`.');
+    if (typeof promptText !== 'string' || !promptText.trim()) throw new UserError('empty-prompt', msg('error.empty-prompt'));
     const checkpoint = await chooseCheckpoint(ctx, guildId, raw('checkpoint'));
     const prompt = preparePrompt(promptText, { triggerWord: ctx.config.TRIGGER_WORD });
     const negative = raw('negative');
     const notes: string[] = [];
-    if (prompt.truncated) notes.push('✂️ Your prompt was longer than the model reads (about 75 tokens); the end was cut.');
+    if (prompt.truncated) notes.push(t(locale, 'kmplz.note.truncated'));
     const parameters: GenerationParameters = {
       prompt: prompt.prompt,
       negativePrompt: typeof negative === 'string' && negative.trim() ? negative.trim() : undefined,
@@ -44,7 +46,7 @@ export const kmplz: SlashCommand = {
       defer: 'ephemeral',
       async execute(interaction, [jobId], ctx) {
         const result = await ctx.generation.cancel(requireGuildId(interaction), jobId ?? '', interaction.user.id);
-        await respond(interaction, { content: result === 'canceled' ? 'Canceled.' : 'That picture is already finished.' });
+        await respond(interaction, { content: t(localeOf(interaction), result === 'canceled' ? 'kmplz.canceled' : 'kmplz.already-finished') });
       },
     },
     again: {
@@ -60,7 +62,7 @@ export const kmplz: SlashCommand = {
       defer: 'ephemeral',
       async execute(interaction, [jobId], ctx) {
         const job = await loadJob(ctx, requireGuildId(interaction), jobId);
-        await respond(interaction, { embeds: [parametersEmbed(job)] });
+        await respond(interaction, { embeds: [parametersEmbed(job, localeOf(interaction))] });
       },
     },
     delete: {
@@ -68,7 +70,7 @@ export const kmplz: SlashCommand = {
       async execute(interaction, [jobId], ctx) {
         const job = await loadJob(ctx, requireGuildId(interaction), jobId);
         if (job.userId !== interaction.user.id && !isTrainer(interaction, ctx.config)) {
-          throw new UserError('not-your-picture', 'Only the person who made this picture, or a trainer, can delete it.');
+          throw new UserError('not-your-picture', msg('error.not-your-picture'));
         }
         await interaction.deleteReply();
         ctx.log.info({ jobId: job.id }, 'result deleted');
@@ -87,16 +89,36 @@ export const kmplz: SlashCommand = {
 async function loadJob(ctx: BotContext, guildId: string, jobId: string | undefined): Promise<GenerationJob> {
   // The key includes the guild the click came from: a button forged with another server's job id finds nothing.
   const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
-  if (!job) throw new UserError('unknown-job', 'That picture is not known here any more.');
+  if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
   return job;
 }
 
-function parametersEmbed(job: GenerationJob): EmbedBuilder {
+/** A refused option in the caller's words: the option named as their Discord shows it. */
+function optionProblem(error: GenerationOptionError, locale: Locale): Message {
+  const field = t(locale, `field.${error.field}`);
+  if (error.field === 'options') return msg('option.not-an-object');
+  const { min, max, multipleOf } = error.field === 'width' || error.field === 'height' ? GENERATION_BOUNDS.size : { ...GENERATION_BOUNDS[error.field], multipleOf: 1 };
+  switch (error.code) {
+    case 'not-a-multiple':
+      return msg('option.not-a-multiple', { field, multiple: multipleOf, min, max });
+    case 'not-a-number':
+    case 'not-an-integer':
+    case 'out-of-range':
+      return msg(`option.${error.code}`, { field, min, max });
+    default:
+      return msg('option.not-an-object');
+  }
+}
+
+function parametersEmbed(job: GenerationJob, locale: Locale): EmbedBuilder {
   const p = job.parameters;
   const line = [`prompt:${p.prompt}`, `steps:${p.steps}`, `guidance:${p.guidance}`, `seed:${p.seed}`, `width:${p.width}`, `height:${p.height}`, `checkpoint:${p.checkpoint.step}`];
   if (p.negativePrompt) line.push(`negative:${p.negativePrompt}`);
   return new EmbedBuilder()
-    .setTitle('Parameters')
-    .setDescription(`To make it again:\n\`\`\`/kmplz ${displaySafe(line.join(' ')).replace(/`/g, "'")}\`\`\``)
-    .addFields({ name: 'asked by', value: `<@${job.userId}>`, inline: true }, { name: 'status', value: job.status, inline: true });
+    .setTitle(t(locale, 'kmplz.params.title'))
+    .setDescription(`${t(locale, 'kmplz.params.again')}\n\`\`\`/kmplz ${displaySafe(line.join(' ')).replace(/`/g, "'")}\`\`\``)
+    .addFields(
+      { name: t(locale, 'kmplz.params.asked-by'), value: `<@${job.userId}>`, inline: true },
+      { name: t(locale, 'kmplz.params.status'), value: t(locale, `kmplz.status.${job.status}`), inline: true },
+    );
 }

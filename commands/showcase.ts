@@ -6,6 +6,7 @@ import type { BotContext } from '../src/context.js';
 import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { IntakeError } from '../src/dataset/intake/refusal.js';
 import { UserError } from '../src/errors.js';
+import { localeOf, msg, t } from '../src/i18n/index.js';
 import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
 import { displaySafe } from '../src/generation/prompt.js';
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
@@ -31,31 +32,31 @@ export const showcase: SlashCommand = {
     const image = interaction.options.getAttachment('image');
     if (link) return showcaseJob(interaction, ctx, await jobFromLink(ctx, guildId, link));
     if (image) return showcaseUpload(interaction, ctx, guildId, image);
-    throw new UserError('nothing-to-showcase', 'Give a link to a kmplz picture (`link`) or attach a picture (`image`).');
+    throw new UserError('nothing-to-showcase', msg('error.nothing-to-showcase'));
   },
 };
 
 function requireShowcaseChannel(ctx: BotContext): string {
-  if (!ctx.config.SHOWCASE_CHANNEL_ID) throw new UserError('showcase-not-configured', 'This bot has no showcase channel yet: an admin can set SHOWCASE_CHANNEL_ID.');
+  if (!ctx.config.SHOWCASE_CHANNEL_ID) throw new UserError('showcase-not-configured', msg('error.showcase-not-configured'));
   return ctx.config.SHOWCASE_CHANNEL_ID;
 }
 
 /** `https://discord.com/channels/<guild>/<channel>/<message>` → the kmplz job its buttons name. */
 async function jobFromLink(ctx: BotContext, guildId: string, link: string): Promise<GenerationJob> {
   const match = /\/channels\/(\d{17,20})\/(\d{17,20})\/(\d{17,20})\/?$/.exec(link.trim());
-  if (!match) throw new UserError('bad-link', 'That is not a message link: right-click the picture’s message → Copy Message Link.');
+  if (!match) throw new UserError('bad-link', msg('error.bad-link'));
   const [, linkGuild, channelId, messageId] = match;
-  if (linkGuild !== guildId) throw new UserError('other-server', 'That message is in another server.');
+  if (linkGuild !== guildId) throw new UserError('other-server', msg('error.other-server'));
   const channel = await ctx.client.channels.fetch(channelId!).catch(() => null);
   const message = channel?.isTextBased() ? await channel.messages.fetch(messageId!).catch(() => null) : null;
-  if (!message) throw new UserError('message-not-found', 'kmplz cannot find that message (deleted, or in a channel it cannot read).');
+  if (!message) throw new UserError('message-not-found', msg('error.message-not-found'));
   // The result's buttons carry the job id in their custom_ids.
   const jobId = message.components
     .flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []))
     .map((component) => (component.customId ? parseCustomId(component.customId) : undefined))
     .find((id) => id?.command === 'kmplz')?.args[0];
   const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
-  if (!job) throw new UserError('not-a-kmplz-picture', 'That message is not a kmplz picture. To showcase another picture, attach it as `image`.');
+  if (!job) throw new UserError('not-a-kmplz-picture', msg('error.not-a-kmplz-picture'));
   return job;
 }
 
@@ -66,7 +67,7 @@ async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: Bot
   });
   const fingerprint = createHash('sha256').update(data).digest('hex').slice(0, 32);
   const embed = new EmbedBuilder()
-    .setDescription(`Shared by <@${interaction.user.id}> · made with kmplz in the style of the artist whose drawings taught it ${ctx.config.TRIGGER_WORD}`)
+    .setDescription(t(localeOf(interaction), 'showcase.upload', { user: interaction.user.id, trigger: ctx.config.TRIGGER_WORD }))
     .setImage(`attachment://${image.name}`);
   await post(interaction, ctx, guildId, fingerprint, { embeds: [embed], files: [new AttachmentBuilder(data, { name: image.name })] });
 }
@@ -77,18 +78,19 @@ async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: Bot
  */
 export async function showcaseJob(interaction: RepliableInteraction, ctx: BotContext, job: GenerationJob): Promise<void> {
   requireShowcaseChannel(ctx);
-  if (job.status !== 'succeeded' || !job.result) throw new UserError('nothing-to-showcase', 'This picture is not finished, so it cannot be showcased.');
+  if (job.status !== 'succeeded' || !job.result) throw new UserError('nothing-to-showcase', msg('error.nothing-to-showcase.unfinished'));
   const image = await readFile(path.join(ctx.config.DATA_DIR, job.result.imageFile));
   const file = new AttachmentBuilder(image, { name: `kmplz-${job.id}${path.extname(job.result.imageFile)}` });
   const p = job.parameters;
+  const locale = localeOf(interaction);
   const embed = new EmbedBuilder()
     .setTitle(displaySafe(p.prompt).slice(0, 256))
-    .setDescription(`Made by <@${job.userId}> with kmplz · in the style of the artist whose drawings taught it ${ctx.config.TRIGGER_WORD}`)
+    .setDescription(t(locale, 'showcase.job', { user: job.userId, trigger: ctx.config.TRIGGER_WORD }))
     .addFields(
-      { name: 'steps', value: String(p.steps), inline: true },
-      { name: 'guidance', value: String(p.guidance), inline: true },
-      { name: 'seed', value: String(p.seed), inline: true },
-      { name: 'checkpoint', value: `step ${p.checkpoint.step}`, inline: true },
+      { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
+      { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
+      { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
+      { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
     )
     .setImage(`attachment://${file.name}`);
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
@@ -98,7 +100,7 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
 async function post(interaction: RepliableInteraction, ctx: BotContext, guildId: string, what: string, content: { embeds: EmbedBuilder[]; files: AttachmentBuilder[] }): Promise<void> {
   const channelId = requireShowcaseChannel(ctx);
   if (!(await ctx.store.setIfAbsent(showcasedKey(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
-    throw new UserError('already-showcased', 'This picture is already in the showcase.');
+    throw new UserError('already-showcased', msg('error.already-showcased'));
   }
   try {
     const channel = await ctx.client.channels.fetch(channelId);
@@ -106,11 +108,11 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
     // The credit names people; nobody is pinged for it.
     const message = await channel.send({ ...content, allowedMentions: { parse: [] } });
     ctx.log.info({ what, messageId: message.id }, 'showcased');
-    await respond(interaction, { content: `⭐ Posted to the showcase: ${message.url}` });
+    await respond(interaction, { content: t(localeOf(interaction), 'showcase.posted', { url: message.url }) });
   } catch (error) {
     // Free the mark so the picture can be showcased once the channel works.
     await ctx.store.delete(showcasedKey(guildId, what));
     ctx.log.warn({ err: error, channelId }, 'showcase failed');
-    throw new UserError('showcase-unreachable', 'kmplz cannot post in the showcase channel: check that it exists in this server and that the bot may send messages and attach files there.');
+    throw new UserError('showcase-unreachable', msg('error.showcase-unreachable'));
   }
 }

@@ -3,6 +3,7 @@ import { ActionRowBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder } from 'disc
 import type { AddReport } from '../src/dataset/dataset.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
+import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import { customId, type ComponentInteraction, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { recordVote, describeVote } from '../src/voting/votes.js';
@@ -13,9 +14,9 @@ import { trainingItems } from '../src/training/dataset-export.js';
 import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/training/plan.js';
 import { keys, type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
 import { describeCost, formatDuration } from '../src/training/status.js';
-import { estimateFor } from '../src/training/supervisor.js';
+import { estimateFor, runningAlready } from '../src/training/supervisor.js';
 import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
-import { tallyVotes } from '../src/voting/tally.js';
+import { explainWinner, tallyVotes } from '../src/voting/tally.js';
 import { addAttachments } from './dataset.js';
 import { bounds, trainDefinition } from './definitions.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
@@ -39,7 +40,8 @@ export const train: SlashCommand = {
     const every = interaction.options.getInteger('checkpoint_every') ?? bounds.checkpointEvery.default;
     const blind = interaction.options.getBoolean('blind') ?? false;
     const voteMinutes = interaction.options.getInteger('vote_minutes');
-    checkOptions(steps, every, voteMinutes);
+    const locale = localeOf(interaction);
+    checkOptions(steps, every, voteMinutes, locale);
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
     const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, archive, null) : undefined;
@@ -56,6 +58,7 @@ export const train: SlashCommand = {
       createdAt: ctx.clock.now(),
       ...(blind ? { blind } : {}),
       ...(voteMinutes === null ? {} : { voteMinutes }),
+      locale,
     };
     const view = await confirmation(ctx, draft, added);
     await ctx.store.set(keys.draft(guildId, draft.id), draft, DRAFT_TTL_MS);
@@ -72,8 +75,9 @@ export const train: SlashCommand = {
         const items = await trainingItems(ctx.store, ctx.config, guildId);
         await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, estimateFor(ctx.services.trainer, ctx.config, items, draft.steps, draft.checkpointEvery).usd);
         const training = await ctx.training.begin(draft);
+        const locale = localeOf(interaction);
         await interaction.editReply({
-          content: `Training started${training.threadId ? `: follow it in <#${training.threadId}>` : ''}. A preview of every checkpoint will be posted there to vote on.`,
+          content: training.threadId ? t(locale, 'train.started.thread', { thread: training.threadId }) : t(locale, 'train.started'),
           embeds: [],
           components: [],
         });
@@ -85,7 +89,7 @@ export const train: SlashCommand = {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
         if (trainingId) await ctx.store.delete(keys.draft(guildId, trainingId));
-        await interaction.editReply({ content: 'Nothing was started, nothing was spent.', embeds: [], components: [] });
+        await interaction.editReply({ content: t(localeOf(interaction), 'train.discarded'), embeds: [], components: [] });
       },
     },
     caption: {
@@ -94,9 +98,10 @@ export const train: SlashCommand = {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
         const draft = await loadDraft(ctx, guildId, trainingId);
-        await interaction.editReply({ content: '✍️ Captioning the drawings that have no caption…', embeds: [], components: [] });
+        const locale = localeOf(interaction);
+        await interaction.editReply({ content: t(locale, 'train.captioning'), embeds: [], components: [] });
         const result = await captionMissing({ ...ctx, captioner: ctx.services.captioner }, guildId);
-        const note = result.failed.length ? `These could not be captioned and will train as “${ctx.config.TRIGGER_WORD}, a drawing”: ${result.failed.join(', ')}.` : undefined;
+        const note = result.failed.length ? t(locale, 'train.caption-failed', { trigger: ctx.config.TRIGGER_WORD, names: result.failed.join(', ') }) : undefined;
         await interaction.editReply(await confirmation(ctx, draft, undefined, note));
       },
     },
@@ -104,7 +109,7 @@ export const train: SlashCommand = {
       defer: 'ephemeral',
       async execute(interaction, [trainingId, stepText], ctx) {
         const vote = await recordVote(ctx, requireGuildId(interaction), trainingId ?? '', interaction.user.id, Number(stepText));
-        await respond(interaction, { content: describeVote(vote) }, { ephemeral: true });
+        await respond(interaction, { content: describeVote(vote, localeOf(interaction)) }, { ephemeral: true });
       },
     },
     stop: {
@@ -114,8 +119,15 @@ export const train: SlashCommand = {
         requireTrainer(interaction, ctx.config);
         const step = Number(stepText);
         const { savedGpuSeconds, canceledSteps } = await ctx.training.stopAfter(guildId, trainingId ?? '', step, interaction.user.id);
+        const locale = localeOf(interaction);
         await respond(interaction, {
-          content: `🛑 <@${interaction.user.id}> stopped the training after step ${step}: canceled the ${canceledSteps.join(' and ')}-step run${canceledSteps.length === 1 ? '' : 's'}, which saves about ${describeCost(savedGpuSeconds, ctx.config.GPU_PRICE_PER_SECOND)}. The checkpoints made so far stay up for the vote.`,
+          content: t(locale, 'train.stopped', {
+            user: interaction.user.id,
+            step,
+            steps: canceledSteps.join(` ${t(locale, 'common.and')} `),
+            count: canceledSteps.length,
+            cost: describeCost(savedGpuSeconds, ctx.config.GPU_PRICE_PER_SECOND, locale),
+          }),
         });
       },
     },
@@ -125,7 +137,8 @@ export const train: SlashCommand = {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
         const { savedGpuSeconds } = await ctx.training.cancel(guildId, trainingId ?? '', interaction.user.id);
-        await respond(interaction, { content: `Canceled: every run is being stopped, which saves about ${describeCost(savedGpuSeconds, ctx.config.GPU_PRICE_PER_SECOND)}. The thread will say when it has.` }, { ephemeral: true });
+        const locale = localeOf(interaction);
+        await respond(interaction, { content: t(locale, 'train.canceled', { cost: describeCost(savedGpuSeconds, ctx.config.GPU_PRICE_PER_SECOND, locale) }) }, { ephemeral: true });
       },
     },
     votes: {
@@ -138,108 +151,111 @@ export const train: SlashCommand = {
 };
 
 function requireTrainingConfigured(ctx: BotContext): void {
-  if (!ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', 'Training needs the GPU service, and this bot has no REPLICATE_API_TOKEN set. Ask the bot’s admin.');
-  if (!ctx.config.REPLICATE_TRAINING_DESTINATION) {
-    throw new UserError('training-not-configured', 'Training needs REPLICATE_TRAINING_DESTINATION (the Replicate model that receives the trained style). Ask the bot’s admin to set it.');
-  }
+  if (!ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
+  if (!ctx.config.REPLICATE_TRAINING_DESTINATION) throw new UserError('training-not-configured', msg('error.training-not-configured'));
 }
 
 /** Discord enforces the ranges in its UI; a raw payload can hold anything, so they are checked again. */
-function checkOptions(steps: number, every: number, voteMinutes: number | null): void {
-  const problems: string[] = [];
-  if (voteMinutes !== null && (!Number.isInteger(voteMinutes) || voteMinutes < bounds.voteMinutes.min || voteMinutes > bounds.voteMinutes.max)) {
-    problems.push(`vote_minutes must be from ${bounds.voteMinutes.min} to ${bounds.voteMinutes.max}.`);
-  }
-  if (!Number.isInteger(steps) || steps < bounds.trainSteps.min || steps > bounds.trainSteps.max) problems.push(`steps must be from ${bounds.trainSteps.min} to ${bounds.trainSteps.max}.`);
-  if (!Number.isInteger(every) || every < bounds.checkpointEvery.min || every > bounds.checkpointEvery.max) {
-    problems.push(`checkpoint_every must be from ${bounds.checkpointEvery.min} to ${bounds.checkpointEvery.max}.`);
-  }
-  if (problems.length === 0 && every > steps) problems.push(`checkpoint_every (${every}) is more than steps (${steps}): there would be no checkpoint before the end.`);
+function checkOptions(steps: number, every: number, voteMinutes: number | null, locale: Locale): void {
+  const problems: Message[] = [];
+  const outOfRange = (field: 'vote_minutes' | 'steps' | 'checkpoint_every', { min, max }: { min: number; max: number }) =>
+    problems.push(msg('option.out-of-range', { field: t(locale, `field.${field}`), min, max }));
+  if (voteMinutes !== null && (!Number.isInteger(voteMinutes) || voteMinutes < bounds.voteMinutes.min || voteMinutes > bounds.voteMinutes.max)) outOfRange('vote_minutes', bounds.voteMinutes);
+  if (!Number.isInteger(steps) || steps < bounds.trainSteps.min || steps > bounds.trainSteps.max) outOfRange('steps', bounds.trainSteps);
+  if (!Number.isInteger(every) || every < bounds.checkpointEvery.min || every > bounds.checkpointEvery.max) outOfRange('checkpoint_every', bounds.checkpointEvery);
+  if (problems.length === 0 && every > steps) problems.push(msg('error.bad-options.every-over-steps', { every, steps }));
   if (problems.length === 0 && checkpointSteps(steps, every).length > MAX_CHECKPOINTS) {
-    problems.push(`${steps} steps with a checkpoint every ${every} makes ${checkpointSteps(steps, every).length} checkpoints; at most ${MAX_CHECKPOINTS} can be compared. Raise checkpoint_every.`);
+    problems.push(msg('error.bad-options.too-many-checkpoints', { steps, every, count: checkpointSteps(steps, every).length, max: MAX_CHECKPOINTS }));
   }
-  if (problems.length) throw new UserError('bad-options', problems.join('\n'));
+  if (problems.length) throw new UserError('bad-options', problems);
 }
 
 async function refuseWhileRunning(ctx: BotContext, guildId: string): Promise<void> {
   const runningId = await ctx.store.get<string>(keys.running(guildId));
   const running = runningId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, runningId)) : undefined;
-  if (running?.status === 'running') {
-    throw new UserError('training-running', `A training is running already${running.threadId ? ` in <#${running.threadId}>` : ''}: cancel it there, or wait for it to finish.`);
-  }
+  if (running?.status === 'running') throw runningAlready(running);
 }
 
 async function loadDraft(ctx: BotContext, guildId: string, trainingId: string | undefined): Promise<TrainingDraft> {
   const draft = trainingId ? await ctx.store.get<TrainingDraft>(keys.draft(guildId, trainingId)) : undefined;
   if (draft) return draft;
   const started = trainingId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId)) : undefined;
-  if (started) throw new UserError('already-started', `This training has started already${started.threadId ? `: see <#${started.threadId}>` : ''}.`);
-  throw new UserError('draft-expired', 'This confirmation has expired: run `/train` again.');
+  if (started) throw new UserError('already-started', started.threadId ? msg('error.already-started.thread', { thread: started.threadId }) : msg('error.already-started'));
+  throw new UserError('draft-expired', msg('error.draft-expired'));
 }
 
 /** What will be trained and what it costs, with Start / Cancel (and an offer to caption first). */
 async function confirmation(ctx: BotContext, draft: TrainingDraft, added?: AddReport, note?: string) {
   const { config, store, clock, services } = ctx;
+  const locale = draft.locale ?? 'en';
   const items = await trainingItems(store, config, draft.guildId);
-  if (items.length === 0) throw new UserError('empty-dataset', 'The dataset is empty: add drawings with `/dataset add` (or give `/train` an archive) first.');
+  if (items.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset.train'));
   const missing = items.filter((item) => !item.image.caption).length;
   const runs = services.trainer.plan(draft.steps, draft.checkpointEvery);
   const estimate = estimateFor(services.trainer, config, items, draft.steps, draft.checkpointEvery);
   await requireBudget(store, config, clock, draft.guildId, estimate.usd);
   const price = config.GPU_PRICE_PER_SECOND;
   const steps = checkpointSteps(draft.steps, draft.checkpointEvery);
+  const drawings = !added
+    ? String(items.length)
+    : t(locale, added.refused.length ? 'train.confirm.drawings.added-refused' : 'train.confirm.drawings.added', { count: items.length, added: added.added.length, refused: added.refused.length });
   const embed = new EmbedBuilder()
-    .setTitle(`Train ${config.TRIGGER_WORD} for ${draft.steps} steps?`)
-    .setDescription('Nothing is paid for until you press **Start**.')
+    .setTitle(t(locale, 'train.confirm.title', { trigger: config.TRIGGER_WORD, steps: draft.steps }))
+    .setDescription(t(locale, 'train.confirm.description'))
     .addFields(
+      { name: t(locale, 'train.confirm.drawings'), value: drawings, inline: true },
       {
-        name: 'drawings',
-        value: `${items.length}${added ? ` (${added.added.length} just added${added.refused.length ? `, ${added.refused.length} refused` : ''})` : ''}`,
+        name: t(locale, 'train.confirm.captions-missing'),
+        value: missing === 0 ? t(locale, 'common.none') : t(locale, 'train.confirm.captions-missing.value', { count: missing, trigger: config.TRIGGER_WORD }),
         inline: true,
       },
+      { name: t(locale, 'train.confirm.checkpoints'), value: t(locale, 'train.confirm.checkpoints.value', { steps: steps.join(', ') }) },
+      { name: t(locale, 'train.confirm.vote'), value: describeVoting(draft, locale) },
       {
-        name: 'captions missing',
-        value: missing === 0 ? 'none' : `${missing} — they would train as “${config.TRIGGER_WORD}, a drawing”; caption them first for a better style`,
-        inline: true,
+        name: t(locale, 'train.confirm.cost'),
+        value: t(locale, 'train.confirm.cost.value', {
+          cost: describeCost(estimate.gpuSeconds, price, locale),
+          training: formatUsd(estimate.trainingGpuSeconds * price),
+          previews: formatUsd(estimate.previewGpuSeconds * price),
+          wall: formatDuration(estimate.wallSeconds, locale),
+        }),
       },
-      { name: 'checkpoints', value: `${steps.join(', ')} — a preview of each to vote on` },
-      { name: 'vote', value: describeVoting(draft) },
-      {
-        name: 'estimated GPU time and cost',
-        value: `${describeCost(estimate.gpuSeconds, price)} (training ${formatUsd(estimate.trainingGpuSeconds * price)}, previews ${formatUsd(estimate.previewGpuSeconds * price)}); the last checkpoint in about ${formatDuration(estimate.wallSeconds)}`,
-      },
-      { name: 'strategy', value: describeStrategy(services.trainer.strategy, runs) },
+      { name: t(locale, 'train.confirm.strategy'), value: describeStrategy(services.trainer.strategy, runs, locale) },
     );
   if (config.BUDGET_USD !== undefined) {
-    embed.addFields({ name: 'budget', value: `${formatUsd((await spentThisMonth(store, clock, draft.guildId)).usd)} of ${formatUsd(config.BUDGET_USD)} spent this month` });
+    const spent = formatUsd((await spentThisMonth(store, clock, draft.guildId)).usd);
+    embed.addFields({ name: t(locale, 'train.confirm.budget'), value: t(locale, 'train.confirm.budget.value', { spent, budget: formatUsd(config.BUDGET_USD) }) });
   }
   const buttons = [
-    new ButtonBuilder().setCustomId(customId('train', 'start', draft.id)).setLabel('Start').setStyle(ButtonStyle.Success),
-    new ButtonBuilder().setCustomId(customId('train', 'discard', draft.id)).setLabel('Cancel').setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(customId('train', 'start', draft.id)).setLabel(t(locale, 'train.button.start')).setStyle(ButtonStyle.Success),
+    new ButtonBuilder().setCustomId(customId('train', 'discard', draft.id)).setLabel(t(locale, 'common.cancel')).setStyle(ButtonStyle.Secondary),
   ];
-  if (missing > 0) buttons.push(new ButtonBuilder().setCustomId(customId('train', 'caption', draft.id)).setLabel(`Caption the ${missing} first`).setStyle(ButtonStyle.Primary));
+  if (missing > 0) {
+    buttons.push(new ButtonBuilder().setCustomId(customId('train', 'caption', draft.id)).setLabel(t(locale, 'train.button.caption', { count: missing })).setStyle(ButtonStyle.Primary));
+  }
   return { content: note ?? '', embeds: [embed], components: [new ActionRowBuilder<ButtonBuilder>().addComponents(buttons)] };
 }
 
 async function showVotes(interaction: ComponentInteraction, ctx: BotContext, guildId: string, trainingId: string): Promise<void> {
   const training = await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId));
-  if (!training) throw new UserError('unknown-training', 'That training is not known here any more.');
+  if (!training) throw new UserError('unknown-training', msg('error.unknown-training'));
+  const locale = localeOf(interaction);
   if (training.checkpoints.length === 0) {
-    await respond(interaction, { content: 'No checkpoint yet: the first preview is on its way.' }, { ephemeral: true });
+    await respond(interaction, { content: t(locale, 'train.votes.none') }, { ephemeral: true });
     return;
   }
   const summary = tallyVotes({ votes: training.votes, steps: training.checkpoints.map((c) => c.step), override: training.override?.step });
   const lines = shownOrder(training, [...summary.counts.keys()]).map((step) => {
     const count = summary.counts.get(step) ?? 0;
-    return `**${checkpointName(training, step)}** — ${count} vote${count === 1 ? '' : 's'}`;
+    return `**${checkpointName(training, step, locale)}** — ${t(locale, 'common.votes', { count })}`;
   });
   // The winner rule's words name steps: while blind, they wait for the reveal.
-  const rule = isHidden(training) ? 'Blind vote: the steps are revealed when voting closes.' : summary.explanation;
+  const rule = isHidden(training) ? t(locale, 'train.votes.blind') : explainWinner(locale, summary.winner, summary.counts);
   await respond(interaction, { content: `${lines.join('\n')}\n${rule}` }, { ephemeral: true });
 }
 
-function describeVoting({ blind, voteMinutes }: TrainingDraft): string {
-  const how = blind ? 'blind: previews by letter (A, B, C…), posted together at the end, steps revealed when voting closes' : 'previews by step, as they come';
-  const until = voteMinutes ? `open ${voteMinutes} min after the last checkpoint, then the winner is announced` : 'the winner at the end of training is used';
+function describeVoting({ blind, voteMinutes }: TrainingDraft, locale: Locale): string {
+  const how = t(locale, blind ? 'train.confirm.vote.blind' : 'train.confirm.vote.open');
+  const until = voteMinutes ? t(locale, 'train.confirm.vote.minutes', { minutes: voteMinutes }) : t(locale, 'train.confirm.vote.at-end');
   return `${how}; ${until}`;
 }

@@ -1,4 +1,5 @@
 import { UserError } from '../src/errors.js';
+import { localeOf, msg } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
@@ -15,13 +16,13 @@ export const vote: SlashCommand = {
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
     const training = await loadLastTraining(ctx.store, guildId);
-    if (!training) throw new UserError('no-training', 'There is nothing to vote on yet: no training has run on this server.');
+    if (!training) throw new UserError('no-training', msg('error.no-training'));
     // Blind: the letters are on the buttons only; a step typed here would be a vote on a number.
     if (isHidden(training)) {
-      throw new UserError('blind-vote', `This vote is blind: the checkpoints go by letters until voting closes. Vote with the 🗳️ buttons under the previews${training.threadId ? ` in <#${training.threadId}>` : ''}.`);
+      throw new UserError('blind-vote', training.threadId ? msg('error.blind-vote.thread', { thread: training.threadId }) : msg('error.blind-vote'));
     }
     const step = interaction.options.getInteger('checkpoint', true);
-    await respond(interaction, { content: describeVote(await recordVote(ctx, guildId, training.id, interaction.user.id, step)) });
+    await respond(interaction, { content: describeVote(await recordVote(ctx, guildId, training.id, interaction.user.id, step), localeOf(interaction)) });
   },
   autocomplete: stepChoices,
 };

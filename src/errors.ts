@@ -1,18 +1,36 @@
 import { randomBytes } from 'node:crypto';
+import { render, type Locale, type Message } from './i18n/index.js';
+
+/**
+ * What a refusal says: a catalog message (`msg('error.<code>…', params)`), several of them (one
+ * line each), or a plain string for words that come from elsewhere (a service's own message).
+ */
+export type UserErrorText = Message | readonly Message[] | string;
 
 /**
  * An expected failure whose message is meant for the person who caused it: bad input, a missing
- * permission, a budget reached. The central handler shows `message` (ephemeral) and logs it at
- * info level without a stack. `code` is stable so tests and translations can rely on it.
+ * permission, a budget reached. The central handler shows it (ephemeral) in the caller's language
+ * and logs it at info level without a stack. `code` is stable so tests and translations can rely
+ * on it: its catalog messages are `error.<code>` and `error.<code>.<variant>`. `message` is the
+ * English text, for logs.
  */
 export class UserError extends Error {
   constructor(
     readonly code: string,
-    message: string,
+    readonly text: UserErrorText,
   ) {
-    super(message);
+    super(renderUserErrorText('en', text));
     this.name = 'UserError';
   }
+
+  /** The refusal in the language of the person who gets it. */
+  render(locale: Locale): string {
+    return renderUserErrorText(locale, this.text);
+  }
+}
+
+function renderUserErrorText(locale: Locale, text: UserErrorText): string {
+  return Array.isArray(text) ? text.map((line: Message) => render(locale, line)).join('\n') : render(locale, text as Message | string);
 }
 
 export function isUserError(error: unknown): error is UserError {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../../src/context.js';
 import { UserError } from '../../src/errors.js';
+import { localeOf, msg, t } from '../../src/i18n/index.js';
 import { jobKeys, newJobId, type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
 import { cancelRow, queuedText } from '../../src/generation/service.js';
 import type { ComponentInteraction } from '../../src/interactions/command.js';
@@ -20,6 +21,7 @@ export async function startJob(
   ctx: BotContext,
   { guildId, parameters, userPrompt, notes, comparison }: { guildId: string; parameters: GenerationParameters; userPrompt: string; notes: string[]; comparison?: Comparison },
 ): Promise<void> {
+  const locale = localeOf(interaction);
   const job: GenerationJob = {
     id: newJobId(),
     guildId,
@@ -32,21 +34,22 @@ export async function startJob(
     uploadLimit: uploadLimitOf(interaction),
     status: 'queued',
     createdAt: ctx.clock.now(),
+    locale,
   };
   const accepted = await ctx.generation.submit(job);
   if (accepted.state === 'cached') {
     // The same request with the same seed was drawn before: show that picture again, for free.
     const cached = accepted.from;
     const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
-    const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, '♻️ Same prompt, settings and seed as an earlier picture: here it is again, no GPU time spent.'] };
+    const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, t(locale, 'kmplz.note.reused')] };
     await ctx.store.set(jobKeys.job(guildId, job.id), reused);
     const reply = await ctx.generation.composeReply(reused, image);
     await respond(interaction, reply.content);
     return;
   }
   await respond(interaction, {
-    content: accepted.state === 'queued' ? queuedText(accepted.position) : '🎨 Drawing…',
-    components: [cancelRow(job.id)],
+    content: accepted.state === 'queued' ? queuedText(accepted.position, locale) : t(locale, 'kmplz.drawing'),
+    components: [cancelRow(job.id, locale)],
   });
 }
 
@@ -58,16 +61,13 @@ export async function chooseCheckpoint(ctx: BotContext, guildId: string, request
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!training || !checkpoint) {
       const available = training?.checkpoints.map((c) => c.step).join(', ');
-      throw new UserError('unknown-checkpoint', available ? `There is no checkpoint “${String(requested)}”. Available steps: ${available}.` : 'No checkpoints yet: nothing has been trained on this server.');
+      throw new UserError('unknown-checkpoint', available ? msg('error.unknown-checkpoint.named', { name: String(requested), available }) : msg('error.unknown-checkpoint.none'));
     }
     return { trainingId: training.id, step };
   }
   const active = await loadActiveCheckpoint(ctx.store, guildId);
   if (!active) {
-    throw new UserError(
-      'no-checkpoint',
-      'There is no trained checkpoint yet, so kmplz cannot draw in the style. Trainers: add drawings with `/dataset add`, then `/train`; the class votes for the best checkpoint.',
-    );
+    throw new UserError('no-checkpoint', msg('error.no-checkpoint'));
   }
   return { trainingId: active.training.id, step: active.checkpoint.step };
 }

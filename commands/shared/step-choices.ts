@@ -1,5 +1,6 @@
 import { ApplicationCommandOptionType, type AutocompleteInteraction } from 'discord.js';
 import type { BotContext } from '../../src/context.js';
+import { localeOf, t } from '../../src/i18n/index.js';
 import { loadLastTraining } from '../../src/training/records.js';
 
 /**
@@ -16,6 +17,6 @@ export async function stepChoices(interaction: AutocompleteInteraction, ctx: Bot
     (training?.checkpoints ?? [])
       .filter((c) => String(c.step).startsWith(typed))
       .slice(0, 25)
-      .map((c) => ({ name: `step ${c.step}`, value: asText ? String(c.step) : c.step })),
+      .map((c) => ({ name: t(localeOf(interaction), 'common.step', { step: c.step }), value: asText ? String(c.step) : c.step })),
   );
 }

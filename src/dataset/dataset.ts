@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { UserError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import type { NearDuplicate } from '../images/phash.js';
 import type { CropStrategy } from '../images/preprocess.js';
 import { intakeFiles } from './intake/pipeline.js';
@@ -58,7 +59,7 @@ export async function addToDataset(
 ): Promise<AddReport> {
   const existing = await loadDataset(store, guildId);
   if (existing.images.length >= MAX_DATASET_IMAGES) {
-    throw new UserError('dataset-full', `The dataset is full (${MAX_DATASET_IMAGES} drawings). Remove some with \`/dataset remove\` first.`);
+    throw new UserError('dataset-full', msg('error.dataset-full', { max: MAX_DATASET_IMAGES }));
   }
   const dir = datasetDir(config, guildId);
   await mkdir(path.join(dir, 'training'), { recursive: true });

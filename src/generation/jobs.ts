@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Locale } from '../i18n/index.js';
 import type { ReplyTarget } from '../interactions/reply-target.js';
 import type { GenerationRequest } from '../services/types.js';
 
@@ -53,6 +54,8 @@ export interface GenerationJob {
   failure?: string;
   createdAt: number;
   finishedAt?: number;
+  /** The language of the interaction that asked: the reply's later edits are in it. Older jobs have none: English. */
+  locale?: Locale;
 }
 
 export const jobKeys = {

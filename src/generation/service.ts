@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { loadDataset, readDisplayImage } from '../dataset/dataset.js';
 import { UserError } from '../errors.js';
+import { msg, t, type Locale } from '../i18n/index.js';
 import { comparisonGrid, composeSideBySide, encodeToFit } from '../images/compose.js';
 import { customId } from '../interactions/command.js';
 import type { Replier, ReplyContent } from '../interactions/reply-target.js';
@@ -71,7 +72,7 @@ export class GenerationService {
    */
   async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'queued'; position: number } | { state: 'running' }> {
     const { store, config, clock } = this.options;
-    if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', 'Drawing needs the GPU service, and this bot has no REPLICATE_API_TOKEN set. Ask the bot’s admin.');
+    if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
     if (job.parameters.seedChosen) {
       const cachedId = await store.get<string>(jobKeys.cached(job.guildId, fingerprint(job.parameters)));
       const cached = cachedId && (await store.get<GenerationJob>(jobKeys.job(job.guildId, cachedId)));
@@ -86,9 +87,9 @@ export class GenerationService {
     if (!result.ok) {
       await store.delete(jobKeys.job(job.guildId, job.id));
       if (result.reason === 'user-cap') {
-        throw new UserError('queue-full-for-user', `You already have ${result.cap} picture${result.cap === 1 ? '' : 's'} waiting or drawing. Wait for one to finish, then ask again.`);
+        throw new UserError('queue-full-for-user', msg('error.queue-full-for-user', { cap: result.cap }));
       }
-      throw new UserError('queue-closed', 'kmplz is restarting: try again in a minute.');
+      throw new UserError('queue-closed', msg('error.queue-closed'));
     }
     await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
     return result.state === 'waiting' ? { state: 'queued', position: result.position } : { state: 'running' };
@@ -97,11 +98,11 @@ export class GenerationService {
   /** Cancels a waiting or running job of its owner. */
   async cancel(guildId: string, jobId: string, userId: string): Promise<'canceled' | 'not-running'> {
     const job = await this.options.store.get<GenerationJob>(jobKeys.job(guildId, jobId));
-    if (!job) throw new UserError('unknown-job', 'That picture is not known here any more.');
-    if (job.userId !== userId) throw new UserError('not-your-job', 'Only the person who asked for this picture can cancel it.');
+    if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
+    if (job.userId !== userId) throw new UserError('not-your-job', msg('error.not-your-job'));
     const result = await this.queue.cancel(jobId);
     if (result === 'not-found') return 'not-running';
-    if (result === 'removed') await this.settle(job, { status: 'canceled' }, 'Canceled. Nothing was drawn, nothing was spent.');
+    if (result === 'removed') await this.settle(job, { status: 'canceled' }, t(job.locale ?? 'en', 'kmplz.canceled.nothing-spent'));
     return 'canceled';
   }
 
@@ -133,7 +134,8 @@ export class GenerationService {
     const running: GenerationJob = { ...job, status: 'running', result: undefined, takenOver: job.status !== 'queued' };
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
-    await this.editReply(running, { content: `🎨 Drawing… ${progressBar(0)}`, components: [cancelRow(job.id)] }, true);
+    const locale = job.locale ?? 'en';
+    await this.editReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, true);
     try {
       if (running.comparison) {
         await this.runComparison(running, running.comparison, signal, startedAt, log);
@@ -145,11 +147,11 @@ export class GenerationService {
       await this.deliver(finished, image.data, log);
     } catch (error) {
       if (signal.aborted) {
-        await this.settle(running, { status: 'canceled' }, 'Canceled.');
+        await this.settle(running, { status: 'canceled' }, t(locale, 'kmplz.canceled'));
         return;
       }
       log.warn({ err: error }, 'generation failed');
-      await this.settle(running, { status: 'failed', failure: String((error as Error).message) }, failureMessage(error));
+      await this.settle(running, { status: 'failed', failure: String((error as Error).message) }, failureMessage(error, locale));
     }
   }
 
@@ -197,9 +199,12 @@ export class GenerationService {
     const cells: { image: Buffer; label: string }[] = [];
     let gpuSeconds = 0;
     let lastPrediction = '';
+    const locale = job.locale ?? 'en';
+    const axis = t(locale, `field.${comparison.axis}`);
     for (const [index, value] of comparison.values.entries()) {
       const parameters = variantOf(job.parameters, comparison.axis, value);
-      await this.editReply(job, { content: `🎨 Drawing ${index + 1} of ${comparison.values.length} (${comparison.axis} ${value})… ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id)] }, true);
+      const drawing = t(locale, 'kmplz.drawing.cell', { index: index + 1, total: comparison.values.length, axis, value });
+      await this.editReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, true);
       const image = await this.draw(job, index, parameters, signal, () => undefined);
       gpuSeconds += image.gpuSeconds;
       lastPrediction = image.predictionId;
@@ -213,14 +218,15 @@ export class GenerationService {
     );
     const imageFile = await this.saveResult(job, grid.data, path.extname(grid.filename));
     const p = job.parameters;
+    const varies = t(locale, 'kmplz.varies');
     const embed = new EmbedBuilder()
-      .setTitle(truncate(`Compare ${comparison.axis}: ${comparison.values.join(', ')}`, 256))
+      .setTitle(truncate(t(locale, 'kmplz.compare.title', { axis, values: comparison.values.join(', ') }), 256))
       .setDescription(truncate(displaySafe(p.prompt), 2000))
       .addFields(
-        { name: 'seed', value: String(p.seed), inline: true },
-        { name: 'steps', value: comparison.axis === 'steps' ? 'varies' : String(p.steps), inline: true },
-        { name: 'guidance', value: comparison.axis === 'guidance' ? 'varies' : String(p.guidance), inline: true },
-        { name: 'checkpoint', value: comparison.axis === 'checkpoint' ? 'varies' : `step ${p.checkpoint.step}`, inline: true },
+        { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
+        { name: t(locale, 'field.steps'), value: comparison.axis === 'steps' ? varies : String(p.steps), inline: true },
+        { name: t(locale, 'field.guidance'), value: comparison.axis === 'guidance' ? varies : String(p.guidance), inline: true },
+        { name: t(locale, 'field.checkpoint'), value: comparison.axis === 'checkpoint' ? varies : t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
       )
       .setImage(`attachment://${grid.filename}`);
     await this.succeed(
@@ -254,22 +260,23 @@ export class GenerationService {
     const plain = await encodeToFit(generated, side ? Math.floor(limit * 0.4) : limit, `kmplz-${job.id}`);
     files.push(new AttachmentBuilder(plain.data, { name: plain.filename }));
     const p = job.parameters;
+    const locale = job.locale ?? 'en';
     const embed = new EmbedBuilder()
       .setTitle(truncate(displaySafe(p.prompt), 256))
       .addFields(
-        { name: 'steps', value: String(p.steps), inline: true },
-        { name: 'guidance', value: String(p.guidance), inline: true },
-        { name: 'seed', value: String(p.seed), inline: true },
-        { name: 'size', value: `${p.width}×${p.height}`, inline: true },
-        { name: 'checkpoint', value: `step ${p.checkpoint.step}`, inline: true },
+        { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
+        { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
+        { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
+        { name: t(locale, 'field.size'), value: `${p.width}×${p.height}`, inline: true },
+        { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
       )
       .setImage(`attachment://${files[0]!.name}`)
-      .setFooter({ text: reference ? `left: ${config.TRIGGER_WORD} at step ${p.checkpoint.step} · right: ${reference.name}, by the artist` : 'no reference drawings in the dataset yet' });
-    if (p.negativePrompt) embed.addFields({ name: 'negative', value: truncate(displaySafe(p.negativePrompt), 1024) });
+      .setFooter({ text: reference ? t(locale, 'kmplz.footer', { trigger: config.TRIGGER_WORD, step: p.checkpoint.step, reference: reference.name }) : t(locale, 'kmplz.footer.no-reference') });
+    if (p.negativePrompt) embed.addFields({ name: t(locale, 'field.negative'), value: truncate(displaySafe(p.negativePrompt), 1024) });
     const notes = job.notes.length ? job.notes.join('\n') : undefined;
     return {
       referenceName: reference?.name,
-      content: { content: notes ?? '', embeds: [embed], files, components: [resultRow(job.id)], attachments: [] },
+      content: { content: notes ?? '', embeds: [embed], files, components: [resultRow(job.id, locale)], attachments: [] },
     };
   }
 
@@ -288,7 +295,7 @@ export class GenerationService {
   private async weightsOf(guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
     const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(guildId, trainingId));
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
-    if (!checkpoint) throw new UserError('checkpoint-gone', `The checkpoint at step ${step} is no longer available.`);
+    if (!checkpoint) throw new UserError('checkpoint-gone', msg('error.checkpoint-gone', { step }));
     return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version };
   }
 
@@ -320,8 +327,8 @@ export class GenerationService {
   /** Every process that took the job died while running it: tell the asker rather than leave them waiting. */
   private async giveUp(ref: JobRef): Promise<void> {
     const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
-    if (job && (job.status === 'queued' || job.status === 'running')) {
-      await this.settle(job, { status: 'failed', failure: 'lost' }, '⚠️ kmplz restarted several times while drawing this and gave up. Ask again.');
+    if (job && isUnanswered(job)) {
+      await this.settle(job, { status: 'failed', failure: 'lost' }, t(job.locale ?? 'en', 'kmplz.lost'));
     }
   }
 
@@ -337,13 +344,14 @@ export class GenerationService {
     const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
     const ref = refs.find((r) => r.jobId === jobId);
     const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
-    if (job && job.status === 'queued') await this.editReply(job, { content: queuedText(position), components: [cancelRow(job.id)] }, false);
+    if (job && job.status === 'queued') await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, false);
   }
 
   private async showProgress(job: GenerationJob, progress: Progress, startedAt: number): Promise<void> {
     const eta = estimateEta({ ...progress, startedAt: new Date(startedAt), now: new Date(this.options.clock.now()) });
-    const etaText = eta ? ` · done ${discordRelativeTime(eta.finishesAt)}` : '';
-    await this.editReply(job, { content: `🎨 Drawing… ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id)] }, false);
+    const locale = job.locale ?? 'en';
+    const etaText = eta ? ` · ${t(locale, 'common.done-at', { when: discordRelativeTime(eta.finishesAt) })}` : '';
+    await this.editReply(job, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id, locale)] }, false);
   }
 
   /** Progress edits are throttled per job; `force` edits go out regardless (state changes). */
@@ -364,41 +372,38 @@ function isUnanswered(job: GenerationJob): boolean {
   return job.status === 'queued' || job.status === 'running' || (job.status === 'succeeded' && job.answered === false);
 }
 
-export function queuedText(position: number): string {
-  return position <= 1 ? '⏳ You’re next in the queue.' : `⏳ You’re #${position} in the queue.`;
+export function queuedText(position: number, locale: Locale = 'en'): string {
+  return position <= 1 ? t(locale, 'kmplz.queued.next') : t(locale, 'kmplz.queued', { position });
 }
 
-export function cancelRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
+export function cancelRow(jobId: string, locale: Locale = 'en'): ActionRowBuilder<ButtonBuilder> {
   return new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder().setCustomId(customId('kmplz', 'cancel', jobId)).setLabel('Cancel').setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'cancel', jobId)).setLabel(t(locale, 'common.cancel')).setStyle(ButtonStyle.Secondary),
   );
 }
 
-function resultRow(jobId: string): ActionRowBuilder<ButtonBuilder> {
+function resultRow(jobId: string, locale: Locale): ActionRowBuilder<ButtonBuilder> {
   return new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder().setCustomId(customId('kmplz', 'again', jobId)).setEmoji('🎲').setLabel('Again').setStyle(ButtonStyle.Primary),
-    new ButtonBuilder().setCustomId(customId('kmplz', 'showcase', jobId)).setEmoji('⭐').setLabel('Showcase').setStyle(ButtonStyle.Secondary),
-    new ButtonBuilder().setCustomId(customId('kmplz', 'params', jobId)).setEmoji('📋').setLabel('Parameters').setStyle(ButtonStyle.Secondary),
-    new ButtonBuilder().setCustomId(customId('kmplz', 'delete', jobId)).setEmoji('🗑').setLabel('Delete').setStyle(ButtonStyle.Danger),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'again', jobId)).setEmoji('🎲').setLabel(t(locale, 'kmplz.button.again')).setStyle(ButtonStyle.Primary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'showcase', jobId)).setEmoji('⭐').setLabel(t(locale, 'kmplz.button.showcase')).setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'params', jobId)).setEmoji('📋').setLabel(t(locale, 'kmplz.button.params')).setStyle(ButtonStyle.Secondary),
+    new ButtonBuilder().setCustomId(customId('kmplz', 'delete', jobId)).setEmoji('🗑').setLabel(t(locale, 'kmplz.button.delete')).setStyle(ButtonStyle.Danger),
   );
 }
 
-export function failureMessage(error: unknown): string {
-  if (error instanceof UserError) return error.message;
-  if (!(error instanceof ServiceError)) return 'The picture could not be made because of an error on kmplz’s side. Try again in a moment.';
+export function failureMessage(error: unknown, locale: Locale = 'en'): string {
+  if (error instanceof UserError) return error.render(locale);
+  if (!(error instanceof ServiceError)) return t(locale, 'kmplz.failure.internal');
   switch (error.failure) {
     case 'nsfw':
-      return 'The safety checker blocked this picture (“NSFW content detected”). Try a different prompt.';
     case 'throttled':
-      return 'The GPU service is busy and asked kmplz to slow down. Try again in a minute.';
     case 'timeout':
-      return 'The picture took too long and was stopped. Try again, perhaps with fewer steps.';
     case 'unavailable':
-      return 'The GPU service is having trouble right now. Try again in a few minutes.';
+      return t(locale, `kmplz.failure.${error.failure}`);
     case 'canceled':
-      return 'Canceled.';
+      return t(locale, 'kmplz.canceled');
     case 'failed':
-      return `The picture could not be made: ${truncate(error.message, 300)}`;
+      return t(locale, 'kmplz.failure.failed', { detail: truncate(error.message, 300) });
   }
 }
 

@@ -2,6 +2,7 @@ import { DiscordAPIError, RESTJSONErrorCodes, type AutocompleteInteraction, type
 import type { Cluster } from '../cluster/cluster.js';
 import type { BotContext } from '../context.js';
 import { isUserError, newErrorReference } from '../errors.js';
+import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { parseCustomId, type SlashCommand } from './command.js';
 import { acknowledge, respondPrivately } from './respond.js';
@@ -72,7 +73,7 @@ export class Dispatcher {
 
     try {
       if (!this.accepting) {
-        await respondPrivately(interaction, { content: 'kmplz is restarting: try again in a minute.' });
+        await respondPrivately(interaction, { content: t(localeOf(interaction), 'error.queue-closed') });
         return;
       }
       if (interaction.isChatInputCommand()) {
@@ -136,11 +137,11 @@ export class Dispatcher {
     let content: string;
     if (isUserError(error)) {
       log.info({ code: error.code }, `refused: ${error.message}`);
-      content = error.message;
+      content = error.render(localeOf(interaction));
     } else {
       const reference = newErrorReference();
       log.error({ err: error, reference }, 'unexpected error');
-      content = `Something went wrong on kmplz's side. Nothing of yours was lost. If it happens again, tell the server's admins the reference \`${reference}\`.`;
+      content = t(localeOf(interaction), 'error.unexpected', { reference });
     }
     try {
       await respondPrivately(interaction, { content, embeds: [], components: [], files: [] });

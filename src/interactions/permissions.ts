@@ -1,6 +1,7 @@
 import { PermissionFlagsBits, type Interaction } from 'discord.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 
 /**
  * Trainers may change the dataset, spend GPU money on training and override the class vote:
@@ -16,12 +17,11 @@ export function isTrainer(interaction: Interaction, config: Config): boolean {
 
 export function requireTrainer(interaction: Interaction, config: Config): void {
   if (isTrainer(interaction, config)) return;
-  const role = config.TRAINER_ROLE_ID ? `the <@&${config.TRAINER_ROLE_ID}> role or ` : '';
-  throw new UserError('not-a-trainer', `Only trainers can do that: it needs ${role}the Manage Server permission.`);
+  throw new UserError('not-a-trainer', config.TRAINER_ROLE_ID ? msg('error.not-a-trainer.role', { role: config.TRAINER_ROLE_ID }) : msg('error.not-a-trainer'));
 }
 
 /** Every dataset, training and vote belongs to one server; direct messages have none of them. */
 export function requireGuildId(interaction: Interaction): string {
-  if (!interaction.inGuild()) throw new UserError('guild-only', 'kmplz works inside a server, not in direct messages.');
+  if (!interaction.inGuild()) throw new UserError('guild-only', msg('error.guild-only'));
   return interaction.guildId;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -43,7 +44,7 @@ export async function requireBudget(store: Store, config: Config, clock: Clock, 
   if (spent.usd + estimateUsd <= config.BUDGET_USD) return;
   throw new UserError(
     'over-budget',
-    `This server's GPU budget for ${monthOf(clock.now())} would be exceeded: spent ${formatUsd(spent.usd)} of ${formatUsd(config.BUDGET_USD)}, and this needs about ${formatUsd(estimateUsd)}. A server admin can raise BUDGET_USD, or wait for next month.`,
+    msg('error.over-budget', { month: monthOf(clock.now()), spent: formatUsd(spent.usd), budget: formatUsd(config.BUDGET_USD), estimate: formatUsd(estimateUsd) }),
   );
 }
 

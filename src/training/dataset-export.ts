@@ -5,6 +5,7 @@ import { buildTrainingZip } from '../dataset/intake/export.js';
 import { IntakeError } from '../dataset/intake/refusal.js';
 import type { DatasetImage } from '../dataset/records.js';
 import { UserError } from '../errors.js';
+import { msg } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
 
 /** A drawing as the trainer reads it: the processed square and its caption with the trigger word. */
@@ -27,7 +28,7 @@ export async function trainingItems(store: Store, config: Config, guildId: strin
 
 /** The zip the trainer downloads: processed images named after the drawings, plus caption.csv. */
 export async function trainingZip(config: Config, items: readonly TrainingItem[]): Promise<Buffer> {
-  if (items.length === 0) throw new UserError('empty-dataset', 'The dataset is empty: add drawings with `/dataset add` first.');
+  if (items.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset'));
   const images = await Promise.all(items.map(async ({ image, caption }) => ({ file: `${image.name}.jpg`, data: await readTrainingImage(config, image), caption })));
   return buildTrainingZip(images, { triggerWord: config.TRIGGER_WORD }).catch((error: unknown) => {
     if (error instanceof IntakeError) throw new UserError(error.code, error.message);

@@ -1,3 +1,4 @@
+import { t, type Locale } from '../i18n/index.js';
 import { estimateGenerationSeconds } from '../money/budget.js';
 import type { PlannedRun, TrainingStrategy } from '../services/types.js';
 
@@ -86,12 +87,10 @@ export function remainingRunSeconds(
   return Math.max(0, run.steps - step) * perStep + setup;
 }
 
-export function describeStrategy(strategy: TrainingStrategy, runs: readonly PlannedRun[]): string {
-  if (strategy === 'streaming') {
-    return 'streaming: one run that hands over a checkpoint as it goes (GPU time = one training).';
-  }
+export function describeStrategy(strategy: TrainingStrategy, runs: readonly PlannedRun[], locale: Locale = 'en'): string {
+  if (strategy === 'streaming') return t(locale, 'train.strategy.streaming');
   const total = runs.reduce((sum, run) => sum + run.steps, 0);
   const longest = Math.max(...runs.map((run) => run.steps));
   const factor = Math.round((total / longest) * 10) / 10;
-  return `ladder: ${runs.length} runs of ${runs.map((r) => r.steps).join(' / ')} steps with the same seed and images, side by side — you wait as long as the longest, but pay for all of them (${factor}× one training).`;
+  return t(locale, 'train.strategy.ladder', { runs: runs.length, steps: runs.map((r) => r.steps).join(' / '), factor });
 }

@@ -1,3 +1,4 @@
+import { t } from '../i18n/index.js';
 import { isHidden, labelOf } from '../voting/blind.js';
 import { tally } from '../voting/tally.js';
 import type { TrainingRecord } from './records.js';
@@ -12,16 +13,15 @@ import type { TrainingRecord } from './records.js';
 const TALLY_MARK = '🗳️ ';
 
 function headline(record: TrainingRecord, step: number, triggerWord: string): string {
-  const label = labelOf(record, step);
-  const same = 'drawn with the same prompts and seeds as every checkpoint.';
-  if (isHidden(record)) return `**Checkpoint ${label}** — ${triggerWord}, ${same} Its step stays hidden until voting closes: vote for the pictures you like best.`;
-  const name = label ? `Checkpoint ${label}: step ${step}` : `Checkpoint: step ${step}`;
-  return `**${name}** of ${record.steps} — ${triggerWord} after ${step} steps, ${same} Vote for the one you like best.`;
+  const label = labelOf(record, step) ?? '';
+  const locale = record.locale ?? 'en';
+  if (isHidden(record)) return t(locale, 'preview.headline.hidden', { label, trigger: triggerWord });
+  return t(locale, label ? 'preview.headline.labelled' : 'preview.headline', { label, step, steps: record.steps, trigger: triggerWord });
 }
 
 function tallyLine(record: TrainingRecord, step: number): string {
   const count = tally(record.votes, record.checkpoints.map((c) => c.step)).get(step) ?? 0;
-  return `${TALLY_MARK}${count} vote${count === 1 ? '' : 's'}${record.votingClosedAt === undefined ? '' : ' · voting closed'}`;
+  return `${TALLY_MARK}${t(record.locale ?? 'en', record.votingClosedAt === undefined ? 'preview.tally' : 'preview.tally.closed', { count })}`;
 }
 
 export function previewContent(record: TrainingRecord, step: number, triggerWord: string, notes: readonly string[]): string {

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Config } from '../config.js';
+import { t, type Locale } from '../i18n/index.js';
 import { loadDataset, readDisplayImage } from '../dataset/dataset.js';
 import { GENERATION_DEFAULTS, preparePrompt } from '../generation/prompt.js';
 import { createReferenceMatcher } from '../generation/reference-match.js';
@@ -106,7 +107,7 @@ export async function makePreviewSheet(
   const rows: PreviewRow[] = await Promise.all(
     samples.map(async (sample, index) => {
       const result = drawn[index]!;
-      if ('error' in result) notes.push(`“${sample.prompt}”: ${describeFailure(result.error)}`);
+      if ('error' in result) notes.push(`“${sample.prompt}”: ${describeFailure(result.error, training.locale ?? 'en')}`);
       const reference = dataset.images.find((image) => image.name === sample.reference);
       return {
         label: sample.prompt,
@@ -127,11 +128,11 @@ export function previewLabels(training: Pick<TrainingRecord, 'blind' | 'votingCl
   return { title: `${triggerWord} · step ${step} of ${training.steps}`, filename: `preview-step-${step}` };
 }
 
-function describeFailure(error: unknown): string {
-  if (!(error instanceof ServiceError)) return 'an error on kmplz’s side';
-  if (error.failure === 'nsfw') return 'blocked by the safety checker';
-  if (error.failure === 'failed') return `failed (${error.message.slice(0, 120)})`;
-  return 'the GPU service is busy';
+function describeFailure(error: unknown, locale: Locale): string {
+  if (!(error instanceof ServiceError)) return t(locale, 'preview.failure.internal');
+  if (error.failure === 'nsfw') return t(locale, 'preview.failure.nsfw');
+  if (error.failure === 'failed') return t(locale, 'preview.failure.failed', { detail: error.message.slice(0, 120) });
+  return t(locale, 'preview.failure.busy');
 }
 
 function placeholder(): Promise<Buffer> {

@@ -1,4 +1,5 @@
 import type { TrainingRunStatus, TrainingStrategy } from '../services/types.js';
+import type { Locale } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
 import type { ProgressOrigin, TrainingEstimate } from './plan.js';
 
@@ -91,6 +92,8 @@ export interface TrainingRecord {
   votingClosesAt?: number;
   /** When voting closed (the deadline passed, a trainer picked, a blind training ended): later votes are refused. */
   votingClosedAt?: number;
+  /** The language of the trainer who started it: the thread's messages are in it. Older records have none: English. */
+  locale?: Locale;
 }
 
 /** A /train waiting for its Start button: kept an hour, then forgotten. */
@@ -105,6 +108,8 @@ export interface TrainingDraft {
   createdAt: number;
   blind?: boolean;
   voteMinutes?: number;
+  /** The language of the /train interaction. */
+  locale?: Locale;
 }
 
 /** A training this bot follows until it is done; kept in a list so a restarted bot picks it up. */

@@ -1,4 +1,5 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageCreateOptions } from 'discord.js';
+import { t, type Locale } from '../i18n/index.js';
 import { customId } from '../interactions/command.js';
 import { formatUsd } from '../money/budget.js';
 import { isHidden } from '../voting/blind.js';
@@ -35,16 +36,16 @@ function leadingRun(training: TrainingRecord): TrainingRunRecord | undefined {
   return runs.find((run) => !isTerminalRun(run)) ?? runs[0];
 }
 
-export function formatDuration(seconds: number): string {
+export function formatDuration(seconds: number, locale: Locale = 'en'): string {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t(locale, 'duration.seconds', { s });
   const minutes = Math.floor(s / 60);
-  if (minutes < 60) return `${minutes} min ${s % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  if (minutes < 60) return t(locale, 'duration.minutes', { m: minutes, s: s % 60 });
+  return t(locale, 'duration.hours', { h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
-export function describeCost(seconds: number, pricePerSecond: number): string {
-  return `${formatDuration(seconds)} of GPU ≈ ${formatUsd(seconds * pricePerSecond)}`;
+export function describeCost(seconds: number, pricePerSecond: number, locale: Locale = 'en'): string {
+  return t(locale, 'cost.gpu', { duration: formatDuration(seconds, locale), usd: formatUsd(seconds * pricePerSecond) });
 }
 
 function checkpointLine(training: TrainingRecord): string {
@@ -67,15 +68,10 @@ export function renderStatus(training: TrainingRecord, { now, triggerWord, price
   const target = training.stopAfter?.step ?? training.steps;
   const step = Math.min(target, Math.max(0, ...training.checkpoints.map((c) => c.step), lead?.progress?.step ?? 0));
   const cost = gpuSecondsSoFar(training, now);
-  const heading = {
-    confirming: '📝 Waiting for Start',
-    running: lead?.status === 'processing' || step > 0 ? '🏋️ Training' : '⏳ Starting (the GPU is being set up)',
-    succeeded: '🏁 Finished',
-    failed: '❌ Failed',
-    canceled: '🛑 Canceled',
-  }[training.status];
+  const locale = training.locale ?? 'en';
+  const heading = t(locale, training.status === 'running' && !(lead?.status === 'processing' || step > 0) ? 'training.status.starting' : `training.status.${training.status}`);
   const lines = [
-    `**${heading}: ${triggerWord}** · ${training.strategy ?? 'ladder'} · ${training.steps} steps, a checkpoint every ${training.checkpointEvery}`,
+    t(locale, 'training.status.heading', { heading, trigger: triggerWord, strategy: training.strategy ?? 'ladder', steps: training.steps, every: training.checkpointEvery }),
     `${progressBar(step / target)} ${step} / ${target}`,
   ];
   if (training.status === 'running' && lead?.progress && lead.progressFrom) {
@@ -85,17 +81,18 @@ export function renderStatus(training: TrainingRecord, { now, triggerWord, price
       startedAt: new Date(lead.progressFrom.at),
       now: new Date(now),
     });
-    if (eta && lead.progress.step > lead.progressFrom.step) lines[1] += ` · done ${discordRelativeTime(eta.finishesAt)}`;
+    if (eta && lead.progress.step > lead.progressFrom.step) lines[1] += ` · ${t(locale, 'common.done-at', { when: discordRelativeTime(eta.finishesAt) })}`;
   }
   const end = training.finishedAt ?? now;
-  const estimate = training.estimate ? ` (estimated ${formatUsd(training.estimate.usd)})` : '';
-  lines.push(`Elapsed ${formatDuration((end - training.createdAt) / 1000)} · cost ${cost.exact ? '' : 'so far '}${describeCost(cost.seconds, pricePerSecond)}${estimate}`);
-  lines.push(`Checkpoints: ${checkpointLine(training)}`);
-  if (training.stopAfter) lines.push(`Stopped after step ${training.stopAfter.step} by <@${training.stopAfter.by}>.`);
-  if (training.failure) lines.push(`Failure: ${training.failure.slice(0, 300)}`);
+  const estimate = training.estimate ? ` ${t(locale, 'common.estimated', { usd: formatUsd(training.estimate.usd) })}` : '';
+  const elapsed = formatDuration((end - training.createdAt) / 1000, locale);
+  lines.push(t(locale, cost.exact ? 'training.status.elapsed' : 'training.status.elapsed.so-far', { elapsed, cost: describeCost(cost.seconds, pricePerSecond, locale), estimate }));
+  lines.push(t(locale, 'training.status.checkpoints', { checkpoints: checkpointLine(training) }));
+  if (training.stopAfter) lines.push(t(locale, 'training.status.stopped', { step: training.stopAfter.step, user: training.stopAfter.by }));
+  if (training.failure) lines.push(t(locale, 'training.status.failure', { failure: training.failure.slice(0, 300) }));
   const components =
     training.status === 'running'
-      ? [new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId(cancelId(training.id)).setLabel('Cancel training').setStyle(ButtonStyle.Danger))]
+      ? [new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId(cancelId(training.id)).setLabel(t(locale, 'training.button.cancel')).setStyle(ButtonStyle.Danger))]
       : [];
   return { content: lines.join('\n'), components };
 }

@@ -3,14 +3,15 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, Discor
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
+import { msg, t, type Locale } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
 import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
-import { blindLabels, describeReveal, isHidden, labelOf, shownOrder } from '../voting/blind.js';
-import { tally, winner } from '../voting/tally.js';
+import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
+import { explainWinner, tally, winner } from '../voting/tally.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
 import { LiveTallies } from './live-tallies.js';
@@ -182,16 +183,18 @@ export class TrainingSupervisor {
     }
     await this.tallies.refresh(ref);
     if (record.threadId) {
+      const locale = record.locale ?? 'en';
       const steps = record.checkpoints.map((c) => c.step);
-      const counts = [...tally(record.votes, steps)].map(([step, count]) => `step ${step}: ${count}`).join(' · ');
-      const lines = [`🗳️ **Voting closed.** ${chosen ? `\`/kmplz\` now draws with **step ${chosen.step}**: ${chosen.explanation}.` : 'There was no checkpoint to vote on.'}`];
-      if (record.blind) lines.push(`Revealed: ${describeReveal(record, steps)}.`);
-      if (counts) lines.push(`Votes: ${counts}.`);
+      const counted = tally(record.votes, steps);
+      const counts = [...counted].map(([step, count]) => `${t(locale, 'common.step', { step })}: ${count}`).join(' · ');
+      const lines = [chosen ? t(locale, 'training.voting-closed', { step: chosen.step, explanation: explainWinner(locale, chosen, counted) }) : t(locale, 'training.voting-closed.none')];
+      if (record.blind) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, steps, locale) }));
+      if (counts) lines.push(t(locale, 'training.votes', { counts }));
       await postOnce(this.postDeps, {
         markKey: keys.message(ref.guildId, ref.trainingId, 'result'),
         channelId: record.threadId,
         tag: votesId(ref.trainingId, 'result'),
-        build: async () => ({ content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result'))] }),
+        build: async () => ({ content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))] }),
       });
     }
     await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
@@ -237,7 +240,7 @@ export class TrainingSupervisor {
     let record: TrainingRecord;
     try {
       const items = await trainingItems(store, config, draft.guildId);
-      if (items.length === 0) throw new UserError('empty-dataset', 'The dataset is empty: add drawings with `/dataset add` first.');
+      if (items.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset'));
       // Below 2^31: the trainer's seed is a 32-bit integer.
       const seed = randomInt(1, 2 ** 31 - 1);
       record = {
@@ -261,6 +264,7 @@ export class TrainingSupervisor {
         estimate: estimateFor(trainer, config, items, draft.steps, draft.checkpointEvery),
         uploadLimit: draft.uploadLimit,
         previewGpuSeconds: 0,
+        ...(draft.locale ? { locale: draft.locale } : {}),
       };
       await store.set(keys.training(ref.guildId, ref.trainingId), record);
       await store.set(keys.lastTraining(ref.guildId), ref.trainingId);
@@ -324,11 +328,11 @@ export class TrainingSupervisor {
   async stopAfter(guildId: string, trainingId: string, step: number, userId: string): Promise<{ savedGpuSeconds: number; canceledSteps: number[] }> {
     const ref = { guildId, trainingId };
     const record = await this.requireRunning(ref);
-    if (!record.checkpoints.some((c) => c.step === step)) throw new UserError('unknown-checkpoint', `There is no checkpoint at step ${step} yet.`);
-    if (record.stopAfter) throw new UserError('already-stopped', `This training was already stopped after step ${record.stopAfter.step}.`);
+    if (!record.checkpoints.some((c) => c.step === step)) throw new UserError('unknown-checkpoint', msg('error.unknown-checkpoint.yet', { step }));
+    if (record.stopAfter) throw new UserError('already-stopped', msg('error.already-stopped', { step: record.stopAfter.step }));
     const doomed = (run: TrainingRunRecord) => !isTerminalRun(run) && run.steps > step;
     const canceledSteps = (record.runs ?? []).filter(doomed).map((run) => run.steps);
-    if (canceledSteps.length === 0) throw new UserError('nothing-to-stop', `Nothing runs past step ${step} any more: there is nothing to stop.`);
+    if (canceledSteps.length === 0) throw new UserError('nothing-to-stop', msg('error.nothing-to-stop', { step }));
     const now = this.o.clock.now();
     let saved = 0;
     let won = false;
@@ -339,7 +343,7 @@ export class TrainingSupervisor {
       return { ...current, stopAfter: { step, by: userId, savedGpuSeconds: saved } };
     });
     if (!won) {
-      if (updated?.status === 'running' && updated.stopAfter) throw new UserError('already-stopped', `This training was already stopped after step ${updated.stopAfter.step}.`);
+      if (updated?.status === 'running' && updated.stopAfter) throw new UserError('already-stopped', msg('error.already-stopped', { step: updated.stopAfter.step }));
       throw notRunning(updated);
     }
     this.o.log.info({ trainingId, step, userId, savedGpuSeconds: saved }, 'training stopped after a checkpoint');
@@ -438,7 +442,8 @@ export class TrainingSupervisor {
       // A refusal (no such destination, an input the trainer rejects, a dataset that cannot be
       // exported) will not pass by retrying: the training fails with the reason.
       if (error instanceof UserError || (error instanceof ServiceError && error.failure === 'failed')) {
-        await this.fail(ref, error instanceof UserError ? error.message : `Replicate refused the training: ${error.message}`);
+        const locale = (await this.load(ref))?.locale ?? 'en';
+        await this.fail(ref, error instanceof UserError ? error.render(locale) : t(locale, 'training.refused', { detail: error.message }));
         return;
       }
       throw error;
@@ -448,18 +453,19 @@ export class TrainingSupervisor {
   private async openThread(ref: TrainingRef): Promise<TrainingRecord> {
     const { config } = this.o;
     let record = await this.mustLoad(ref);
+    const locale = record.locale ?? 'en';
     if (!record.threadId) {
       const announcement = await postOnce(this.postDeps, {
         markKey: keys.message(ref.guildId, ref.trainingId, 'announcement'),
         channelId: record.channelId,
         tag: votesId(ref.trainingId, 'announcement'),
         build: async () => ({
-          content: `🏋️ <@${record.startedBy}> started training the style (${config.TRIGGER_WORD}): ${record.steps} steps, a checkpoint every ${record.checkpointEvery}. Progress, and a preview of every checkpoint to vote on, in the thread.`,
-          components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'announcement'))],
+          content: t(locale, 'training.announcement', { user: record.startedBy, trigger: config.TRIGGER_WORD, steps: record.steps, every: record.checkpointEvery }),
+          components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'announcement', locale))],
         }),
       });
       if (!announcement) return record;
-      const threadId = await this.startThread(record.channelId, announcement.messageId, `Training ${config.TRIGGER_WORD} · ${record.steps} steps`);
+      const threadId = await this.startThread(record.channelId, announcement.messageId, t(locale, 'training.thread-name', { trigger: config.TRIGGER_WORD, steps: record.steps }));
       record = await this.update(ref, (current) => ({ ...current, announcementId: announcement.messageId, threadId }));
     }
     if (!record.statusMessageId && record.threadId) {
@@ -617,7 +623,7 @@ export class TrainingSupervisor {
         await requireBudget(store, config, clock, ref.guildId, estimate);
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
-        refused = error.message;
+        refused = error.render(record.locale ?? 'en');
       }
       if (!refused) {
         sheet = await makePreviewSheet({ generator: this.o.generator, store, config, log: this.o.log }, record, checkpoint, {
@@ -629,14 +635,15 @@ export class TrainingSupervisor {
     }
     const later = (record.runs ?? []).some((run) => !isTerminalRun(run) && run.checkpointSteps.some((step) => step > checkpoint.step));
     const hidden = isHidden(record);
-    const name = hidden ? `checkpoint ${labelOf(record, checkpoint.step)}` : `step ${checkpoint.step}`;
-    const buttons = [new ButtonBuilder().setCustomId(voteId(ref.trainingId, checkpoint.step)).setEmoji('🗳️').setLabel(`Vote for ${name}`).setStyle(ButtonStyle.Primary)];
+    const locale = record.locale ?? 'en';
+    const name = checkpointName(record, checkpoint.step, locale);
+    const buttons = [new ButtonBuilder().setCustomId(voteId(ref.trainingId, checkpoint.step)).setEmoji('🗳️').setLabel(t(locale, 'preview.button.vote', { name })).setStyle(ButtonStyle.Primary)];
     if (later && !record.stopAfter && !hidden) {
-      buttons.push(new ButtonBuilder().setCustomId(stopId(ref.trainingId, checkpoint.step)).setLabel('Stop after this one').setStyle(ButtonStyle.Secondary));
+      buttons.push(new ButtonBuilder().setCustomId(stopId(ref.trainingId, checkpoint.step)).setLabel(t(locale, 'preview.button.stop')).setStyle(ButtonStyle.Secondary));
     }
     const notes: string[] = [];
-    if (sheet?.notes.length) notes.push(`Not drawn: ${sheet.notes.join('; ')}`);
-    if (refused) notes.push(`No preview pictures: ${refused}`);
+    if (sheet?.notes.length) notes.push(t(locale, 'preview.not-drawn', { notes: sheet.notes.join('; ') }));
+    if (refused) notes.push(t(locale, 'preview.no-pictures', { reason: refused }));
     return {
       content: previewContent(record, checkpoint.step, config.TRIGGER_WORD, notes),
       files: sheet ? [new AttachmentBuilder(sheet.image.data, { name: sheet.image.filename })] : [],
@@ -656,8 +663,8 @@ export class TrainingSupervisor {
     const runs = record.runs ?? [];
     if (record.status !== 'running' || !runs.every(isTerminalRun) || record.checkpoints.some((c) => !c.previewUrl)) return false;
     const now = this.o.clock.now();
-    const hint = record.strategy === 'streaming' ? ' (with REPLICATE_TRAINER_MODE=streaming, the trainer must output a list of weights URLs, one per checkpoint)' : '';
-    const failure = record.checkpoints.length === 0 ? (runs.find((run) => run.error)?.error ?? `no checkpoint was made${hint}`) : undefined;
+    const noCheckpoint = t(record.locale ?? 'en', record.strategy === 'streaming' ? 'training.no-checkpoint-made.streaming' : 'training.no-checkpoint-made');
+    const failure = record.checkpoints.length === 0 ? (runs.find((run) => run.error)?.error ?? noCheckpoint) : undefined;
     await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) =>
       current?.status === 'running' ? { ...current, status: failure ? 'failed' : 'succeeded', finishedAt: now, ...(failure ? { failure } : {}) } : current,
     );
@@ -727,31 +734,35 @@ export class TrainingSupervisor {
   private async finalMessage(record: TrainingRecord, chosen: ReturnType<typeof winner>): Promise<MessageCreateOptions> {
     const { config, clock, store } = this.o;
     const price = config.GPU_PRICE_PER_SECOND;
-    const cost = `Cost: ${describeCost(gpuSecondsSoFar(record, clock.now()).seconds, price)}${record.estimate ? ` (estimated ${formatUsd(record.estimate.usd)})` : ''}.`;
+    const locale = record.locale ?? 'en';
+    const estimate = record.estimate ? ` ${t(locale, 'common.estimated', { usd: formatUsd(record.estimate.usd) })}` : '';
+    const cost = t(locale, 'training.cost', { cost: describeCost(gpuSecondsSoFar(record, clock.now()).seconds, price, locale), estimate });
+    const noReason = t(locale, 'common.no-reason');
     const lines: string[] = [];
     if (record.status === 'succeeded') {
       if (record.votingClosesAt !== undefined && record.votingClosedAt === undefined) {
-        const at = Math.round(record.votingClosesAt / 1000);
-        lines.push(`🏁 **Training finished.** Voting stays open until <t:${at}:f> (<t:${at}:R>): then the result is announced here and \`/kmplz\` switches to the winner.`);
+        lines.push(t(locale, 'training.finished.deadline', { at: Math.round(record.votingClosesAt / 1000) }));
       } else {
-        lines.push(chosen ? `🏁 **Training finished.** \`/kmplz\` now draws with **step ${chosen.step}**: ${chosen.explanation}.` : '🏁 **Training finished.**');
+        const counts = tally(record.votes, record.checkpoints.map((c) => c.step));
+        lines.push(chosen ? t(locale, 'training.finished.winner', { step: chosen.step, explanation: explainWinner(locale, chosen, counts) }) : t(locale, 'training.finished'));
       }
-      if (record.blind && !isHidden(record)) lines.push(`Revealed: ${describeReveal(record, record.checkpoints.map((c) => c.step))}.`);
+      if (record.blind && !isHidden(record)) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, record.checkpoints.map((c) => c.step), locale) }));
       if (record.stopAfter) {
-        lines.push(`Stopped after step ${record.stopAfter.step} by <@${record.stopAfter.by}>, which saved about ${describeCost(record.stopAfter.savedGpuSeconds, price)}.`);
+        lines.push(t(locale, 'training.finished.stopped', { step: record.stopAfter.step, user: record.stopAfter.by, cost: describeCost(record.stopAfter.savedGpuSeconds, price, locale) }));
       }
       const failed = (record.runs ?? []).filter((run) => run.status === 'failed');
-      if (failed.length) lines.push(`Runs that failed: ${failed.map((run) => `${run.steps} steps (${(run.error ?? 'no reason given').slice(0, 150)})`).join('; ')}.`);
+      const described = failed.map((run) => t(locale, 'training.finished.failed-run', { steps: run.steps, error: (run.error ?? noReason).slice(0, 150) }));
+      if (failed.length) lines.push(t(locale, 'training.finished.failed-runs', { runs: described.join('; ') }));
     } else if (record.status === 'canceled') {
-      lines.push(`🛑 **Training canceled** by <@${record.canceled?.by ?? record.startedBy}>: every run was stopped, which saved about ${describeCost(record.canceled?.savedGpuSeconds ?? 0, price)}. \`/kmplz\` keeps the checkpoint it had.`);
+      lines.push(t(locale, 'training.canceled', { user: record.canceled?.by ?? record.startedBy, cost: describeCost(record.canceled?.savedGpuSeconds ?? 0, price, locale) }));
     } else {
-      lines.push(`❌ **Training failed**: ${(record.failure ?? 'no reason given').slice(0, 500)}. \`/kmplz\` keeps the checkpoint it had.`);
+      lines.push(t(locale, 'training.failed', { failure: (record.failure ?? noReason).slice(0, 500) }));
     }
     lines.push(cost);
     if (config.BUDGET_USD !== undefined) {
-      lines.push(`This server has spent ${formatUsd((await spentThisMonth(store, clock, record.guildId)).usd)} of its ${formatUsd(config.BUDGET_USD)} this month.`);
+      lines.push(t(locale, 'training.budget', { spent: formatUsd((await spentThisMonth(store, clock, record.guildId)).usd), budget: formatUsd(config.BUDGET_USD) }));
     }
-    return { content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(record.id, 'final'))] };
+    return { content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(record.id, 'final', locale))] };
   }
 
   /** Cancels the runs `which` selects: created ones at the service, pending ones in the record. */
@@ -808,15 +819,15 @@ export class TrainingSupervisor {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (await store.setIfAbsent(keys.running(guildId), trainingId)) return;
       const current = await store.get<string>(keys.running(guildId));
-      if (current === trainingId) throw new UserError('already-started', 'This training has started already.');
+      if (current === trainingId) throw new UserError('already-started', msg('error.already-started'));
       const other = current ? await store.get<TrainingRecord>(keys.training(guildId, current)) : undefined;
       if (other?.status === 'running') {
-        throw new UserError('training-running', `A training is running already${other.threadId ? ` in <#${other.threadId}>` : ''}: cancel it there, or wait for it to finish.`);
+        throw runningAlready(other);
       }
       // The marker of a training that ended without clearing it: free it and try again.
       await store.update<string>(keys.running(guildId), (value) => (value === current ? undefined : value));
     }
-    throw new UserError('training-running', 'Another training is starting right now: wait for it, or cancel it.');
+    throw new UserError('training-running', msg('error.training-running.starting'));
   }
 
   private async unfollow(ref: TrainingRef): Promise<void> {
@@ -828,7 +839,7 @@ export class TrainingSupervisor {
 
   private async requireRunning(ref: TrainingRef): Promise<TrainingRecord> {
     const record = await this.load(ref);
-    if (!record) throw new UserError('unknown-training', 'That training is not known here.');
+    if (!record) throw new UserError('unknown-training', msg('error.unknown-training.here'));
     if (record.status !== 'running') throw notRunning(record);
     return record;
   }
@@ -852,16 +863,21 @@ export class TrainingSupervisor {
 }
 
 function notRunning(record: TrainingRecord | undefined): UserError {
-  const state = record?.status === 'succeeded' ? 'finished' : (record?.status ?? 'ended');
-  return new UserError('training-not-running', `This training has ${state} already.`);
+  const state = record?.status === 'succeeded' ? 'finished' : record?.status === 'failed' || record?.status === 'canceled' ? record.status : 'ended';
+  return new UserError('training-not-running', msg(`error.training-not-running.${state}`));
+}
+
+/** The refusal of a second training while `running` goes on (from /train and from Start). */
+export function runningAlready(running: Pick<TrainingRecord, 'threadId'>): UserError {
+  return new UserError('training-running', running.threadId ? msg('error.training-running.thread', { thread: running.threadId }) : msg('error.training-running'));
 }
 
 function activeFor(record: TrainingRecord, chosen: NonNullable<ReturnType<typeof winner>>): ActiveCheckpoint {
   return { trainingId: record.id, step: chosen.step, chosenBy: chosen.rule === 'trainer' ? 'trainer' : chosen.rule === 'no-votes' ? 'last' : 'vote' };
 }
 
-function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result'): ButtonBuilder {
-  return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel('Votes so far').setStyle(ButtonStyle.Secondary);
+function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result', locale: Locale): ButtonBuilder {
+  return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel(t(locale, 'training.button.votes')).setStyle(ButtonStyle.Secondary);
 }
 
 function withRun(record: TrainingRecord, index: number, fn: (run: TrainingRunRecord) => TrainingRunRecord): TrainingRecord {

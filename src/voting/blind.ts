@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { t, type Locale } from '../i18n/index.js';
 import type { TrainingRecord } from '../training/records.js';
 
 /**
@@ -25,8 +26,8 @@ export function labelOf(record: Pick<TrainingRecord, 'blind'>, step: number): st
 }
 
 /** How a checkpoint is named to the class: its letter while hidden, else its step. */
-export function checkpointName(record: Pick<TrainingRecord, 'blind' | 'votingClosedAt'>, step: number): string {
-  return isHidden(record) ? `checkpoint ${labelOf(record, step) ?? '?'}` : `step ${step}`;
+export function checkpointName(record: Pick<TrainingRecord, 'blind' | 'votingClosedAt'>, step: number, locale: Locale = 'en'): string {
+  return isHidden(record) ? t(locale, 'common.checkpoint-letter', { label: labelOf(record, step) ?? '?' }) : t(locale, 'common.step', { step });
 }
 
 /** Steps in the order the class sees them: by letter while hidden, else by step. */
@@ -37,10 +38,10 @@ export function shownOrder(record: Pick<TrainingRecord, 'blind' | 'votingClosedA
 }
 
 /** "A = step 750 · B = step 250 · …", for the reveal. */
-export function describeReveal(record: Pick<TrainingRecord, 'blind'>, steps: readonly number[]): string {
+export function describeReveal(record: Pick<TrainingRecord, 'blind'>, steps: readonly number[], locale: Locale = 'en'): string {
   return [...steps]
     .filter((step) => labelOf(record, step) !== undefined)
     .sort((a, b) => labelOf(record, a)!.localeCompare(labelOf(record, b)!))
-    .map((step) => `**${labelOf(record, step)}** = step ${step}`)
+    .map((step) => `**${labelOf(record, step)}** = ${t(locale, 'common.step', { step })}`)
     .join(' · ');
 }

@@ -1,3 +1,5 @@
+import { listInWords, t, type Locale } from '../i18n/index.js';
+
 /**
  * Checkpoint votes: one vote per person per training, userId → step. The store keeps them
  * as a plain object (JSON), code in memory may hold a Map; both are read here.
@@ -63,24 +65,38 @@ export function winner({ votes, steps, override }: WinnerInput): Winner | undefi
   if (override !== undefined) {
     const overrideVotes = counts.get(override);
     if (overrideVotes === undefined) throw new RangeError(`override ${override} is not a checkpoint (${ordered.join(', ')})`);
-    return { step: override, votes: overrideVotes, rule: 'trainer', explanation: `step ${override} was picked by a trainer` };
+    return withExplanation({ step: override, votes: overrideVotes, rule: 'trainer' }, counts);
   }
 
   const most = Math.max(...counts.values());
   if (most === 0) {
-    return { step: last, votes: 0, rule: 'no-votes', explanation: `no votes: the last checkpoint (${last}) is used` };
+    return withExplanation({ step: last, votes: 0, rule: 'no-votes' }, counts);
   }
   const leaders = ordered.filter((step) => counts.get(step) === most);
   const chosen = leaders.at(-1) ?? last;
-  if (leaders.length === 1) {
-    return { step: chosen, votes: most, rule: 'most-votes', explanation: `step ${chosen} wins with ${plural(most, 'vote')}` };
+  return withExplanation({ step: chosen, votes: most, rule: leaders.length === 1 ? 'most-votes' : 'tie-later-step' }, counts);
+}
+
+function withExplanation(chosen: Omit<Winner, 'explanation'>, counts: ReadonlyMap<number, number>): Winner {
+  return { ...chosen, explanation: explainWinner('en', chosen, counts) };
+}
+
+/** The rule that chose `chosen`, in words, for the reply; `counts` names the steps of a tie. */
+export function explainWinner(locale: Locale, chosen: Omit<Winner, 'explanation'> | undefined, counts: ReadonlyMap<number, number>): string {
+  if (!chosen) return t(locale, 'winner.no-checkpoints');
+  const { step, votes } = chosen;
+  switch (chosen.rule) {
+    case 'trainer':
+      return t(locale, 'winner.trainer', { step });
+    case 'no-votes':
+      return t(locale, 'winner.no-votes', { step });
+    case 'most-votes':
+      return t(locale, 'winner.most-votes', { step, votes });
+    case 'tie-later-step': {
+      const leaders = [...counts].filter(([, count]) => count === votes).map(([leader]) => leader);
+      return t(locale, 'winner.tie', { leaders: listInWords(locale, leaders), votes, step });
+    }
   }
-  return {
-    step: chosen,
-    votes: most,
-    rule: 'tie-later-step',
-    explanation: `tie between ${listInWords(leaders)} with ${plural(most, 'vote')} each: the later step (${chosen}) wins`,
-  };
 }
 
 export interface VoteSummary {
@@ -93,17 +109,9 @@ export interface VoteSummary {
 export function tallyVotes(input: WinnerInput): VoteSummary {
   const counts = tally(input.votes, input.steps);
   const chosen = winner(input);
-  return chosen ? { counts, winner: chosen, explanation: chosen.explanation } : { counts, explanation: 'no checkpoints yet' };
+  return chosen ? { counts, winner: chosen, explanation: chosen.explanation } : { counts, explanation: explainWinner('en', undefined, counts) };
 }
 
 function sortedSteps(steps: readonly number[]): number[] {
   return [...new Set(steps)].sort((a, b) => a - b);
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-function listInWords(items: readonly number[]): string {
-  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }

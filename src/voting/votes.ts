@@ -1,5 +1,6 @@
 import type { BotContext } from '../context.js';
 import { UserError } from '../errors.js';
+import { msg, t, type Locale } from '../i18n/index.js';
 import { keys, type TrainingRecord } from '../training/records.js';
 import { checkpointName } from './blind.js';
 import { castVote } from './tally.js';
@@ -11,6 +12,8 @@ export interface RecordedVote {
   /** How the checkpoints are named to the voter: `step 500`, or `checkpoint B` while a blind vote runs. */
   name: string;
   movedFromName?: string;
+  /** How the training named checkpoints when the vote was cast, to name them in the voter's language. */
+  shownAs: Pick<TrainingRecord, 'blind' | 'votingClosedAt'>;
 }
 
 /**
@@ -27,22 +30,23 @@ export async function recordVote(ctx: BotContext, guildId: string, trainingId: s
     outcome = castVote(current.votes, userId, step, current.checkpoints.map((c) => c.step));
     return outcome.ok ? { ...current, votes: Object.fromEntries(outcome.votes) } : current;
   });
-  if (!training) throw new UserError('unknown-training', 'That training is not known here any more.');
+  if (!training) throw new UserError('unknown-training', msg('error.unknown-training'));
   if (training.votingClosedAt !== undefined) {
-    throw new UserError('voting-closed', `Voting on this training closed <t:${Math.round(training.votingClosedAt / 1000)}:R>: see \`/checkpoints\` for the result.`);
+    throw new UserError('voting-closed', msg('error.voting-closed', { at: Math.round(training.votingClosedAt / 1000) }));
   }
-  if (!outcome) throw new UserError('unknown-training', 'That training is not known here any more.');
+  if (!outcome) throw new UserError('unknown-training', msg('error.unknown-training'));
   if (!outcome.ok) {
     const available = training.checkpoints.map((c) => c.step).join(', ');
-    throw new UserError('unknown-checkpoint', available ? `There is no checkpoint at step ${step}. You can vote for: ${available}.` : 'No checkpoint is ready to vote on yet.');
+    throw new UserError('unknown-checkpoint', available ? msg('error.unknown-checkpoint.vote', { step, available }) : msg('error.unknown-checkpoint.none-to-vote'));
   }
   ctx.log.info({ trainingId, step, movedFrom: outcome.movedFrom }, 'checkpoint vote');
   await ctx.training.showTallies({ guildId, trainingId });
   const { movedFrom } = outcome;
-  return { step, name: checkpointName(training, step), ...(movedFrom === undefined ? {} : { movedFrom, movedFromName: checkpointName(training, movedFrom) }) };
+  return { step, name: checkpointName(training, step), ...(movedFrom === undefined ? {} : { movedFrom, movedFromName: checkpointName(training, movedFrom) }), shownAs: { blind: training.blind, votingClosedAt: training.votingClosedAt } };
 }
 
-export function describeVote({ name, movedFromName }: RecordedVote): string {
-  const moved = movedFromName === undefined ? '' : ` (moved from ${movedFromName})`;
-  return `🗳️ Your vote is on **${name}**${moved}. One vote per person: vote again to move it.`;
+export function describeVote(vote: RecordedVote, locale: Locale = 'en'): string {
+  const name = checkpointName(vote.shownAs, vote.step, locale);
+  if (vote.movedFrom === undefined) return t(locale, 'vote.recorded', { name });
+  return t(locale, 'vote.moved', { name, from: checkpointName(vote.shownAs, vote.movedFrom, locale) });
 }
