@@ -4,7 +4,6 @@ import {
   ButtonBuilder,
   ButtonStyle,
   EmbedBuilder,
-  MessageFlags,
   ModalBuilder,
   TextInputBuilder,
   TextInputStyle,
@@ -18,11 +17,12 @@ import { loadDataset, readTrainingImage, setCaption } from '../src/dataset/datas
 import { IntakeError } from '../src/dataset/intake/refusal.js';
 import type { DatasetImage } from '../src/dataset/records.js';
 import { downloadAttachment } from '../src/dataset/intake/download.js';
-import { UserError } from '../src/errors.js';
+import { UserError, isUserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
+import { replyTargetOf, type ReplyTarget } from '../src/interactions/reply-target.js';
 import { respond } from '../src/interactions/respond.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 import { requireBudget } from '../src/money/budget.js';
@@ -32,6 +32,7 @@ import { INTAKE_LIMITS } from './dataset.js';
 import { captionDefinition } from './definitions.js';
 
 const REVIEW_PAGE_SIZE = 5;
+const CAPTION_BATCH = 'caption-batch';
 
 /**
  * `/caption image:` captions one picture and shows it as the trainer would read it;
@@ -46,6 +47,9 @@ export const caption: SlashCommand = {
     if (image) return captionOne(interaction, ctx, guildId, image);
     requireTrainer(interaction, ctx.config);
     return captionDataset(interaction, ctx, guildId);
+  },
+  tasks: {
+    [CAPTION_BATCH]: (data, run, ctx) => captionBatch(data as CaptionBatch, run.signal, ctx),
   },
   components: {
     page: {
@@ -119,23 +123,45 @@ async function captionDataset(interaction: ChatInputCommandInteraction, ctx: Bot
   if (images.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset'));
   const todo = images.filter((i) => !i.caption).length;
   const locale = localeOf(interaction);
-  if (todo > 0) {
-    let lastEdit = 0;
-    const progress = (done: number) => t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done });
-    await respond(interaction, { content: progress(0) });
+  if (todo === 0) {
+    await respond(interaction, await reviewPage(ctx, guildId, 0, uploadLimitOf(interaction), locale));
+    return;
+  }
+  // A batch takes minutes: it runs as a task, which edits this reply and survives a restart.
+  const batch: CaptionBatch = { guildId, reply: replyTargetOf(interaction), locale, uploadLimit: uploadLimitOf(interaction) };
+  if (!(await ctx.tasks.start(CAPTION_BATCH, guildId, batch))) throw new UserError('caption-running', msg('error.caption-running'));
+  await respond(interaction, { content: t(locale, 'caption.progress', { todo, bar: progressBar(0), done: 0 }) });
+}
+
+interface CaptionBatch {
+  guildId: string;
+  reply: ReplyTarget;
+  locale: Locale;
+  uploadLimit: number;
+}
+
+/** Captions what is missing, showing progress in the reply, then turns the reply into the review. */
+async function captionBatch({ guildId, reply, locale, uploadLimit }: CaptionBatch, signal: AbortSignal, ctx: BotContext): Promise<void> {
+  let lastEdit = 0;
+  try {
     const { failed } = await captionMissing(captionDeps(ctx), guildId, {
-      async onProgress(done) {
-        // Discord rate-limits edits; the last one always goes out.
-        if (Date.now() - lastEdit < 1500 && done < todo) return;
+      signal,
+      async onProgress(done, todo) {
+        // Discord rate-limits edits; the review replaces the last one anyway.
+        if (Date.now() - lastEdit < 1500) return;
         lastEdit = Date.now();
-        await respond(interaction, { content: progress(done) }).catch(() => undefined);
+        const content = t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done });
+        await ctx.replier.edit(reply, { content }).catch((error: unknown) => ctx.log.debug({ err: error }, 'progress edit failed'));
       },
     });
-    if (failed.length) {
-      await interaction.followUp({ content: t(locale, 'caption.failed', { names: failed.join(', ') }), flags: MessageFlags.Ephemeral }).catch(() => undefined);
-    }
+    if (signal.aborted) return;
+    const review = await reviewPage(ctx, guildId, 0, uploadLimit, locale);
+    await ctx.replier.finish(reply, { ...review, content: failed.length ? t(locale, 'caption.failed', { names: failed.join(', ') }) : '' });
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    // A refusal found on the way (the budget): the trainer reads it where the progress was.
+    await ctx.replier.finish(reply, { content: error.render(locale), embeds: [], components: [], files: [] });
   }
-  await respond(interaction, await reviewPage(ctx, guildId, 0, uploadLimitOf(interaction), locale));
 }
 
 function captionDeps(ctx: BotContext): CaptionDeps {

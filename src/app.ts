@@ -92,13 +92,14 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret } = built;
+  const replier = new Replier(client, config, clock);
   const generation = new GenerationService({
     store,
     config,
     clock,
     log: log.child({ component: 'generation' }),
     generator: services.generator,
-    replier: new Replier(client, config, clock),
+    replier,
     ...deps.generation,
     queue: shared.generationQueue,
   });
@@ -130,8 +131,14 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
           ],
           log.child({ component: 'http' }),
         );
-  const context: BotContext = { config, log, store, clock, client, generation, training, services };
-  const dispatcher = new Dispatcher(deps.commands ?? allCommands, context, cluster, {
+  const commands = deps.commands ?? allCommands;
+  const context: BotContext = { config, log, store, clock, client, generation, training, services, tasks, replier };
+  for (const command of commands) {
+    for (const [kind, task] of Object.entries(command.tasks ?? {})) {
+      tasks.register(kind, (data, run) => task(data, run, { ...context, log: log.child({ task: kind }) }));
+    }
+  }
+  const dispatcher = new Dispatcher(commands, context, cluster, {
     onAcknowledged(kind, ms) {
       metrics.observeAck(kind, ms);
       deps.events?.onAcknowledged?.(kind, ms);

@@ -2,7 +2,9 @@ import type { Client } from 'discord.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { GenerationService } from './generation/service.js';
+import type { Replier } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
+import type { TaskRunner } from './queue/tasks.js';
 import type { Captioner, Generator, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
 import type { TrainingSupervisor } from './training/supervisor.js';
@@ -22,6 +24,10 @@ export interface BotContext {
   /** `/train`: trainings followed to their last preview, across restarts. */
   readonly training: TrainingSupervisor;
   readonly services: Services;
+  /** Background work that outlives an interaction (batch captioning), in one process at a time. */
+  readonly tasks: TaskRunner;
+  /** Answers a stored interaction later: edits its reply while the token lives, then posts in the channel. */
+  readonly replier: Replier;
 }
 
 export interface Services {

@@ -54,7 +54,7 @@ export async function captionImage(
 export async function captionMissing(
   deps: CaptionDeps,
   guildId: string,
-  { onProgress }: { onProgress?: (done: number, total: number) => void | Promise<void> } = {},
+  { onProgress, signal }: { onProgress?: (done: number, total: number) => void | Promise<void>; signal?: AbortSignal } = {},
 ): Promise<{ captioned: string[]; failed: string[] }> {
   const { store, config, clock, log } = deps;
   const todo = (await loadDataset(store, guildId)).images.filter((image) => !image.caption);
@@ -63,6 +63,8 @@ export async function captionMissing(
   const captioned: string[] = [];
   const failed: string[] = [];
   await mapConcurrent(todo, CONCURRENCY, async (image) => {
+    // Stopping (a shutdown): what is captioned is kept, the rest is left for the next run.
+    if (signal?.aborted) return;
     try {
       const caption = await captionImage(deps, guildId, { data: await readTrainingImage(config, image), contentType: 'image/jpeg', name: `${image.name}.jpg` });
       if (await setCaption({ store, config, log }, guildId, image.name, caption, 'blip')) captioned.push(image.name);

@@ -39,6 +39,7 @@ export const en = {
   'option.not-a-multiple': '{field} must be a multiple of {multiple} (from {min} to {max}).',
 
   // ---- refusals (UserError): `error.<code>`, and `error.<code>.<variant>` -------------------------
+  'error.caption-running': 'Captioning is already running for this server: its progress is in the earlier reply.',
   'error.unexpected': "Something went wrong on kmplz's side. Nothing of yours was lost. If it happens again, tell the server's admins the reference `{reference}`.",
   'error.queue-closed': 'kmplz is restarting: try again in a minute.',
   'error.guild-only': 'kmplz works inside a server, not in direct messages.',

@@ -26,6 +26,12 @@ export interface ComponentHandler {
   execute(interaction: ComponentInteraction, args: readonly string[], ctx: BotContext): Promise<void>;
 }
 
+/**
+ * Background work a command hands over (see TaskRunner): it runs in one process, outlives the
+ * interaction, and with Redis is taken over by another process if its own dies.
+ */
+export type CommandTask = (data: unknown, run: { signal: AbortSignal; takenOver: boolean }, ctx: BotContext) => Promise<void>;
+
 export interface SlashCommand {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /** Chosen per interaction because subcommands of one command differ (a modal cannot follow a defer). */
@@ -33,6 +39,8 @@ export interface SlashCommand {
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
   components?: Readonly<Record<string, ComponentHandler>>;
+  /** Task kinds this command starts with `ctx.tasks.start(kind, …)`; kinds are unique across commands. */
+  tasks?: Readonly<Record<string, CommandTask>>;
 }
 
 const CUSTOM_ID_LIMIT = 100;

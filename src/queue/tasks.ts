@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -10,7 +11,8 @@ import type { Logger } from '../log.js';
 export interface TaskRunner {
   /** The handler for one kind of task. It runs until the work is done or `signal` aborts (shutdown). */
   register<D>(kind: string, handler: TaskHandler<D>): void;
-  start<D>(kind: string, id: string, data: D): Promise<void>;
+  /** False when the task runs already (here or elsewhere): nothing new was started. */
+  start<D>(kind: string, id: string, data: D): Promise<boolean>;
   /** Stops running tasks here; with BullMQ they go back to the queue for another process. */
   close(timeoutMs: number): Promise<void>;
 }
@@ -29,16 +31,17 @@ export class LocalTasks implements TaskRunner {
     this.handlers.set(kind, handler as TaskHandler<never>);
   }
 
-  async start<D>(kind: string, id: string, data: D): Promise<void> {
+  async start<D>(kind: string, id: string, data: D): Promise<boolean> {
     const key = `${kind}:${id}`;
     const handler = this.handlers.get(kind) as TaskHandler<D> | undefined;
     if (!handler) throw new Error(`no handler for tasks of kind ${kind}`);
-    if (this.closed || this.running.has(key)) return;
+    if (this.closed || this.running.has(key)) return false;
     const controller = new AbortController();
     const done = handler(data, { signal: controller.signal, takenOver: false })
       .catch((error: unknown) => this.log.error({ err: error, task: key }, 'a background task stopped on an error'))
       .finally(() => this.running.delete(key));
     this.running.set(key, { controller, done });
+    return true;
   }
 
   async close(timeoutMs: number): Promise<void> {
@@ -47,6 +50,13 @@ export class LocalTasks implements TaskRunner {
     for (const task of running) task.controller.abort(new Error('the bot is stopping'));
     await Promise.race([Promise.allSettled(running.map((task) => task.done)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
+}
+
+interface TaskEnvelope {
+  kind: string;
+  data: unknown;
+  /** Tells this start's job from an earlier one with the same id. */
+  nonce?: string;
 }
 
 /** Thrown by a task stopped for a shutdown, so BullMQ hands it straight to another process. */
@@ -68,15 +78,16 @@ const TASKS_PER_PROCESS = 50;
  * Tasks on BullMQ: a task is a job whose lock is the lease. The process that holds it runs the
  * handler; if that process dies, its lock expires and another process's stalled-job check starts
  * the handler again there (`takenOver`). On a graceful stop the handler is aborted and the job is
- * failed with a retry left, so another process takes it at once instead of after the lock expires.
+ * failed with a retry left, so another process takes it a second later instead of after the lock
+ * expires.
  */
 export class BullTasks implements TaskRunner {
   private readonly handlers = new Map<string, TaskHandler<never>>();
   /** The running handlers here: how to stop each, and when it has stopped. */
   private readonly controllers = new Map<AbortController, Promise<unknown>>();
   private readonly connection: Redis;
-  private readonly queue: Queue<{ kind: string; data: unknown }>;
-  private readonly worker: Worker<{ kind: string; data: unknown }>;
+  private readonly queue: Queue<TaskEnvelope>;
+  private readonly worker: Worker<TaskEnvelope>;
   private closing = false;
 
   constructor(private readonly o: BullTasksOptions) {
@@ -99,7 +110,8 @@ export class BullTasks implements TaskRunner {
         } finally {
           this.controllers.delete(controller);
         }
-        if (this.closing) throw new HandedOver('handed over to another process');
+        // Stopped by the shutdown rather than finished: another process carries on with it.
+        if (controller.signal.aborted) throw new HandedOver('handed over to another process');
       },
       {
         connection: this.connection,
@@ -130,15 +142,24 @@ export class BullTasks implements TaskRunner {
     this.handlers.set(kind, handler as TaskHandler<never>);
   }
 
-  async start<D>(kind: string, id: string, data: D): Promise<void> {
-    if (this.closing) return;
-    // The job id makes a second start a no-op while the task exists in any state.
-    await this.queue.add(kind, { kind, data }, {
+  async start<D>(kind: string, id: string, data: D): Promise<boolean> {
+    if (this.closing) return false;
+    if (!this.handlers.has(kind)) throw new Error(`no handler for tasks of kind ${kind}`);
+    const nonce = randomUUID();
+    // The job id makes a second start a no-op while the task exists in any state; the stored
+    // job then carries another start's nonce.
+    const { id: jobId } = await this.queue.add(kind, { kind, data, nonce }, {
       jobId: `${kind}-${id.replaceAll(':', '-')}`,
       attempts: Number.MAX_SAFE_INTEGER,
+      // A retry is a hand-over (or a process that does not know the kind yet, mid-deploy): a
+      // second's pause keeps that from spinning.
+      backoff: { type: 'fixed', delay: 1000 },
       removeOnComplete: true,
       removeOnFail: true,
     });
+    const stored = await this.queue.getJob(jobId!);
+    // Gone already: it was this start's, and it finished at once.
+    return !stored || stored.data.nonce === nonce;
   }
 
   async close(timeoutMs: number): Promise<void> {
