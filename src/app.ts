@@ -126,7 +126,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       : new HttpServer(
           [
             replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) }),
-            healthRoute({ client, store, queue: generation.queue, stopping: () => stopping !== undefined }),
+            healthRoute({ client, store, queue: generation.queue, shared: config.REDIS_URL ? cluster : undefined, stopping: () => stopping !== undefined }),
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
           ],
           log.child({ component: 'http' }),

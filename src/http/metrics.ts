@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { spentThisMonth } from '../money/budget.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { Store } from '../store/store.js';
+import { TIMED_OUT, within } from '../util/within.js';
 import type { Route } from './server.js';
 
 /** Upper bounds (seconds) of the acknowledgement histogram: Discord's own limit is 3 s. */
@@ -32,7 +33,7 @@ export class Metrics {
     this.jobs.set(outcome, (this.jobs.get(outcome) ?? 0) + 1);
   }
 
-  render(gauges: { queue: { waiting: number; running: number }; spend: { guildId: string; gpuSeconds: number; usd: number }[] }): string {
+  render(gauges: { queue?: { waiting: number; running: number }; spend: { guildId: string; gpuSeconds: number; usd: number }[] }): string {
     const lines: string[] = [];
     const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     family('kmplz_interactions_total', 'counter', 'Interactions acknowledged, by kind.');
@@ -44,8 +45,11 @@ export class Metrics {
       lines.push(`kmplz_ack_latency_seconds_sum{kind="${kind}"} ${this.ackSums.get(kind) ?? 0}`);
       lines.push(`kmplz_ack_latency_seconds_count{kind="${kind}"} ${this.acknowledged.get(kind) ?? 0}`);
     }
-    family('kmplz_queue_jobs', 'gauge', 'Generation jobs in this process, by state.');
-    lines.push(`kmplz_queue_jobs{state="waiting"} ${gauges.queue.waiting}`, `kmplz_queue_jobs{state="running"} ${gauges.queue.running}`);
+    // With Redis the queue is shared: these are every process's jobs.
+    if (gauges.queue) {
+      family('kmplz_queue_jobs', 'gauge', 'Generation jobs waiting and running, by state.');
+      lines.push(`kmplz_queue_jobs{state="waiting"} ${gauges.queue.waiting}`, `kmplz_queue_jobs{state="running"} ${gauges.queue.running}`);
+    }
     family('kmplz_jobs_total', 'counter', 'Generation jobs finished, by outcome.');
     for (const [outcome, count] of this.jobs) lines.push(`kmplz_jobs_total{outcome="${outcome}"} ${count}`);
     family('kmplz_gpu_seconds_month', 'gauge', 'Billed GPU seconds this calendar month (UTC), by server.');
@@ -62,9 +66,10 @@ export function metricsRoute({ metrics, client, store, clock, queue }: { metrics
     method: 'GET',
     path: '/metrics',
     async handle() {
-      const stats = await queue.stats();
+      // Without an answer from the queue (Redis away) the scrape still gives everything else.
+      const stats = await within(2000, Promise.resolve(queue.stats())).catch(() => TIMED_OUT);
       const spend = await Promise.all([...client.guilds.cache.keys()].map(async (guildId) => ({ guildId, ...(await spentThisMonth(store, clock, guildId)) })));
-      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: metrics.render({ queue: stats, spend }) };
+      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4' }, body: metrics.render({ queue: typeof stats === 'object' ? stats : undefined, spend }) };
     },
   };
 }

@@ -4,6 +4,7 @@ import type { BotContext } from '../context.js';
 import { isUserError, newErrorReference } from '../errors.js';
 import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
+import { within } from '../util/within.js';
 import { parseCustomId, type SlashCommand } from './command.js';
 import { acknowledge, respondPrivately } from './respond.js';
 
@@ -44,7 +45,7 @@ export class Dispatcher {
   /** Stop taking new interactions (they get a short "restarting" answer) and wait for the running ones. */
   async drain(timeoutMs: number): Promise<void> {
     this.accepting = false;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    await within(timeoutMs, Promise.allSettled([...this.inFlight]));
   }
 
   private async dispatch(interaction: Interaction): Promise<void> {

@@ -2,6 +2,7 @@ import { Queue, QueueEvents, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
+import { TIMED_OUT, within } from '../util/within.js';
 import { Listeners } from './listeners.js';
 import type { CancelResult, CloseReport, EnqueueResult, Job, JobOutcome, JobQueue, JobWorker, QueueStats, Unsubscribe } from './job-queue.js';
 
@@ -200,9 +201,8 @@ export class BullJobQueue<T, R> implements JobQueue<T, R> {
     clearTimeout(this.positionsTimer);
     // No new jobs from here on; the running ones get `timeoutMs` to finish.
     await this.bullWorker.pause(true);
-    const finished = Promise.allSettled([...this.running.values()].map((r) => r.done)).then(() => true);
-    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
-    const abandoned = (await Promise.race([finished, timedOut])) ? [] : [...this.running.keys()];
+    const finished = await within(timeoutMs, Promise.allSettled([...this.running.values()].map((r) => r.done)));
+    const abandoned = finished === TIMED_OUT ? [...this.running.keys()] : [];
     if (abandoned.length > 0) this.o.log.warn({ abandoned }, 'left running jobs for another process to take over');
     // Forced: BullMQ would otherwise wait for the abandoned jobs, which keep their locks until they expire.
     await this.bullWorker.close(abandoned.length > 0).catch(() => undefined);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { TIMED_OUT, within } from '../util/within.js';
 
 /**
  * Long-running background work that must run in exactly one process at a time and survive that
@@ -48,7 +49,7 @@ export class LocalTasks implements TaskRunner {
     this.closed = true;
     const running = [...this.running.values()];
     for (const task of running) task.controller.abort(new Error('the bot is stopping'));
-    await Promise.race([Promise.allSettled(running.map((task) => task.done)), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    await within(timeoutMs, Promise.allSettled(running.map((task) => task.done)));
   }
 }
 
@@ -166,10 +167,9 @@ export class BullTasks implements TaskRunner {
     this.closing = true;
     await this.worker.pause(true);
     for (const controller of this.controllers.keys()) controller.abort(new Error('the bot is stopping'));
-    const stopped = Promise.allSettled([...this.controllers.values()]).then(() => true);
-    const timedOut = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    const stopped = await within(timeoutMs, Promise.allSettled([...this.controllers.values()]));
     // Forced only when a handler did not stop in time: BullMQ would wait for it forever.
-    await this.worker.close(!(await Promise.race([stopped, timedOut]))).catch(() => undefined);
+    await this.worker.close(stopped === TIMED_OUT).catch(() => undefined);
     await this.queue.close().catch(() => undefined);
     await this.connection.quit().catch(() => undefined);
   }

@@ -132,9 +132,13 @@ export class KeyvStore implements Store {
       // A new ttl is setIfAbsent's; update keeps the expiry the record already had.
       const expires = ttlMs !== undefined ? Date.now() + ttlMs : current.expires;
       const next = decision.next;
-      const swapped = await this.io(operation, key, async () => {
-        const nextRaw = next === undefined ? undefined : ((await keyv.serializeData({ value: next, expires })) as string);
-        return this.backend.compareAndSwap(fullKey, current.raw, nextRaw, expires === undefined ? undefined : expires - Date.now());
+      const nextRaw = next === undefined ? undefined : ((await keyv.serializeData({ value: next, expires })) as string);
+      const swapped = await this.io(operation, key, () => this.backend.compareAndSwap(fullKey, current.raw, nextRaw, expires === undefined ? undefined : expires - Date.now()), {
+        // The connection dropped with the swap in flight: the key itself tells whether it happened.
+        afterLostAnswer: async () => {
+          const raw = await this.backend.readRaw(fullKey);
+          return raw === nextRaw ? true : raw === current.raw ? undefined : false;
+        },
       });
       if (swapped) return decision.result;
       // Processes retrying in lockstep would keep colliding: spread them out.
@@ -157,15 +161,26 @@ export class KeyvStore implements Store {
     if (this.closing) throw new Error(`store ${operation} "${key}": the store is closed`);
   }
 
-  /** Runs backend work, naming the operation, key and backend when it fails; waits out a short outage. */
-  private async io<R>(operation: string, key: string, run: () => Promise<R>): Promise<R> {
+  /**
+   * Runs backend work, naming the operation, key and backend when it fails, and waits out a short
+   * outage (a restart): a command refused before it was sent is sent again; one whose answer was
+   * lost with the connection is sent again only when that is harmless (reads, plain writes,
+   * deletes), while a compare-and-swap asks `afterLostAnswer` what became of it (undefined: not
+   * done, send it again).
+   */
+  private async io<R>(operation: string, key: string, run: () => Promise<R>, { afterLostAnswer }: { afterLostAnswer?: () => Promise<R | undefined> } = {}): Promise<R> {
     const giveUpAt = Date.now() + this.outageWaitMs;
+    let step: () => Promise<R | undefined> = run;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await run();
+        const result = await step();
+        if (result !== undefined || step === run) return result as R;
+        step = run;
       } catch (error) {
-        if (!this.closing && wasNotSent(error) && Date.now() < giveUpAt) {
+        const kind = connectionFailure(error);
+        if (!this.closing && kind && Date.now() < giveUpAt) {
           if (attempt === 0) this.log?.warn({ store: this.backend.description, operation, key }, 'store unreachable; waiting for it to come back');
+          if (kind === 'answer-lost' && afterLostAnswer) step = afterLostAnswer;
           await sleep(Math.min(1000, 50 * 2 ** attempt));
           continue;
         }
@@ -175,12 +190,17 @@ export class KeyvStore implements Store {
   }
 }
 
-/** A refusal that happened before the command reached the server: the connection was down. */
-function wasNotSent(error: unknown): boolean {
+/**
+ * How a command failed with its connection: `not-sent` (refused while the connection was down),
+ * `answer-lost` (the connection dropped while it was in flight: it may or may not have run), or
+ * undefined for any other failure.
+ */
+function connectionFailure(error: unknown): 'not-sent' | 'answer-lost' | undefined {
   for (let e = error as { name?: string; code?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.name === 'ClientOfflineError' || e.code === 'ECONNREFUSED' || /client is offline|ECONNREFUSED/.test(e.message ?? '')) return true;
+    if (e.name === 'ClientOfflineError' || e.code === 'ECONNREFUSED' || /client is offline|ECONNREFUSED/.test(e.message ?? '')) return 'not-sent';
+    if (e.name === 'SocketClosedUnexpectedlyError' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || /Socket closed unexpectedly|ECONNRESET|Connection terminated/.test(e.message ?? '')) return 'answer-lost';
   }
-  return false;
+  return undefined;
 }
 
 function checkKey(key: string): void {

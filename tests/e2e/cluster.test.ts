@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import { startBotProcess } from '../support/bot-process.js';
 import { seedDataset, seedTraining } from '../support/fixtures.js';
 import { requireRedisOrSkip } from '../support/redis-server.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
-import { isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { freePort, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 
 // Persistent, as a production Redis behind BullMQ is: the restart test below needs the queue to survive.
 const redis = await requireRedisOrSkip({ persistent: true });
@@ -108,8 +107,11 @@ describe.skipIf(!redis)('two bot processes on one Redis', () => {
   }, 120_000);
 
   it('Redis restarting mid-job: the picture is still delivered, and the bot takes new requests afterwards', async () => {
-    const bot = await startBotProcess(env);
+    const port = await freePort();
+    const bot = await startBotProcess({ ...env, HTTP_PORT: String(port) });
+    const health = async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
     try {
+      expect(await health()).toMatchObject({ status: 'ok', redis: 'ok', queue: { waiting: 0 } });
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       replicate.oncePrediction(replicate.refs.sdxl, async (_input, ctl) => {
@@ -123,10 +125,11 @@ describe.skipIf(!redis)('two bot processes on one Redis', () => {
       // Down for a moment, as in a restart or a failover; the queue is kept (append-only file).
       await redis!.restart({ downForMs: 300 });
       release();
-      await first.waitForOriginal(answered, 30_000).catch((e) => { writeFileSync('/tmp/restart-out.txt', bot.output()); throw e; });
+      await first.waitForOriginal(answered, 30_000);
       const second = await discord.slash({ name: 'kmplz', user: discord.users.bob, options: { prompt: 'a cat after the restart', steps: 20 } });
       await second.ack(5000);
       await second.waitForOriginal(answered, 60_000);
+      expect(await health()).toMatchObject({ status: 'ok', redis: 'ok' });
       expect(bot.output()).toMatch(/store unreachable; waiting for it to come back|redis connection error/);
       discord.assertNoSpecErrors();
     } finally {
