@@ -1,10 +1,10 @@
-import { Queue, QueueEvents, Worker, type Job as BullJob } from 'bullmq';
+import { Queue, QueueEvents as BullQueueEvents, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../log.js';
 import { TIMED_OUT, within } from '../util/within.js';
-import { Listeners } from './listeners.js';
-import type { CancelResult, CloseReport, EnqueueResult, Job, JobOutcome, JobQueue, JobWorker, QueueStats, Unsubscribe } from './job-queue.js';
+import { QueueEvents } from './listeners.js';
+import type { CancelResult, CloseReport, EnqueueResult, Job, JobOutcome, JobQueue, JobWorker, QueueStats } from './job-queue.js';
 
 export interface BullQueueOptions<T, R> {
   /** The queue's name in Redis; every process that shares the work uses the same one. */
@@ -63,33 +63,27 @@ const MAX_TAKEOVERS = 3;
  * Losing a process loses nothing: its jobs' locks expire and another process's stalled-job
  * check runs them again (the worker takes over where the job's record says it was).
  */
-export class BullJobQueue<T, R> implements JobQueue<T, R> {
+export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T, R> {
   private readonly connection: Redis;
   private readonly queue: Queue<Envelope<T>>;
-  private readonly events: QueueEvents;
+  private readonly events: BullQueueEvents;
   private readonly bullWorker: Worker<Envelope<T>>;
   private readonly running = new Map<string, Running<T>>();
   /** Jobs this process accepted that have not started: the ones whose place it reports. */
   private readonly waitingHere = new Map<string, number>();
-  private readonly positionListeners: Listeners<[string, number]>;
-  private readonly startListeners: Listeners<[Job<T>]>;
-  private readonly settledListeners: Listeners<[Job<T>, JobOutcome<R>]>;
   private readonly stopListening: () => void;
   private positionsTimer: NodeJS.Timeout | undefined;
   private accepting = true;
 
   /** Call `open()` before use. */
   constructor(private readonly o: BullQueueOptions<T, R>) {
-    const onError = o.onListenerError ?? ((error: unknown) => o.log.warn({ err: error }, 'queue listener failed'));
-    this.positionListeners = new Listeners(onError);
-    this.startListeners = new Listeners(onError);
-    this.settledListeners = new Listeners(onError);
+    super(o.onListenerError ?? ((error: unknown) => o.log.warn({ err: error }, 'queue listener failed')));
     const prefix = o.prefix ?? 'kmplz';
     // Workers block on Redis and must not give up on a command while it reconnects (BullMQ's rule).
     this.connection = new Redis(o.url, { maxRetriesPerRequest: null });
     this.connection.on('error', (error: Error) => o.log.warn({ err: error }, 'redis connection error'));
     this.queue = new Queue(o.name, { connection: this.connection, prefix });
-    this.events = new QueueEvents(o.name, { connection: { url: o.url, maxRetriesPerRequest: null }, prefix });
+    this.events = new BullQueueEvents(o.name, { connection: { url: o.url, maxRetriesPerRequest: null }, prefix });
     this.bullWorker = new Worker<Envelope<T>>(o.name, (job) => this.process(job), {
       connection: this.connection,
       prefix,
@@ -175,18 +169,6 @@ export class BullJobQueue<T, R> implements JobQueue<T, R> {
     const waiting = await this.queue.getJobs(['prioritized', 'wait'], 0, -1, true);
     const running = await this.queue.getActiveCount();
     return { waiting: waiting.length, running, waitingUsers: new Set(waiting.map((job) => job.data.userId)).size };
-  }
-
-  onPositionChange(listener: (jobId: string, position: number) => void): Unsubscribe {
-    return this.positionListeners.add(listener);
-  }
-
-  onStart(listener: (job: Job<T>) => void): Unsubscribe {
-    return this.startListeners.add(listener);
-  }
-
-  onSettled(listener: (job: Job<T>, outcome: JobOutcome<R>) => void): Unsubscribe {
-    return this.settledListeners.add(listener);
   }
 
   /**

@@ -7,9 +7,8 @@ import type {
   JobQueue,
   JobWorker,
   QueueStats,
-  Unsubscribe,
 } from './job-queue.js';
-import { Listeners } from './listeners.js';
+import { QueueEvents } from './listeners.js';
 
 export interface FairQueueOptions<T, R> {
   worker: JobWorker<T, R>;
@@ -46,7 +45,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * newcomer is not queued behind the second request of someone whose first one is already
  * running. So one person's ten requests cost everybody else at most one turn.
  */
-export class FairQueue<T, R> implements JobQueue<T, R> {
+export class FairQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T, R> {
   private readonly worker: JobWorker<T, R>;
   private readonly concurrency: number;
   private readonly perUserCap: number;
@@ -68,11 +67,9 @@ export class FairQueue<T, R> implements JobQueue<T, R> {
   private accepting = true;
   private readonly stateWatchers = new Set<() => void>();
 
-  private readonly positionListeners: Listeners<[jobId: string, position: number]>;
-  private readonly startListeners: Listeners<[job: Job<T>]>;
-  private readonly settledListeners: Listeners<[job: Job<T>, outcome: JobOutcome<R>]>;
 
   constructor(options: FairQueueOptions<T, R>) {
+    super(options.onListenerError ?? ((error: unknown) => console.error('queue listener failed', error)));
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
       throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
     }
@@ -82,11 +79,6 @@ export class FairQueue<T, R> implements JobQueue<T, R> {
     this.worker = options.worker;
     this.concurrency = options.concurrency;
     this.perUserCap = options.perUserCap;
-    const onListenerError =
-      options.onListenerError ?? ((error: unknown) => console.error('queue listener failed', error));
-    this.positionListeners = new Listeners(onListenerError);
-    this.startListeners = new Listeners(onListenerError);
-    this.settledListeners = new Listeners(onListenerError);
   }
 
   enqueue(job: Job<T>): EnqueueResult {
@@ -135,18 +127,6 @@ export class FairQueue<T, R> implements JobQueue<T, R> {
 
   stats(): QueueStats {
     return { waiting: this.positions.size, running: this.running.size, waitingUsers: this.waitingByUser.size };
-  }
-
-  onPositionChange(listener: (jobId: string, position: number) => void): Unsubscribe {
-    return this.positionListeners.add(listener);
-  }
-
-  onStart(listener: (job: Job<T>) => void): Unsubscribe {
-    return this.startListeners.add(listener);
-  }
-
-  onSettled(listener: (job: Job<T>, outcome: JobOutcome<R>) => void): Unsubscribe {
-    return this.settledListeners.add(listener);
   }
 
   /** Stops taking jobs and runs what is already queued; resolves when idle or at the timeout. */

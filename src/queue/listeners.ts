@@ -1,4 +1,4 @@
-import type { Unsubscribe } from './job-queue.js';
+import type { Job, JobOutcome, Unsubscribe } from './job-queue.js';
 
 /** Event listeners that never throw into the emitter: a failing listener (say, a Discord edit) is reported, the others still run. */
 export class Listeners<A extends unknown[]> {
@@ -21,5 +21,30 @@ export class Listeners<A extends unknown[]> {
         this.onError(error);
       }
     }
+  }
+}
+
+/** The three events every `JobQueue` offers, for the queues to extend. */
+export abstract class QueueEvents<T, R> {
+  protected readonly positionListeners: Listeners<[jobId: string, position: number]>;
+  protected readonly startListeners: Listeners<[job: Job<T>]>;
+  protected readonly settledListeners: Listeners<[job: Job<T>, outcome: JobOutcome<R>]>;
+
+  constructor(onListenerError: (error: unknown) => void) {
+    this.positionListeners = new Listeners(onListenerError);
+    this.startListeners = new Listeners(onListenerError);
+    this.settledListeners = new Listeners(onListenerError);
+  }
+
+  onPositionChange(listener: (jobId: string, position: number) => void): Unsubscribe {
+    return this.positionListeners.add(listener);
+  }
+
+  onStart(listener: (job: Job<T>) => void): Unsubscribe {
+    return this.startListeners.add(listener);
+  }
+
+  onSettled(listener: (job: Job<T>, outcome: JobOutcome<R>) => void): Unsubscribe {
+    return this.settledListeners.add(listener);
   }
 }
