@@ -5,16 +5,12 @@ import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
 import type { Generator } from '../src/services/types.js';
 import { startDiscordEmulator } from '../tests/emulators/discord/index.js';
 import { startReplicateEmulator } from '../tests/emulators/replicate/index.js';
-import type { BotContext } from '../src/context.js';
-import { systemClock } from '../src/clock.js';
-import { parseConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { openStore } from '../src/store/store.js';
-import type { DiscordEmulator } from '../tests/emulators/discord/index.js';
-import { emulatorEnv, startTestBot } from '../tests/support/bot.js';
+import { startTestBot } from '../tests/support/bot.js';
 import { startBotProcess } from '../tests/support/bot-process.js';
 import { seedDataset, seedTraining } from '../tests/support/fixtures.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-training.js';
+import { kmplzBurst, percentile, warmUp, withSeededEmulators } from './support.js';
+import { round1 } from './tools.js';
 
 /**
  * A burst of 50 `/kmplz` from 10 people against the emulators, with the real discord.js client:
@@ -46,46 +42,16 @@ const BURST = 50;
 const PEOPLE = 10;
 
 async function ackOfSeparateProcess(validate: boolean): Promise<{ p50: number; p99: number }> {
-  const discord = await startDiscordEmulator({ validate });
-  const replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'kmplz-bench-'));
-  try {
-    const weights = await trainCheckpoint(replicate);
-    // At info level: startBotProcess waits for the "online" line.
-    const env = { ...emulatorEnv({ discord, replicate }, dataDir), LOG_LEVEL: 'info' };
-    // The bot's data is prepared through its own store, then the store is closed for the bot to open.
-    const config = parseConfig(env);
-    const store = await openStore(config.STORE_URL, { dataDir });
-    const seedContext = { store, config, clock: systemClock, log: createLogger({ level: 'silent' }) } as unknown as BotContext;
-    await seedDataset(seedContext, discord.guild().id, [{ name: 'ref', colour: '#707070', caption: 'KMPLZ, a drawing of a bird' }]);
-    await seedTraining(seedContext, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
-    await store.close();
+  return withSeededEmulators({ discord: { validate } }, async ({ discord, env }) => {
     const bot = await startBotProcess(env);
     try {
-      await (await discord.slash({ name: 'kmplz', options: { prompt: 'warm up', steps: 2 } })).waitForOriginal((m) => m.attachments.length > 0, 30_000);
-      const latencies = await burstAcks(discord);
-      return { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)) };
+      await warmUp(discord);
+      const { latencies } = await kmplzBurst(discord, BURST, PEOPLE);
+      return { p50: round1(percentile(latencies, 0.5)), p99: round1(percentile(latencies, 0.99)) };
     } finally {
       await bot.kill('SIGTERM');
     }
-  } finally {
-    await replicate.close();
-    await discord.close();
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-async function burstAcks(discord: DiscordEmulator): Promise<number[]> {
-  const users = Array.from({ length: PEOPLE }, (_, i) => discord.makeUser(`bench${i}`));
-  const handles = await Promise.all(
-    Array.from({ length: BURST }, (_, n) => discord.slash({ name: 'kmplz', user: users[n % PEOPLE], options: { prompt: `bird number ${n}`, steps: 2 } })),
-  );
-  const acks = await Promise.all(handles.map((h) => h.ack(3000)));
-  // Past the per-person cap (3 by default) a request is refused with a private follow-up.
-  await Promise.all(
-    handles.map((h) => discord.waitFor(() => ((h.original()?.attachments.length ?? 0) > 0 || h.followUps().length > 0 ? true : undefined), 120_000, 'every request answered')),
-  );
-  return acks.map((a) => a.latencyMs).sort((a, b) => a - b);
+  });
 }
 
 async function burstInProcess(): Promise<Record<string, number>> {
@@ -109,8 +75,7 @@ async function burstInProcess(): Promise<Record<string, number>> {
     );
     await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#707070', caption: 'KMPLZ, a drawing of a bird' }]);
     await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
-    // Warm up once: the first request of each kind compiles spec validators and JIT paths.
-    await (await discord.slash({ name: 'kmplz', options: { prompt: 'warm up', steps: 2 } })).waitForOriginal((m) => m.attachments.length > 0, 30_000);
+    await warmUp(discord);
 
     // When each job left the queue: waiting for a free prediction slot is not the bot's overhead.
     const leftQueue = new Map<string, number>();
@@ -135,8 +100,8 @@ async function burstInProcess(): Promise<Record<string, number>> {
     await bot.stop();
     const latencies = acks.map((a) => a.latencyMs).sort((a, b) => a - b);
     return {
-      ack_in_process_p99_ms: round(percentile(latencies, 0.99)),
-      bot_overhead_ms_median: round(percentile([...overheads].sort((a, b) => a - b), 0.5)),
+      ack_in_process_p99_ms: round1(percentile(latencies, 0.99)),
+      bot_overhead_ms_median: round1(percentile([...overheads].sort((a, b) => a - b), 0.5)),
     };
   } finally {
     await replicate.close();
@@ -148,12 +113,4 @@ async function burstInProcess(): Promise<Record<string, number>> {
 /** Wall-clock ms (Date.now) → performance.now() timeline. */
 function toPerf(epochMs: number): number {
   return epochMs - (Date.now() - performance.now());
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }
