@@ -4,7 +4,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../../src/context.js';
 import { UserError } from '../../src/errors.js';
 import { localeOf, msg, t } from '../../src/i18n/index.js';
-import { jobKeys, newJobId, type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
+import { jobKeys, type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
 import { cancelRow, queuedText } from '../../src/generation/service.js';
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
@@ -23,7 +23,9 @@ export async function startJob(
 ): Promise<void> {
   const locale = localeOf(interaction);
   const job: GenerationJob = {
-    id: newJobId(),
+    // The interaction's id: a process taking the interaction over from one that died finds
+    // the job that one stored, instead of making (and paying for) a second.
+    id: interaction.id,
     guildId,
     userId: interaction.user.id,
     parameters,
@@ -37,6 +39,8 @@ export async function startJob(
     locale,
   };
   const accepted = await ctx.generation.submit(job);
+  // Stored before by a process that died answering: that job's own edits answer.
+  if (accepted.state === 'answering') return;
   if (accepted.state === 'cached') {
     // The same request with the same seed was drawn before: show that picture again, for free.
     const cached = accepted.from;

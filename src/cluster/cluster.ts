@@ -12,21 +12,31 @@ export interface Cluster {
   /** This run of this process; marks and claims carry it. */
   readonly bootId: string;
   /**
-   * True when this process is to answer the interaction. Real Discord sends every event of a
-   * shard to every session identified for it, so with two processes both see each interaction
-   * and exactly one must answer it.
+   * Whether this process is to answer the interaction (undefined: another one does). Real
+   * Discord sends every event of a shard to every session identified for it, so with two
+   * processes both see each interaction and exactly one must answer it. A claim taken over
+   * from a process that died after acknowledging says so: the answer then edits that reply.
    */
-  claimInteraction(interactionId: string): Promise<boolean>;
-  /** The claimer acknowledged the interaction: nobody needs to take it over. */
+  claimInteraction(interactionId: string): Promise<InteractionClaim | undefined>;
+  /** The claimer acknowledged the interaction; it is still handling it. */
   acknowledged(interactionId: string): Promise<void>;
+  /** The claimer is done with the interaction (its work is handed to the queue, or answered). */
+  handled(interactionId: string): Promise<void>;
   /** Whether the run `bootId` still lives (and so may still be doing what it marked as its own). */
   isAlive(bootId: string): Promise<boolean>;
+  /** Whether another process is alive to take interactions this one, stopping, leaves alone. */
+  othersAlive(): Promise<boolean>;
   publish(signal: ClusterSignal): Promise<void>;
   /** Signals from every process, this one included. */
   onSignal(listener: (signal: ClusterSignal) => void): () => void;
   /** For /healthz: can this process reach what it shares with the others? */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface InteractionClaim {
+  /** Acknowledged by a process that died before it was done: do not acknowledge again. */
+  acknowledged: boolean;
 }
 
 export type ClusterSignal =
@@ -42,9 +52,11 @@ export function soloCluster(bootId = newBootId()): Cluster {
   const listeners = new Set<(signal: ClusterSignal) => void>();
   return {
     bootId,
-    claimInteraction: async () => true,
+    claimInteraction: async () => ({ acknowledged: false }),
     acknowledged: async () => undefined,
+    handled: async () => undefined,
     isAlive: async (id) => id === bootId,
+    othersAlive: async () => false,
     async publish(signal) {
       for (const listener of listeners) listener(signal);
     },
@@ -66,13 +78,14 @@ export interface RedisClusterOptions {
    * How long a claimer has to acknowledge before another process answers in its place. Discord
    * gives 3 s; a live process acknowledges in tens of milliseconds, so a claim still unacknowledged
    * after one second belongs to a process that died (or hangs) between claiming and answering.
+   * Later, while the claimer handles it, the others check on it at this pace.
    */
   takeoverAfterMs?: number;
   /** How often this process says it is alive, and how long the word lasts. */
   heartbeat?: { everyMs: number; ttlMs: number };
 }
 
-/** Compare-and-set: the claim moves to the taker only if the original claimer still holds it unacknowledged. */
+/** Compare-and-set: the claim moves to the taker only if it is still as the taker saw it. */
 const TAKE_OVER_CLAIM = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -80,14 +93,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/** Interaction tokens last 15 minutes: after that nobody can answer anyway. */
 const CLAIM_TTL_MS = 15 * 60_000;
-const ACKNOWLEDGED = 'acknowledged';
+/** A claim's value: `<bootId>` (claimed), `acked:<bootId>` (acknowledged, being handled), `handled`. */
+const ACKED = 'acked:';
+const HANDLED = 'handled';
 
 export async function redisCluster(options: RedisClusterOptions): Promise<Cluster> {
   const { url, log } = options;
   const prefix = options.prefix ?? 'kmplz';
   const takeoverAfterMs = options.takeoverAfterMs ?? 1000;
-  const heartbeat = options.heartbeat ?? { everyMs: 5000, ttlMs: 15_000 };
+  // Short, so that a process that died is known to be gone within seconds.
+  const heartbeat = options.heartbeat ?? { everyMs: 1000, ttlMs: 3000 };
   const bootId = newBootId();
   // ioredis retries commands while it reconnects (Redis restarting), so callers see a delay, not an error.
   const redis = new Redis(url, { lazyConnect: true });
@@ -117,9 +134,17 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
   });
   await subscriber.subscribe(channel);
 
-  const aliveKey = (id: string) => `${prefix}:alive:${id}`;
+  // Who is alive: each process's id, scored with the time its last word runs out.
+  const aliveKey = `${prefix}:alive`;
   const claimKey = (id: string) => `${prefix}:interaction:${id}`;
-  const beat = () => redis.set(aliveKey(bootId), String(Date.now()), 'PX', heartbeat.ttlMs).catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+  const beat = () =>
+    redis
+      .multi()
+      .zadd(aliveKey, Date.now() + heartbeat.ttlMs, bootId)
+      .zremrangebyscore(aliveKey, '-inf', Date.now())
+      .exec()
+      .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+  const isAlive = async (id: string) => id === bootId || Number((await redis.zscore(aliveKey, id)) ?? 0) > Date.now();
   await beat();
   const timer = setInterval(() => void beat(), heartbeat.everyMs);
   timer.unref();
@@ -128,21 +153,32 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
     bootId,
     async claimInteraction(interactionId) {
       const key = claimKey(interactionId);
-      if ((await redis.set(key, bootId, 'PX', CLAIM_TTL_MS, 'NX')) === 'OK') return true;
-      // Someone else claimed it. Give them the time a live process needs, then take over if
-      // they have not acknowledged: the alternative is an interaction nobody answers.
-      await new Promise((resolve) => setTimeout(resolve, takeoverAfterMs));
-      const holder = await redis.get(key);
-      if (!holder || holder === ACKNOWLEDGED || holder === bootId) return false;
-      const taken = (await redis.eval(TAKE_OVER_CLAIM, 1, key, holder, bootId, String(CLAIM_TTL_MS))) === 1;
-      if (taken) log.warn({ interactionId, from: holder }, 'took over an interaction its claimer did not acknowledge');
-      return taken;
+      if ((await redis.set(key, bootId, 'PX', CLAIM_TTL_MS, 'NX')) === 'OK') return { acknowledged: false };
+      // Someone else claimed it. Give them the time a live process needs to acknowledge, then
+      // watch them until they are done: a claimer that died before acknowledging, or after but
+      // before handing the work on, leaves an interaction nobody would answer.
+      for (const giveUpAt = Date.now() + CLAIM_TTL_MS; Date.now() < giveUpAt; ) {
+        await new Promise((resolve) => setTimeout(resolve, takeoverAfterMs));
+        const holder = await redis.get(key);
+        if (!holder || holder === HANDLED || holder === bootId) return undefined;
+        const acknowledged = holder.startsWith(ACKED);
+        if (acknowledged && (await isAlive(holder.slice(ACKED.length)))) continue;
+        if ((await redis.eval(TAKE_OVER_CLAIM, 1, key, holder, bootId, String(CLAIM_TTL_MS))) !== 1) return undefined;
+        log.warn({ interactionId, from: holder }, 'took over an interaction whose claimer stopped before it was done');
+        return { acknowledged };
+      }
+      return undefined;
     },
     async acknowledged(interactionId) {
-      await redis.set(claimKey(interactionId), ACKNOWLEDGED, 'PX', CLAIM_TTL_MS);
+      await redis.set(claimKey(interactionId), ACKED + bootId, 'PX', CLAIM_TTL_MS);
     },
-    async isAlive(id) {
-      return id === bootId || (await redis.exists(aliveKey(id))) === 1;
+    async handled(interactionId) {
+      await redis.set(claimKey(interactionId), HANDLED, 'PX', CLAIM_TTL_MS);
+    },
+    isAlive,
+    async othersAlive() {
+      const alive = await redis.zrangebyscore(aliveKey, Date.now(), '+inf');
+      return alive.some((id) => id !== bootId);
     },
     async publish(signal) {
       await redis.publish(channel, JSON.stringify(signal));
@@ -156,7 +192,7 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
     },
     async close() {
       clearInterval(timer);
-      await redis.del(aliveKey(bootId)).catch(() => undefined);
+      await redis.zrem(aliveKey, bootId).catch(() => undefined);
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
     },
   };

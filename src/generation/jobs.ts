@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Locale } from '../i18n/index.js';
 import type { ReplyTarget } from '../interactions/reply-target.js';
 import type { GenerationRequest } from '../services/types.js';
@@ -65,10 +65,6 @@ export const jobKeys = {
   /** Jobs accepted but not finished, so a restarted bot can take them up again. */
   unfinished: () => 'jobs:unfinished',
 };
-
-export function newJobId(): string {
-  return randomBytes(6).toString('base64url');
-}
 
 /** The same picture comes from the same prompt, negative, steps, guidance, size, seed and checkpoint. */
 export function fingerprint(parameters: GenerationParameters): string {

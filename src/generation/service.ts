@@ -70,7 +70,7 @@ export class GenerationService {
    * Accepts a job: reuses an identical earlier result when the seed was chosen, checks the
    * budget, stores the job and queues it. Returns what to tell the user right away.
    */
-  async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'queued'; position: number } | { state: 'running' }> {
+  async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'queued'; position: number } | { state: 'running' } | { state: 'answering' }> {
     const { store, config, clock } = this.options;
     if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
     if (job.parameters.seedChosen) {
@@ -82,10 +82,14 @@ export class GenerationService {
     const stepsToDraw = job.comparison?.axis === 'steps' ? job.comparison.values : Array(job.comparison?.values.length ?? 1).fill(job.parameters.steps);
     const estimate = stepsToDraw.reduce((sum: number, steps: number) => sum + estimateGenerationSeconds(steps, width, height), 0);
     await requireBudget(store, config, clock, job.guildId, estimate * config.GPU_PRICE_PER_SECOND);
-    await store.set(jobKeys.job(job.guildId, job.id), job);
+    const key = jobKeys.job(job.guildId, job.id);
+    // Not fresh: the job of this interaction was stored by a process that died answering it.
+    const fresh = await store.setIfAbsent(key, job);
+    if (!fresh && (await store.get<GenerationJob>(key))?.status !== 'queued') return { state: 'answering' };
     const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: { guildId: job.guildId, jobId: job.id } });
+    if (!result.ok && result.reason === 'duplicate-id') return { state: 'answering' };
     if (!result.ok) {
-      await store.delete(jobKeys.job(job.guildId, job.id));
+      if (fresh) await store.delete(key);
       if (result.reason === 'user-cap') {
         throw new UserError('queue-full-for-user', msg('error.queue-full-for-user', { cap: result.cap }));
       }

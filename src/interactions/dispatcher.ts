@@ -5,8 +5,8 @@ import { isUserError, newErrorReference } from '../errors.js';
 import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { within } from '../util/within.js';
-import { parseCustomId, type SlashCommand } from './command.js';
-import { acknowledge, respondPrivately } from './respond.js';
+import { parseCustomId, type DeferMode, type SlashCommand } from './command.js';
+import { acknowledge, assumeAcknowledged, respondPrivately } from './respond.js';
 
 export interface DispatcherEvents {
   /** Time from the interaction's arrival to its acknowledgement (for metrics and benches). */
@@ -27,7 +27,7 @@ export class Dispatcher {
   constructor(
     commands: readonly SlashCommand[],
     private readonly ctx: BotContext,
-    private readonly cluster: Pick<Cluster, 'claimInteraction' | 'acknowledged'>,
+    private readonly cluster: Pick<Cluster, 'claimInteraction' | 'acknowledged' | 'handled' | 'othersAlive'>,
     private readonly events: DispatcherEvents = {},
   ) {
     this.commands = new Map(commands.map((command) => [command.data.name, command]));
@@ -60,17 +60,30 @@ export class Dispatcher {
     });
     const ctx: BotContext = { ...this.ctx, log };
 
+    // A stopping process leaves new interactions to the others, when there are any.
+    if (!this.accepting && (await this.cluster.othersAlive().catch(() => false))) {
+      log.debug('stopping: left to another process');
+      return;
+    }
     // Several processes on one Redis all receive every interaction: one answers it.
-    if (!(await this.cluster.claimInteraction(interaction.id))) {
+    const claim = await this.cluster.claimInteraction(interaction.id);
+    if (!claim) {
       log.debug('another process answers this interaction');
       return;
     }
     if (interaction.isAutocomplete()) {
       await this.autocomplete(interaction, ctx);
-      this.markAcknowledged(interaction.id);
+      this.markHandled(interaction.id);
       return;
     }
     if (!interaction.isRepliable()) return;
+    const acknowledgeAs = async (mode: DeferMode | 'update' | undefined) => {
+      if (mode && mode !== 'none') {
+        if (claim.acknowledged) assumeAcknowledged(interaction, mode);
+        else await acknowledge(interaction, mode);
+      }
+      this.acknowledged(interaction, started);
+    };
 
     try {
       if (!this.accepting) {
@@ -80,38 +93,35 @@ export class Dispatcher {
       if (interaction.isChatInputCommand()) {
         const command = this.commands.get(interaction.commandName);
         if (!command) throw new Error(`no handler for /${interaction.commandName}: are the registered commands out of date?`);
-        const mode = command.defer(interaction);
-        if (mode !== 'none') await acknowledge(interaction, mode);
-        this.acknowledged(interaction, started);
+        await acknowledgeAs(command.defer(interaction));
         log.info({ options: interaction.options.data.map((o) => o.name) }, 'command');
         await command.execute(interaction, ctx);
-        if (mode === 'none') this.markAcknowledged(interaction.id);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
         const parsed = parseCustomId(interaction.customId);
         const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
         if (!parsed || !handler) throw new Error(`no handler for custom_id ${interaction.customId}`);
-        if (handler.defer && handler.defer !== 'none') await acknowledge(interaction, handler.defer);
-        this.acknowledged(interaction, started);
+        await acknowledgeAs(handler.defer);
         log.info('component');
         await handler.execute(interaction, parsed.args, ctx);
-        if (!handler.defer || handler.defer === 'none') this.markAcknowledged(interaction.id);
       } else {
         log.debug('ignored an interaction kind kmplz does not use');
       }
     } catch (error) {
       await this.answerError(interaction, error, log);
+    } finally {
+      this.markHandled(interaction.id);
     }
   }
 
   private acknowledged(interaction: RepliableInteraction, started: number): void {
     if (!interaction.deferred && !interaction.replied) return;
     this.events.onAcknowledged?.(kindOf(interaction), performance.now() - started);
-    this.markAcknowledged(interaction.id);
+    void this.cluster.acknowledged(interaction.id).catch((error: unknown) => this.ctx.log.warn({ err: error, interactionId: interaction.id }, 'could not record the acknowledgement'));
   }
 
-  /** Tells the other processes not to take this interaction over (see Cluster.claimInteraction). */
-  private markAcknowledged(interactionId: string): void {
-    void this.cluster.acknowledged(interactionId).catch((error: unknown) => this.ctx.log.warn({ err: error, interactionId }, 'could not record the acknowledgement'));
+  /** Tells the other processes that this interaction needs nobody any more (see Cluster.claimInteraction). */
+  private markHandled(interactionId: string): void {
+    void this.cluster.handled(interactionId).catch((error: unknown) => this.ctx.log.warn({ err: error, interactionId }, 'could not record the interaction as handled'));
   }
 
   private async autocomplete(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void> {

@@ -65,6 +65,17 @@ export async function acknowledge(interaction: RepliableInteraction, mode: 'publ
   await interaction.deferReply(mode === 'ephemeral' ? { flags: MessageFlags.Ephemeral } : {});
 }
 
+/**
+ * Marks the interaction as `acknowledge` would, without calling Discord: another process
+ * acknowledged it and died before it was done, and this one carries on by editing that reply.
+ * Mirrors what discord.js records after a successful defer.
+ */
+export function assumeAcknowledged(interaction: RepliableInteraction, mode: 'public' | 'ephemeral' | 'update'): void {
+  interaction.deferred = true;
+  if (mode === 'update') deferredUpdates.add(interaction);
+  else interaction.ephemeral = mode === 'ephemeral';
+}
+
 function isDeferredUpdate(interaction: RepliableInteraction): boolean {
   return deferredUpdates.has(interaction);
 }

@@ -52,6 +52,29 @@ interface Envelope<T> {
 const MAX_TAKEOVERS = 3;
 
 /**
+ * Takes one of the user's slots, or none when they are all taken: one script, so two processes
+ * enqueueing for the same person at once cannot both take the last one. The slots are a sorted
+ * set of job ids scored by when they were taken; a slot whose job is gone from BullMQ (its process
+ * died between finishing and giving the slot back) is freed, but only after a grace period, so a
+ * slot just taken by an enqueue that has not reached BullMQ yet is not mistaken for one.
+ * Returns the user's number of jobs with this one (its priority), or 0 when the cap is reached.
+ */
+const TAKE_USER_SLOT = `
+local slots, jobPrefix, id = KEYS[1], ARGV[1], ARGV[2]
+local cap, now, grace = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local taken = redis.call('ZRANGE', slots, 0, -1, 'WITHSCORES')
+for i = 1, #taken, 2 do
+  if tonumber(taken[i + 1]) < now - grace and redis.call('EXISTS', jobPrefix .. taken[i]) == 0 then
+    redis.call('ZREM', slots, taken[i])
+  end
+end
+local count = redis.call('ZCARD', slots)
+if count >= cap then return 0 end
+redis.call('ZADD', slots, now, id)
+return count + 1`;
+const SLOT_GRACE_MS = 30_000;
+
+/**
  * The `JobQueue` on BullMQ, shared by every bot process that uses the same Redis.
  *
  * Fairness across processes: a job's BullMQ priority is its owner's number of jobs waiting or
@@ -124,14 +147,12 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
   async enqueue(job: Job<T>): Promise<EnqueueResult> {
     if (!this.accepting) return { ok: false, reason: 'closed' };
     if ((await this.queue.getJobState(job.id)) !== 'unknown') return { ok: false, reason: 'duplicate-id' };
-    await this.forgetFinished(job.userId);
-    const [, [, count]] = (await this.connection.multi().sadd(this.userKey(job.userId), job.id).scard(this.userKey(job.userId)).exec())! as [unknown, [null, number]];
-    if (count > this.o.perUserCap) {
-      await this.connection.srem(this.userKey(job.userId), job.id);
-      return { ok: false, reason: 'user-cap', cap: this.o.perUserCap };
-    }
+    const count = Number(
+      await this.connection.eval(TAKE_USER_SLOT, 1, this.userKey(job.userId), `${this.prefix}:${this.o.name}:`, job.id, this.o.perUserCap, Date.now(), SLOT_GRACE_MS),
+    );
+    if (count === 0) return { ok: false, reason: 'user-cap', cap: this.o.perUserCap };
     this.waitingHere.set(job.id, 0);
-    await this.queue.add('job', { userId: job.userId, data: job.data }, { jobId: job.id, priority: Math.max(1, count), removeOnComplete: true, removeOnFail: true });
+    await this.queue.add('job', { userId: job.userId, data: job.data }, { jobId: job.id, priority: count, removeOnComplete: true, removeOnFail: true });
     const position = await this.position(job.id);
     if (position === undefined) {
       this.waitingHere.delete(job.id);
@@ -149,7 +170,7 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
       const removed = job ? await job.remove().then(() => true, () => false) : false;
       if (removed && job) {
         this.waitingHere.delete(jobId);
-        await this.connection.srem(this.userKey(job.data.userId), jobId);
+        await this.connection.zrem(this.userKey(job.data.userId), jobId);
         this.settledListeners.emit(this.toJob(job), { status: 'canceled', by: 'user' });
         return 'removed';
       }
@@ -210,17 +231,8 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
     } finally {
       this.running.delete(job.id);
     }
-    await this.connection.srem(this.userKey(job.userId), job.id).catch((error: unknown) => this.o.log.warn({ err: error, jobId: job.id }, 'could not release the user’s slot'));
+    await this.connection.zrem(this.userKey(job.userId), job.id).catch((error: unknown) => this.o.log.warn({ err: error, jobId: job.id }, 'could not release the user’s slot'));
     this.settledListeners.emit(job, outcome);
-  }
-
-  /** Drops the user's jobs that ended: a process that died between finishing and releasing leaves one behind. */
-  private async forgetFinished(userId: string): Promise<void> {
-    const key = this.userKey(userId);
-    for (const id of await this.connection.smembers(key)) {
-      const state = await this.queue.getJobState(id);
-      if (state === 'unknown' || state === 'completed' || state === 'failed') await this.connection.srem(key, id);
-    }
   }
 
   private async waitingOrder(): Promise<string[]> {
@@ -250,8 +262,12 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
     }
   }
 
+  private get prefix(): string {
+    return this.o.prefix ?? 'kmplz';
+  }
+
   private userKey(userId: string): string {
-    return `${this.o.prefix ?? 'kmplz'}:${this.o.name}:user:${userId}`;
+    return `${this.prefix}:${this.o.name}:user:${userId}`;
   }
 
   private toJob(bullJob: BullJob<Envelope<T>>): Job<T> {

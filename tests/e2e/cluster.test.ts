@@ -86,6 +86,26 @@ describe.skipIf(!redis)('two bot processes on one Redis', () => {
     }
   }, 150_000);
 
+  it('a process stopping gracefully (SIGTERM, a deploy) leaves new interactions to the other: nobody is told "restarting"', async () => {
+    const a = await startBotProcess(env);
+    const b = await startBotProcess(env);
+    try {
+      const first = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a cat during a deploy', steps: 20 } });
+      await first.ack(5000);
+      const stopping = a.kill('SIGTERM');
+      await discord.waitFor(() => (/shutting down/.test(a.output()) ? true : undefined), 10_000);
+      const during = [];
+      for (let i = 0; i < 5; i++) during.push(await discord.slash({ name: 'kmplz', user: discord.makeUser(`deployer${i}`), options: { prompt: `a deployed cat ${i}`, steps: 20 } }));
+      const replies = await Promise.all([first, ...during].map((slash) => slash.waitForOriginal(answered, 60_000).catch(() => slash.original())));
+      for (const [i, reply] of replies.entries()) expect(reply?.attachments.length ?? 0, `reply ${i}: ${reply?.content}`).toBeGreaterThan(0);
+      await stopping;
+      for (const slash of during) expect(successfulCallbacks(slash.id)).toBe(1);
+    } finally {
+      await a.kill('SIGKILL');
+      await b.kill('SIGTERM');
+    }
+  }, 120_000);
+
   it('a training followed by one process, SIGKILLed after the first preview: the other takes it over and posts each preview exactly once', async () => {
     const processes = [await startBotProcess(env), await startBotProcess(env)];
     try {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisCluster, type Cluster } from '../../src/cluster/cluster.js';
 import { BullJobQueue } from '../../src/queue/bull-queue.js';
@@ -107,6 +108,32 @@ describe.skipIf(!redis)('BullJobQueue: one queue shared by several processes', (
     g.release('c1');
     await until(() => one.settled.some(([id]) => id === 'c1') || two.settled.some(([id]) => id === 'c1'));
     expect(await two.queue.enqueue({ id: 'c3', userId: 'carol', data: '3' })).toMatchObject({ ok: true });
+  });
+
+  it('holds the cap when one user’s requests arrive at the same moment through two processes', async () => {
+    const name = uniqueName();
+    const g = gates();
+    const one = await startProcess(name, g.worker, { perUserCap: 3 });
+    const two = await startProcess(name, g.worker, { perUserCap: 3 });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? one : two).queue.enqueue({ id: `r${i}`, userId: 'rush', data: String(i) })));
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+    expect(results.filter((r) => !r.ok && r.reason === 'user-cap')).toHaveLength(7);
+  });
+
+  it('frees a slot whose job is gone (its process died before giving it back), but not one whose job is still queued', async () => {
+    const name = uniqueName();
+    const g = gates();
+    const one = await startProcess(name, g.worker, { perUserCap: 2 });
+    const redisClient = new Redis(redis!.url);
+    const slots = `test-${name}:${name}:user:sam`;
+    // An old slot of a job that no longer exists, and an old slot of a job that waits.
+    await one.queue.enqueue({ id: 's1', userId: 'sam', data: '1' });
+    const old = String(Date.now() - 60_000);
+    await redisClient.zadd(slots, old, 'ghost', old, 's1');
+    expect(await one.queue.enqueue({ id: 's2', userId: 'sam', data: '2' })).toMatchObject({ ok: true });
+    expect(await one.queue.enqueue({ id: 's3', userId: 'sam', data: '3' })).toEqual({ ok: false, reason: 'user-cap', cap: 2 });
+    expect((await redisClient.zrange(slots, '0', '-1')).sort()).toEqual(['s1', 's2']);
+    await redisClient.quit();
   });
 
   it('cancels a waiting job from any process, and a running job in the process that runs it', async () => {
