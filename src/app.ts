@@ -154,10 +154,11 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       client.on(Events.InteractionCreate, onInteraction);
       await client.login(config.DISCORD_TOKEN);
       await ready;
-      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'kmplz is online');
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);
       await generation.resumeUnfinished();
       await training.resume();
+      // Said once everything listens and unfinished work is taken up: tests and operators wait for it.
+      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'kmplz is online');
     },
     stop() {
       stopping ??= (async () => {

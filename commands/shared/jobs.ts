@@ -23,9 +23,10 @@ export async function startJob(
 ): Promise<void> {
   const locale = localeOf(interaction);
   const job: GenerationJob = {
-    // The interaction's id: a process taking the interaction over from one that died finds
-    // the job that one stored, instead of making (and paying for) a second.
-    id: interaction.id,
+    // From the interaction's id: a process taking the interaction over from one that died finds
+    // the job that one stored, instead of making (and paying for) a second. Not the bare
+    // snowflake: BullMQ refuses job ids that read as integers.
+    id: `i${interaction.id}`,
     guildId,
     userId: interaction.user.id,
     parameters,

@@ -235,10 +235,17 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
     this.settledListeners.emit(job, outcome);
   }
 
+  /**
+   * Waiting job ids in the order BullMQ's workers take them: the plain wait list first (oldest at
+   * its right end), then the prioritized set by score (priority, then arrival). Ids only, read
+   * straight from the two keys: fetching every job's data for each position costs a burst dearly.
+   */
   private async waitingOrder(): Promise<string[]> {
-    // Priority first, then arrival: the order BullMQ's workers take them in.
-    const jobs = await this.queue.getJobs(['prioritized', 'wait'], 0, -1, true);
-    return jobs.map((job) => job.id!);
+    const [[, plain], [, prioritized]] = (await this.connection.multi().lrange(this.queue.keys.wait!, 0, -1).zrange(this.queue.keys.prioritized!, '0', '-1').exec())! as [
+      [null, string[]],
+      [null, string[]],
+    ];
+    return [...plain.reverse(), ...prioritized];
   }
 
   /** Coalesces a burst of queue events into one look at the order. */
