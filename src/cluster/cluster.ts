@@ -144,6 +144,8 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
       .zremrangebyscore(aliveKey, '-inf', Date.now())
       .exec()
       .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+  // Stops the stand-by loops of interactions other processes answer.
+  let closed = false;
   const isAlive = async (id: string) => id === bootId || Number((await redis.zscore(aliveKey, id)) ?? 0) > Date.now();
   await beat();
   const timer = setInterval(() => void beat(), heartbeat.everyMs);
@@ -157,8 +159,9 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
       // Someone else claimed it. Give them the time a live process needs to acknowledge, then
       // watch them until they are done: a claimer that died before acknowledging, or after but
       // before handing the work on, leaves an interaction nobody would answer.
-      for (const giveUpAt = Date.now() + CLAIM_TTL_MS; Date.now() < giveUpAt; ) {
+      for (const giveUpAt = Date.now() + CLAIM_TTL_MS; Date.now() < giveUpAt && !closed; ) {
         await new Promise((resolve) => setTimeout(resolve, takeoverAfterMs));
+        if (closed) break;
         const holder = await redis.get(key);
         if (!holder || holder === HANDLED || holder === bootId) return undefined;
         const acknowledged = holder.startsWith(ACKED);
@@ -191,6 +194,7 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
       return (await redis.ping().catch(() => undefined)) === 'PONG';
     },
     async close() {
+      closed = true;
       clearInterval(timer);
       await redis.zrem(aliveKey, bootId).catch(() => undefined);
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
