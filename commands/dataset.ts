@@ -6,7 +6,7 @@ import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { IntakeError } from '../src/dataset/intake/refusal.js';
 import { zipEntries } from '../src/dataset/intake/zip.js';
 import { UserError } from '../src/errors.js';
-import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
+import { localeOf, msg, render, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
@@ -110,8 +110,8 @@ function describeAddition(report: AddReport, total: number, locale: Locale): Emb
     .setTitle(report.added.length ? t(locale, 'dataset.added.title', { count: report.added.length }) : t(locale, 'dataset.added.nothing'))
     .setDescription(t(locale, 'dataset.added.description', { total }));
   if (report.added.length) embed.addFields({ name: t(locale, 'dataset.added.added'), value: list(report.added.map((i) => `**${i.name}** (${i.original.width}×${i.original.height})`)) });
-  if (report.refused.length) embed.addFields({ name: t(locale, 'dataset.added.refused', { count: report.refused.length }), value: list(report.refused.map((r) => `**${r.name}**: ${r.reason}`)) });
-  const warnings = report.added.flatMap((i) => i.warnings.map((w) => `**${i.name}**: ${w}`));
+  if (report.refused.length) embed.addFields({ name: t(locale, 'dataset.added.refused', { count: report.refused.length }), value: list(report.refused.map((r) => `**${r.label ? render(locale, r.label) : r.name}**: ${render(locale, r.reason)}`)) });
+  const warnings = report.added.flatMap((i) => i.warnings.map((w) => `**${i.name}**: ${render(locale, w)}`));
   if (warnings.length) embed.addFields({ name: t(locale, 'dataset.added.warnings'), value: list(warnings) });
   if (report.nearDuplicates.length) {
     embed.addFields({ name: t(locale, 'dataset.added.near-duplicates'), value: list(report.nearDuplicates.map((d) => `**${d.a}** ≈ **${d.b}**`)) });
@@ -152,7 +152,7 @@ async function* guardIntake<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
 }
 
 function asUserError(error: unknown): never {
-  if (error instanceof IntakeError) throw new UserError(error.code, error.message);
+  if (error instanceof IntakeError) throw new UserError(error.code, error.text);
   throw error;
 }
 

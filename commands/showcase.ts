@@ -62,7 +62,7 @@ async function jobFromLink(ctx: BotContext, guildId: string, link: string): Prom
 
 async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, image: Attachment): Promise<void> {
   const data = await downloadAttachment(image.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
-    if (error instanceof IntakeError) throw new UserError(error.code, error.message);
+    if (error instanceof IntakeError) throw new UserError(error.code, error.text);
     throw error;
   });
   const fingerprint = createHash('sha256').update(data).digest('hex').slice(0, 32);

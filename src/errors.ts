@@ -33,6 +33,21 @@ function renderUserErrorText(locale: Locale, text: UserErrorText): string {
   return Array.isArray(text) ? text.map((line: Message) => render(locale, line)).join('\n') : render(locale, text as Message | string);
 }
 
+/**
+ * A failure with a stable `code` and a catalog message, for code below the commands (the file
+ * intake, the image pipeline) that does not know who will read it. `text` is rendered in the
+ * reader's language where it is shown (a UserError built from it, a line of a report);
+ * `message` is the English text, for logs.
+ */
+export class CatalogError<Code extends string = string> extends Error {
+  constructor(
+    readonly code: Code,
+    readonly text: Message,
+  ) {
+    super(render('en', text));
+  }
+}
+
 export function isUserError(error: unknown): error is UserError {
   return error instanceof UserError;
 }

@@ -9,6 +9,7 @@ import { msg } from '../i18n/index.js';
 import type { NearDuplicate } from '../images/phash.js';
 import type { CropStrategy } from '../images/preprocess.js';
 import { intakeFiles } from './intake/pipeline.js';
+import type { Refusal } from './intake/refusal.js';
 import type { ZipFileEntry, ZipItem } from './intake/zip.js';
 import type { Store } from '../store/store.js';
 import { datasetKey, type Dataset, type DatasetImage } from './records.js';
@@ -25,10 +26,8 @@ export interface DatasetDeps {
 /** Pictures to take in: uploaded files, or a zip's entries and refusals as it is read. */
 export type IntakeSource = Iterable<ZipFileEntry | ZipItem> | AsyncIterable<ZipFileEntry | ZipItem>;
 
-export interface Refused {
-  name: string;
-  reason: string;
-}
+/** A file not added: its name (or a label in place of it) and the reason, both rendered in the reader's language. */
+export type Refused = Pick<Refusal, 'name' | 'label' | 'reason'>;
 
 export interface AddReport {
   added: DatasetImage[];
@@ -75,12 +74,12 @@ export async function addToDataset(
       const originalFile = path.join('guilds', guildId, 'dataset', 'originals', `${fileId}.${extensionFor(processed.original.format)}`);
       await writeFile(path.join(config.DATA_DIR, processedFile), processed.image);
       await writeFile(path.join(config.DATA_DIR, originalFile), original);
-      prepared.push({ name, processedFile, originalFile, original: processed.original, phash, warnings: processed.warnings, addedBy: userId, addedAt: Date.now() });
+      prepared.push({ name, processedFile, originalFile, original: processed.original, phash, warnings: processed.warningMessages, addedBy: userId, addedAt: Date.now() });
     },
     { preprocess: { crop }, concurrency: 2, existing: existing.images.map((image) => ({ name: image.name, hash: image.phash })) },
   );
 
-  const refused: Refused[] = intake.refused.map(({ name, reason }) => ({ name, reason }));
+  const refused: Refused[] = intake.refused.map(({ name, label, reason }) => ({ name, label, reason }));
   const finalNames = new Map<string, string>();
   let added: DatasetImage[] = [];
   let overflow: DatasetImage[] = [];
@@ -97,7 +96,7 @@ export async function addToDataset(
     return { images: [...current.images, ...added] };
   });
   for (const image of overflow) {
-    refused.push({ name: image.name, reason: `the dataset is full (${MAX_DATASET_IMAGES} drawings)` });
+    refused.push({ name: image.name, reason: msg('refusal.dataset-full', { max: MAX_DATASET_IMAGES }) });
     await deleteFiles(config, image);
   }
   const rename = (name: string) => finalNames.get(name) ?? name;

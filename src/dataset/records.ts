@@ -1,3 +1,5 @@
+import type { Message } from '../i18n/index.js';
+
 /**
  * The dataset of one server: its reference drawings, kept twice — the original as uploaded
  * (shown next to generations) and the square training crop — plus each drawing's caption.
@@ -14,7 +16,8 @@ export interface DatasetImage {
   original: { width: number; height: number; format: string };
   /** Perceptual hash (hex) for near-duplicate reports. */
   phash: string;
-  warnings: string[];
+  /** What the trainer was warned of when it came in: catalog messages (English strings in records from before). */
+  warnings: Array<Message | string>;
   caption?: string;
   captionSource?: 'blip' | 'edited';
   addedBy: string;

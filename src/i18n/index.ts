@@ -8,6 +8,7 @@ import { ru } from './ru.js';
  * Templates: `{name}` is replaced by the parameter `name`; `{count|form|form…}` is replaced by
  * the plural form of the word for `count` (English: one|other; Russian: one|few|many, as in
  * 1 картинка / 2 картинки / 5 картинок). The number itself is written with a separate `{count}`.
+ * A parameter may itself be a message (`msg('unit.mib', …)`): it is rendered in the same language.
  */
 
 export type Locale = 'en' | 'ru';
@@ -23,7 +24,8 @@ type Placeholders<S extends string> = S extends `${string}{${infer Inside}}${inf
   ? (Inside extends `${infer Name}|${string}` ? Name : Inside) | Placeholders<Rest>
   : never;
 
-export type ParamValue = string | number;
+/** A parameter: a value written as it is, or a catalog message rendered in the same language (a size with its unit). */
+export type ParamValue = string | number | Message;
 export type ParamsOf<K extends MessageKey> = { readonly [P in Placeholders<En[K]>]: ParamValue };
 /** No argument for a template without placeholders, the parameters object otherwise. */
 export type ParamArgs<K extends MessageKey> = [Placeholders<En[K]>] extends [never] ? [] : [params: ParamsOf<K>];
@@ -88,6 +90,7 @@ function format(locale: Locale, template: string, params: Readonly<Record<string
   return template.replace(PLACEHOLDER, (whole, name: string, forms: string | undefined) => {
     const value = params?.[name];
     if (value === undefined) return whole;
+    if (typeof value === 'object') return render(locale, value);
     return forms === undefined ? String(value) : plural(locale, Number(value), forms.split('|'));
   });
 }

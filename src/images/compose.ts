@@ -1,5 +1,6 @@
 import os from 'node:os';
 import sharp from 'sharp';
+import { msg, type Message } from '../i18n/index.js';
 import { mapConcurrent } from './concurrency.js';
 import { ImageError } from './errors.js';
 import { DEFAULT_PIXEL_LIMIT } from './preprocess.js';
@@ -130,12 +131,15 @@ export async function composeSideBySide(input: SideBySideInput): Promise<Buffer>
   if (!Number.isInteger(height) || height < 64 || height > 4096) {
     throw new RangeError(`height must be an integer from 64 to 4096, got ${height}`);
   }
-  const decode = (image: Buffer, which: string) =>
+  const decode = (image: Buffer, unreadable: (detail: string) => Message) =>
     fitInside(image, height * 2, height).catch((error: unknown) => {
-      const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new ImageError('truncated_or_corrupt', `the ${which} image cannot be read (${detail})`);
+      const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      throw new ImageError('truncated_or_corrupt', unreadable(detail));
     });
-  const [left, right] = await Promise.all([decode(input.generated, 'generated'), decode(input.reference, 'reference')]);
+  const [left, right] = await Promise.all([
+    decode(input.generated, (detail) => msg('image.truncated_or_corrupt.generated', { detail })),
+    decode(input.reference, (detail) => msg('image.truncated_or_corrupt.reference', { detail })),
+  ]);
   const gap = Math.max(2, Math.round(height / 96));
   const canvas = new Canvas(left.width + gap + right.width, height);
   canvas.draw(left, 0, centred(height, left.height));
@@ -313,7 +317,7 @@ export async function encodeToFit(
     try {
       format = (await sharp(image, { limitInputPixels: DEFAULT_PIXEL_LIMIT }).metadata()).format;
     } catch {
-      throw new ImageError('not_an_image', 'the picture to send cannot be read');
+      throw new ImageError('not_an_image', msg('image.not_an_image.to-send'));
     }
     if (image.length <= maxBytes && isPassThrough(format)) return result(image, format);
     try {
@@ -323,7 +327,7 @@ export async function encodeToFit(
         .toBuffer({ resolveWithObject: true });
       raw = { data, width: info.width, height: info.height, channels: info.channels === 4 ? 4 : 3 };
     } catch {
-      throw new ImageError('truncated_or_corrupt', 'the picture to send is damaged');
+      throw new ImageError('truncated_or_corrupt', msg('image.truncated_or_corrupt.to-send'));
     }
   } else {
     raw = image;
@@ -351,12 +355,9 @@ export async function encodeToFit(
       if (jpeg.length <= maxBytes) return result(jpeg, 'jpeg');
     }
   }
-  throw new ImageError(
-    'cannot_fit',
-    `the picture cannot be made to fit in ${formatBytes(maxBytes)}, even as a ${SMALLEST_SIDE}-pixel JPEG`,
-  );
+  throw new ImageError('cannot_fit', msg('image.cannot_fit', { limit: formatBytes(maxBytes), side: SMALLEST_SIDE }));
 }
 
-function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+function formatBytes(bytes: number): Message {
+  return bytes >= 1024 * 1024 ? msg('unit.mib', { size: (bytes / (1024 * 1024)).toFixed(1) }) : msg('unit.kib', { size: Math.ceil(bytes / 1024) });
 }

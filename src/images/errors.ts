@@ -1,6 +1,9 @@
+import { CatalogError } from '../errors.js';
+
 /**
  * Why an image was refused or could not be made. The codes are stable (callers and tests match on
- * them); the messages are short sentences a user can read in a Discord reply.
+ * them); the messages (`image.<code>…` in the catalogs) are short sentences a user can read in a
+ * Discord reply.
  */
 export type ImageErrorCode =
   /** Not a picture at all (a text file, an empty file, an unknown format). */
@@ -14,13 +17,6 @@ export type ImageErrorCode =
   /** No encoding of the image fits the byte limit, even scaled down. */
   | 'cannot_fit';
 
-export class ImageError extends Error {
+export class ImageError extends CatalogError<ImageErrorCode> {
   override readonly name = 'ImageError';
-
-  constructor(
-    readonly code: ImageErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { msg } from '../i18n/index.js';
 import { ImageError } from './errors.js';
 
 /** pHash looks at a 32×32 greyscale picture and keeps the 8×8 lowest frequencies of its DCT. */
@@ -28,8 +29,8 @@ export async function perceptualHash(input: Buffer): Promise<string> {
       .raw()
       .toBuffer();
   } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ImageError('truncated_or_corrupt', `cannot hash the image (${detail})`);
+    const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    throw new ImageError('truncated_or_corrupt', msg('image.truncated_or_corrupt.hash', { detail }));
   }
   // 2-D DCT-II, keeping only the 8×8 block of lowest frequencies after the DC row and column
   // (the DC term is the mean brightness, which carries no shape).

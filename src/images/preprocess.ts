@@ -1,5 +1,6 @@
 import os from 'node:os';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import { msg, render, type Message } from '../i18n/index.js';
 import { mapConcurrent } from './concurrency.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
 
@@ -57,7 +58,10 @@ export interface PreprocessResult {
   width: number;
   height: number;
   original: ImageInfo;
+  /** What the trainer should know about the picture taken (it is small), in English, for logs. */
   warnings: string[];
+  /** The same warnings as catalog messages, to be shown in the reader's language. */
+  warningMessages: Message[];
 }
 
 export type ProbeResult =
@@ -79,29 +83,29 @@ export type PreprocessOutcome =
  * the picture claims to be.
  */
 async function readHeader(input: Buffer, limitInputPixels: number): Promise<ImageInfo> {
-  if (input.length === 0) throw new ImageError('not_an_image', 'the file is empty');
+  if (input.length === 0) throw new ImageError('not_an_image', msg('image.not_an_image.empty'));
   let metadata: Metadata;
   try {
     metadata = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (message.includes('unsupported image format')) {
-      throw new ImageError('not_an_image', 'not an image (or a format the bot cannot read)');
+      throw new ImageError('not_an_image', msg('image.not_an_image'));
     }
-    throw new ImageError('truncated_or_corrupt', 'the image is damaged: its header cannot be read');
+    throw new ImageError('truncated_or_corrupt', msg('image.truncated_or_corrupt.header'));
   }
   const { format } = metadata;
   if (!ACCEPTED_FORMATS.has(format)) {
-    throw new ImageError('unsupported_format', `${format.toUpperCase()} files are not taken: send a PNG, JPEG or WebP`);
+    throw new ImageError('unsupported_format', msg('image.unsupported_format', { format: format.toUpperCase() }));
   }
   if (format === 'heif' && metadata.compression !== 'av1') {
-    throw new ImageError('unsupported_format', 'HEIC photos cannot be read here: export the picture as JPEG or PNG');
+    throw new ImageError('unsupported_format', msg('image.unsupported_format.heic'));
   }
   const { width, height } = metadata.autoOrient;
   if (width * height > limitInputPixels) {
     throw new ImageError(
       'too_many_pixels',
-      `${width}×${height} is ${megapixels(width * height)} MP, over the ${megapixels(limitInputPixels)} MP limit`,
+      msg('image.too_many_pixels', { width, height, megapixels: megapixels(width * height), limit: megapixels(limitInputPixels) }),
     );
   }
   return { width, height, format };
@@ -119,8 +123,8 @@ function open(input: Buffer, limitInputPixels: number): Sharp {
 }
 
 function decodeFailure(error: unknown): ImageError {
-  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  return new ImageError('truncated_or_corrupt', `the image is truncated or damaged (${detail})`);
+  const detail = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  return new ImageError('truncated_or_corrupt', msg('image.truncated_or_corrupt', { detail }));
 }
 
 /**
@@ -181,14 +185,14 @@ export async function preprocessImage(input: Buffer, options: PreprocessOptions 
   } catch (error) {
     throw decodeFailure(error);
   }
-  const warnings: string[] = [];
+  const warningMessages: Message[] = [];
   const shortSide = Math.min(original.width, original.height);
   if (shortSide < SMALL_SIDE_WARNING) {
-    const dimensions = `${original.width}×${original.height}`;
-    warnings.push(
+    const { width, height } = original;
+    warningMessages.push(
       shortSide < size
-        ? `small: ${dimensions} is under ${SMALL_SIDE_WARNING} px on the short side; enlarged to ${size}×${size} it will look soft`
-        : `small: ${dimensions} is under ${SMALL_SIDE_WARNING} px on the short side`,
+        ? msg('image.small.enlarged', { width, height, min: SMALL_SIDE_WARNING, size })
+        : msg('image.small', { width, height, min: SMALL_SIDE_WARNING }),
     );
   }
   return {
@@ -197,7 +201,8 @@ export async function preprocessImage(input: Buffer, options: PreprocessOptions 
     width: output.info.width,
     height: output.info.height,
     original,
-    warnings,
+    warnings: warningMessages.map((warning) => render('en', warning)),
+    warningMessages,
   };
 }
 

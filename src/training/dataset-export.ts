@@ -31,7 +31,7 @@ export async function trainingZip(config: Config, items: readonly TrainingItem[]
   if (items.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset'));
   const images = await Promise.all(items.map(async ({ image, caption }) => ({ file: `${image.name}.jpg`, data: await readTrainingImage(config, image), caption })));
   return buildTrainingZip(images, { triggerWord: config.TRIGGER_WORD }).catch((error: unknown) => {
-    if (error instanceof IntakeError) throw new UserError(error.code, error.message);
+    if (error instanceof IntakeError) throw new UserError(error.code, error.text);
     throw error;
   });
 }

@@ -4,7 +4,8 @@ import { Locale } from 'discord.js';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
-import { CLASS_DRAWINGS } from '../support/fixtures.js';
+import { CLASS_DRAWINGS, drawing } from '../support/fixtures.js';
+import { zipBuffer } from '../support/replicate-training.js';
 import { startWorld, type World } from '../support/world.js';
 
 let discord: DiscordEmulator;
@@ -62,5 +63,15 @@ describe('the language of each user', () => {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, await sharp(answer.attachments[0]!.data).resize({ width: 1024 }).png({ palette: true, quality: 90 }).toBuffer());
     }
+  });
+
+  it('tells a Russian trainer in Russian why /dataset add refused a file and what it warns of', async () => {
+    const archive = await zipBuffer({ 'notes.txt': 'these are my drawings', 'tiny.png': await drawing(300, 300, '#aa8844') });
+    const slash = await discord.slash({ name: 'dataset', subcommand: 'add', guildId: emptyGuild(), locale: Locale.Russian, options: { archive: { filename: 'drawings.zip', data: archive } } });
+    const embed = (await slash.waitForOriginal(undefined, 20_000)).embeds[0]!;
+    expect(embed.title).toBe('Добавлено: 1 рисунок');
+    const field = (name: string) => embed.fields?.find((f) => f.name.startsWith(name))?.value;
+    expect(field('не приняты')).toBe('**notes.txt**: это не картинка (или формат, который бот не читает)');
+    expect(field('предупреждения')).toBe('**tiny**: маленький: 300×300, короткая сторона меньше 512 px; увеличенный до 1024×1024, он будет выглядеть размыто');
   });
 });

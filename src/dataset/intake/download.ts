@@ -1,3 +1,4 @@
+import { msg } from '../../i18n/index.js';
 import { formatBytes } from './bytes.js';
 import { IntakeError } from './refusal.js';
 
@@ -23,17 +24,17 @@ function checkUrl(raw: string, allowedHosts: readonly string[]): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new IntakeError('invalid_url', 'That is not a valid link.');
+    throw new IntakeError('invalid_url', msg('error.invalid_url'));
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new IntakeError('unsupported_protocol', `Only http(s) links are downloaded, not ${url.protocol}`);
+    throw new IntakeError('unsupported_protocol', msg('error.unsupported_protocol', { protocol: url.protocol }));
   }
   if (url.username !== '' || url.password !== '') {
-    throw new IntakeError('credentials_in_url', 'Links with a user name or password in them are not downloaded.');
+    throw new IntakeError('credentials_in_url', msg('error.credentials_in_url'));
   }
   const allowed = allowedHosts.map((host) => host.trim().toLowerCase());
   if (!allowed.includes(url.host)) {
-    throw new IntakeError('host_not_allowed', `Files are only downloaded from ${allowed.join(', ')}, not from ${url.host}.`);
+    throw new IntakeError('host_not_allowed', msg('error.host_not_allowed', { allowed: allowed.join(', '), host: url.host }));
   }
   return url;
 }
@@ -42,7 +43,7 @@ function resolveLocation(location: string, base: URL): string {
   try {
     return new URL(location, base).href;
   } catch {
-    throw new IntakeError('invalid_url', 'The link redirects to an invalid address.');
+    throw new IntakeError('invalid_url', msg('error.invalid_url.redirect'));
   }
 }
 
@@ -60,21 +61,20 @@ export async function downloadAttachment(url: string, options: DownloadOptions):
   const maxRedirects = options.maxRedirects ?? 3;
   let target = checkUrl(url, options.allowedHosts);
   const signal = AbortSignal.timeout(options.timeoutMs);
-  const tooLarge = () => new IntakeError('too_large', `The file is larger than the ${formatBytes(options.maxBytes)} limit.`);
-  const timedOut = () =>
-    new IntakeError('timeout', `The download took longer than ${Number((options.timeoutMs / 1000).toFixed(1))} s.`);
+  const tooLarge = () => new IntakeError('too_large', msg('error.too_large.download', { limit: formatBytes(options.maxBytes) }));
+  const timedOut = () => new IntakeError('timeout', msg('error.timeout', { seconds: Number((options.timeoutMs / 1000).toFixed(1)) }));
   try {
     for (let hop = 0; ; hop++) {
       const response = await fetchImpl(target, { redirect: 'manual', signal });
       if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
         await response.body?.cancel();
-        if (hop >= maxRedirects) throw new IntakeError('too_many_redirects', 'The link redirects too many times.');
+        if (hop >= maxRedirects) throw new IntakeError('too_many_redirects', msg('error.too_many_redirects'));
         target = checkUrl(resolveLocation(response.headers.get('location') ?? '', target), options.allowedHosts);
         continue;
       }
       if (!response.ok) {
         await response.body?.cancel();
-        throw new IntakeError('http_error', `The download failed (HTTP ${response.status}).`);
+        throw new IntakeError('http_error', msg('error.http_error', { status: response.status }));
       }
       const declared = Number(response.headers.get('content-length'));
       if (Number.isFinite(declared) && declared > options.maxBytes) {
@@ -103,6 +103,6 @@ export async function downloadAttachment(url: string, options: DownloadOptions):
     if (error instanceof IntakeError) throw error;
     if (isTimeout(error, signal)) throw timedOut();
     const detail = error instanceof Error ? error.message : String(error);
-    throw new IntakeError('network_error', `The download failed (${detail}).`);
+    throw new IntakeError('network_error', msg('error.network_error', { detail }));
   }
 }

@@ -1,4 +1,5 @@
 import yazl from 'yazl';
+import { msg } from '../../i18n/index.js';
 import { IntakeError } from './refusal.js';
 
 export interface TrainingImage {
@@ -26,7 +27,7 @@ function checkFileName(file: string): void {
     /[/\\:*?"<>|\u0000-\u001f\u007f]/.test(file) ||
     file.toLowerCase() === 'caption.csv'
   ) {
-    throw new IntakeError('bad_file_name', `"${file}" cannot be a file name in the training archive.`);
+    throw new IntakeError('bad_file_name', msg('error.bad_file_name', { file }));
   }
 }
 
@@ -47,20 +48,25 @@ const FIXED_MTIME = new Date(Date.UTC(2024, 0, 1));
 export async function buildTrainingZip(images: readonly TrainingImage[], options: { triggerWord: string }): Promise<Buffer> {
   const { triggerWord } = options;
   if (triggerWord.trim() === '') throw new RangeError('the trigger word must not be empty');
-  if (images.length === 0) throw new IntakeError('empty_dataset', 'The dataset has no images to train on.');
+  if (images.length === 0) throw new IntakeError('empty_dataset', msg('error.empty_dataset'));
   const seen = new Set<string>();
   for (const { file } of images) {
     checkFileName(file);
     const key = file.toLowerCase();
     // Case-insensitive: the trainer may unpack on a case-insensitive file system.
-    if (seen.has(key)) throw new IntakeError('duplicate_file_name', `Two images are called "${file}".`);
+    if (seen.has(key)) throw new IntakeError('duplicate_file_name', msg('error.duplicate_file_name', { file }));
     seen.add(key);
   }
   const trigger = new RegExp(`(^|[^\\p{L}\\p{N}_])${escapeRegExp(triggerWord)}($|[^\\p{L}\\p{N}_])`, 'u');
   const missing = images.filter((image) => !trigger.test(image.caption)).map((image) => image.file);
   if (missing.length > 0) {
-    const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
-    throw new IntakeError('caption_missing_trigger', `Every caption must contain ${triggerWord}; these do not: ${shown}.`);
+    const files = missing.slice(0, 5).join(', ');
+    throw new IntakeError(
+      'caption_missing_trigger',
+      missing.length > 5
+        ? msg('error.caption_missing_trigger.more', { trigger: triggerWord, files, more: missing.length - 5 })
+        : msg('error.caption_missing_trigger', { trigger: triggerWord, files }),
+    );
   }
   const rows = ['caption,image_file', ...images.map((image) => `${csvField(image.caption)},${csvField(image.file)}`)];
   const zip = new yazl.ZipFile();

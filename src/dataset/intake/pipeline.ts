@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { Message } from '../../i18n/index.js';
 import { mapConcurrent } from '../../images/concurrency.js';
 import { ImageError } from '../../images/errors.js';
 import { findNearDuplicates, perceptualHash, type HashedImage, type NearDuplicate } from '../../images/phash.js';
@@ -26,7 +27,7 @@ export interface IntakeOptions {
 }
 
 export interface IntakeReport {
-  accepted: Array<{ name: string; phash: string; warnings: string[] }>;
+  accepted: Array<{ name: string; phash: string; warnings: string[]; warningMessages: Message[] }>;
   refused: Refusal[];
   nearDuplicates: NearDuplicate[];
 }
@@ -59,11 +60,11 @@ export async function intakeFiles(
       phash = await perceptualHash(processed.image);
     } catch (error) {
       if (!(error instanceof ImageError)) throw error;
-      report.refused.push({ name, code: error.code, reason: error.message });
+      report.refused.push({ name, code: error.code, reason: error.text });
       return;
     }
     await store({ name, original: data, processed, phash });
-    report.accepted.push({ name, phash, warnings: processed.warnings });
+    report.accepted.push({ name, phash, warnings: processed.warnings, warningMessages: processed.warningMessages });
     hashed.push({ name, hash: phash });
   });
   const existing = options.existing ?? [];

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import yauzl, { type Entry, type ZipFile as YauzlZipFile } from 'yauzl';
+import { msg, type Message } from '../../i18n/index.js';
 import { formatBytes } from './bytes.js';
 import { IntakeError, type Refusal } from './refusal.js';
 
@@ -66,31 +67,31 @@ function printable(name: string): string {
 type NameCheck =
   | { kind: 'file'; path: string }
   | { kind: 'skip' }
-  | { kind: 'refuse'; code: string; reason: string };
+  | { kind: 'refuse'; code: string; reason: Message };
 
 /**
  * What an extractor would do with this name: refuse anything that would land outside the
  * extraction folder, skip folders and the clutter of macOS and dotfiles without a word.
  */
 function checkName(name: string, mode: number): NameCheck {
-  if (name.includes('\0')) return { kind: 'refuse', code: 'unsafe_path', reason: 'the name contains a NUL byte' };
+  if (name.includes('\0')) return { kind: 'refuse', code: 'unsafe_path', reason: msg('refusal.unsafe_path.nul') };
   if (name.includes('\\')) {
-    return { kind: 'refuse', code: 'unsafe_path', reason: 'backslashes in names are refused (re-zip it with Explorer or Finder)' };
+    return { kind: 'refuse', code: 'unsafe_path', reason: msg('refusal.unsafe_path.backslash') };
   }
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) {
-    return { kind: 'refuse', code: 'absolute_path', reason: 'absolute paths are refused' };
+    return { kind: 'refuse', code: 'absolute_path', reason: msg('refusal.absolute_path') };
   }
   const segments = name.split('/');
-  if (segments.includes('..')) return { kind: 'refuse', code: 'path_traversal', reason: '".." in a path is refused' };
+  if (segments.includes('..')) return { kind: 'refuse', code: 'path_traversal', reason: msg('refusal.path_traversal') };
   const type = mode & S_IFMT;
   if (name.endsWith('/') || type === S_IFDIR) return { kind: 'skip' };
-  if (type === S_IFLNK) return { kind: 'refuse', code: 'symlink', reason: 'links are refused' };
-  if (type !== 0 && type !== S_IFREG) return { kind: 'refuse', code: 'special_file', reason: 'only plain files are taken' };
+  if (type === S_IFLNK) return { kind: 'refuse', code: 'symlink', reason: msg('refusal.symlink') };
+  if (type !== 0 && type !== S_IFREG) return { kind: 'refuse', code: 'special_file', reason: msg('refusal.special_file') };
   const parts = segments.filter((segment) => segment !== '' && segment !== '.');
   if (parts.length === 0 || parts.some((segment) => segment.startsWith('.') || segment === '__MACOSX')) {
     return { kind: 'skip' };
   }
-  if (ARCHIVE_EXTENSIONS.test(name)) return { kind: 'refuse', code: 'nested_archive', reason: 'archives inside the archive are refused' };
+  if (ARCHIVE_EXTENSIONS.test(name)) return { kind: 'refuse', code: 'nested_archive', reason: msg('refusal.nested_archive') };
   return { kind: 'file', path: parts.join('/') };
 }
 
@@ -99,7 +100,7 @@ function openZip(zip: Buffer): Promise<YauzlZipFile> {
     // decodeStrings: false so that a bad name is ours to refuse for that entry alone; yauzl's own
     // check would fail the whole archive.
     yauzl.fromBuffer(zip, { lazyEntries: true, validateEntrySizes: true, decodeStrings: false }, (error, zipfile) => {
-      if (error) reject(new IntakeError('corrupt_archive', `This is not a readable zip archive (${error.message}).`));
+      if (error) reject(new IntakeError('corrupt_archive', msg('error.corrupt_archive', { detail: error.message })));
       else resolve(zipfile);
     });
   });
@@ -174,7 +175,7 @@ export async function* zipEntries(zip: Buffer, limits: ZipLimits): AsyncGenerato
         entry = await nextEntry();
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
-        throw new IntakeError('corrupt_archive', `The archive is damaged after ${seen} entries (${detail}).`);
+        throw new IntakeError('corrupt_archive', msg('error.corrupt_archive.after', { count: seen, detail }));
       }
       if (!entry) return;
       if (++seen > limits.maxEntries) {
@@ -182,8 +183,9 @@ export async function* zipEntries(zip: Buffer, limits: ZipLimits): AsyncGenerato
           kind: 'refused',
           refusal: {
             name: `${zipfile.entryCount - limits.maxEntries} more entries`,
+            label: msg('refusal.too_many_entries.name', { count: zipfile.entryCount - limits.maxEntries }),
             code: 'too_many_entries',
-            reason: `the archive holds ${zipfile.entryCount} entries; only the first ${limits.maxEntries} were read`,
+            reason: msg('refusal.too_many_entries', { total: zipfile.entryCount, max: limits.maxEntries }),
           },
         };
         return;
@@ -191,7 +193,7 @@ export async function* zipEntries(zip: Buffer, limits: ZipLimits): AsyncGenerato
       // With decodeStrings: false yauzl leaves the name as the raw bytes of the header.
       const rawName = entry.fileName as unknown as Buffer;
       const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, rawName, entry.extraFields, true);
-      const refuse = (code: string, reason: string): ZipItem => ({
+      const refuse = (code: string, reason: Message): ZipItem => ({
         kind: 'refused',
         refusal: { name: printable(name), code, reason },
       });
@@ -202,17 +204,16 @@ export async function* zipEntries(zip: Buffer, limits: ZipLimits): AsyncGenerato
         continue;
       }
       if (entry.isEncrypted()) {
-        yield refuse('encrypted', 'encrypted entries are refused');
+        yield refuse('encrypted', msg('refusal.encrypted'));
         continue;
       }
       if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
-        yield refuse('unsupported_compression', `compression method ${entry.compressionMethod} is not supported (only deflate)`);
+        yield refuse('unsupported_compression', msg('refusal.unsupported_compression', { method: entry.compressionMethod }));
         continue;
       }
       const remaining = limits.maxTotalBytes - inflated;
-      const entryTooLarge = () => refuse('entry_too_large', `the file is over the ${formatBytes(limits.maxEntryBytes)} limit`);
-      const archiveTooLarge = () =>
-        refuse('archive_too_large', `the archive unpacks to more than ${formatBytes(limits.maxTotalBytes)}`);
+      const entryTooLarge = () => refuse('entry_too_large', msg('refusal.entry_too_large', { limit: formatBytes(limits.maxEntryBytes) }));
+      const archiveTooLarge = () => refuse('archive_too_large', msg('refusal.archive_too_large', { limit: formatBytes(limits.maxTotalBytes) }));
       // The header's size is checked first (cheap), then the bytes really inflated: headers lie.
       if (entry.uncompressedSize > limits.maxEntryBytes) {
         yield entryTooLarge();
@@ -228,7 +229,7 @@ export async function* zipEntries(zip: Buffer, limits: ZipLimits): AsyncGenerato
         data = await readEntry(zipfile, entry, budget);
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
-        yield refuse('corrupt_entry', `the file is damaged in the archive (${detail})`);
+        yield refuse('corrupt_entry', msg('refusal.corrupt_entry', { detail }));
         continue;
       }
       // What zlib produced counts, refused or not: the work done is what the limit bounds.
@@ -238,11 +239,11 @@ export async function* zipEntries(zip: Buffer, limits: ZipLimits): AsyncGenerato
         continue;
       }
       if (data.length !== entry.uncompressedSize) {
-        yield refuse('corrupt_entry', `the file is damaged in the archive (${data.length} bytes instead of ${entry.uncompressedSize})`);
+        yield refuse('corrupt_entry', msg('refusal.corrupt_entry.size', { actual: data.length, expected: entry.uncompressedSize }));
         continue;
       }
       if (isArchive(data)) {
-        yield refuse('nested_archive', 'archives inside the archive are refused');
+        yield refuse('nested_archive', msg('refusal.nested_archive'));
         continue;
       }
       yield { kind: 'file', file: { name: check.path, data } };
