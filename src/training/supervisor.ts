@@ -14,9 +14,11 @@ import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } fro
 import { explainWinner, tally, winner } from '../voting/tally.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
+import { Follower } from './follower.js';
 import { LiveTallies } from './live-tallies.js';
 import { postOnce, type PostOnceDeps } from './post-once.js';
 import { previewContent } from './preview-text.js';
+import { mergeRun, runIndexOf, withRun } from './run-snapshots.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
 import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
 import { cancelId, describeCost, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
@@ -68,39 +70,7 @@ export function estimateFor(trainer: Trainer, config: Config, items: readonly Tr
   });
 }
 
-/** One training followed in this process: its loop, and a way to wake it when a webhook arrives. */
-class Follower {
-  readonly abort = new AbortController();
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
-
-  wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.woken = true;
-  }
-
-  /** Waits `ms`, or less when woken or aborted. */
-  async sleep(ms: number): Promise<void> {
-    if (this.woken || this.abort.signal.aborted) {
-      this.woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.abort.signal.removeEventListener('abort', done);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-      this.abort.signal.addEventListener('abort', done, { once: true });
-    });
-  }
-}
-
 const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
-const statusRank = (status: TrainingRunRecord['status']) => ({ pending: 0, starting: 1, processing: 2, succeeded: 3, failed: 3, canceled: 3 })[status];
 
 /**
  * Follows every training from Start to its last preview: opens the thread, uploads the zip,
@@ -878,35 +848,4 @@ function activeFor(record: TrainingRecord, chosen: NonNullable<ReturnType<typeof
 
 function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result', locale: Locale): ButtonBuilder {
   return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel(t(locale, 'training.button.votes')).setStyle(ButtonStyle.Secondary);
-}
-
-function withRun(record: TrainingRecord, index: number, fn: (run: TrainingRunRecord) => TrainingRunRecord): TrainingRecord {
-  return { ...record, runs: (record.runs ?? []).map((run, i) => (i === index ? fn(run) : run)) };
-}
-
-/**
- * The run a snapshot is about: by id, or — for a run whose create answer has not been stored
- * yet (its first webhook can arrive before) — the uncreated run with the same step count and zip.
- */
-function runIndexOf(record: TrainingRecord, snapshot: TrainingSnapshot): number {
-  const runs = record.runs ?? [];
-  const byId = runs.findIndex((run) => run.id === snapshot.id);
-  if (byId >= 0) return byId;
-  return runs.findIndex((run) => !run.id && run.steps === snapshot.steps && record.dataset !== undefined && record.dataset.url === snapshot.datasetUrl);
-}
-
-function mergeRun(run: TrainingRunRecord, snapshot: TrainingSnapshot, now: number): TrainingRunRecord {
-  const forward = statusRank(snapshot.status) > statusRank(run.status);
-  const progress = snapshot.progress && (!run.progress || snapshot.progress.step > run.progress.step) ? snapshot.progress : run.progress;
-  const merged: TrainingRunRecord = { ...run, id: run.id ?? snapshot.id, status: forward ? snapshot.status : run.status };
-  if (progress) merged.progress = progress;
-  const progressFrom = run.progressFrom ?? (snapshot.progress ? { at: now, step: snapshot.progress.step } : undefined);
-  if (progressFrom) merged.progressFrom = progressFrom;
-  const startedAt = run.startedAt ?? snapshot.startedAt;
-  if (startedAt !== undefined) merged.startedAt = startedAt;
-  const gpuSeconds = snapshot.gpuSeconds ?? run.gpuSeconds;
-  if (gpuSeconds !== undefined) merged.gpuSeconds = gpuSeconds;
-  const error = snapshot.error ?? run.error;
-  if (error !== undefined) merged.error = error;
-  return merged;
 }

@@ -135,7 +135,8 @@ describe('/train with the ladder', () => {
 
     // Four previews, each once, each an image with its vote button; drawn through the generator with that checkpoint's weights.
     const previews = previewsIn(discord, threadId);
-    expect(previews.map((p) => p.step)).toEqual([250, 500, 750, 1000]);
+    // In the order the runs finish: on a loaded machine the 500-step run can beat the 250-step one.
+    expect(previews.map((p) => p.step).sort((a, b) => a - b)).toEqual([250, 500, 750, 1000]);
     for (const { step, message } of previews) {
       expect(message.attachments).toHaveLength(1);
       const sheet = await sharp(message.attachments[0]!.data).metadata();
