@@ -207,8 +207,9 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
     const finished = await within(timeoutMs, Promise.allSettled([...this.running.values()].map((r) => r.done)));
     const abandoned = finished === TIMED_OUT ? [...this.running.keys()] : [];
     if (abandoned.length > 0) this.o.log.warn({ abandoned }, 'left running jobs for another process to take over');
-    // Forced: BullMQ would otherwise wait for the abandoned jobs, which keep their locks until they expire.
-    await this.bullWorker.close(abandoned.length > 0).catch(() => undefined);
+    // Forced: BullMQ would otherwise wait for the abandoned jobs (and for one it may have fetched
+    // just before the pause, not started here yet); their locks expire and another process takes them.
+    await within(timeoutMs + 5000, this.bullWorker.close(true).catch(() => undefined));
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     await this.connection.quit().catch(() => undefined);
     return { abandoned };
