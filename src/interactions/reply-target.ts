@@ -1,4 +1,4 @@
-import { WebhookClient, type Client, type WebhookMessageEditOptions } from 'discord.js';
+import { DiscordAPIError, RESTJSONErrorCodes, WebhookClient, type Client, type WebhookMessageEditOptions } from 'discord.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 
@@ -18,6 +18,12 @@ export interface ReplyTarget {
 
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 const EXPIRY_MARGIN_MS = 30_000;
+/**
+ * Discord's word that the interaction's webhook is gone, whatever our clock says: the token
+ * expired early (a clock that runs behind, an interaction older than it looked) or the
+ * application's webhook was removed. The reply can no longer be edited; a channel message can.
+ */
+const TOKEN_REFUSED: ReadonlySet<unknown> = new Set([RESTJSONErrorCodes.InvalidWebhookToken, RESTJSONErrorCodes.UnknownWebhook]);
 
 export function replyTargetOf(
   interaction: { applicationId: string; token: string; channelId: string | null; user: { id: string }; createdTimestamp: number },
@@ -35,6 +41,9 @@ export function replyTargetOf(
 export type ReplyContent = Omit<WebhookMessageEditOptions, 'threadId' | 'withComponents'>;
 
 export class Replier {
+  /** Tokens Discord refused: later edits go straight to the fallback instead of failing again. */
+  private readonly refusedTokens = new Set<string>();
+
   constructor(
     private readonly client: Client,
     private readonly config: Config,
@@ -42,15 +51,19 @@ export class Replier {
   ) {}
 
   canEdit(target: ReplyTarget): boolean {
-    return this.clock.now() < target.tokenExpiresAt - EXPIRY_MARGIN_MS;
+    return this.clock.now() < target.tokenExpiresAt - EXPIRY_MARGIN_MS && !this.refusedTokens.has(target.interactionToken);
   }
 
-  /** Edits the original reply in place; `false` when the token is too old (use `finish`). */
+  /** Edits the original reply in place; `false` when the token is too old or Discord refused it (use `finish`). */
   async edit(target: ReplyTarget, content: ReplyContent): Promise<boolean> {
     if (!this.canEdit(target)) return false;
     const webhook = this.webhook(target);
     try {
       await webhook.editMessage('@original', content);
+    } catch (error) {
+      if (!(error instanceof DiscordAPIError && TOKEN_REFUSED.has(error.code))) throw error;
+      this.refusedTokens.add(target.interactionToken);
+      return false;
     } finally {
       webhook.destroy();
     }
