@@ -62,6 +62,7 @@ describe.skipIf(!redis)('two bot processes on one Redis', () => {
     try {
       const students = Array.from({ length: 10 }, (_, i) => discord.makeUser(`student${i}`));
       const predictionsBefore = replicate.predictions.size;
+      const picturesBefore = new Set(discord.messagesIn(discord.textChannels()[0]!.id).map((m) => m.id));
       const burst: InteractionHandle[] = [];
       const ask = async (i: number) => burst.push(await discord.slash({ name: 'kmplz', user: students[i % 10]!, options: { prompt: `a cat number ${i}`, steps: 20 } }));
       for (let i = 0; i < 12; i++) await ask(i);
@@ -82,6 +83,10 @@ describe.skipIf(!redis)('two bot processes on one Redis', () => {
       for (const [i, reply] of replies.entries()) expect(reply.embeds[0]?.title).toBe(`KMPLZ, a cat number ${i}`);
       // Once: one acknowledgement each, nobody answered twice, and no picture was drawn (billed) twice.
       for (const slash of burst) expect(successfulCallbacks(slash.id)).toBe(1);
+      // …and no second answer by another way: no follow-up, no picture posted apart from the replies.
+      for (const slash of burst) expect(slash.followUps()).toEqual([]);
+      const replyIds = new Set(replies.map((reply) => reply.id));
+      expect(discord.messagesIn(discord.textChannels()[0]!.id).filter((m) => m.attachments.length > 0 && !replyIds.has(m.id) && !picturesBefore.has(m.id))).toEqual([]);
       expect(replicate.predictions.size - predictionsBefore).toBe(30);
       expect(b.output()).toMatch(/took over a job from a process that stopped/);
       expect(b.output()).toMatch(/following a prediction created before a takeover/);
