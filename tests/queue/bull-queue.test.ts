@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisCluster, type Cluster } from '../../src/cluster/cluster.js';
-import { BullJobQueue } from '../../src/queue/bull-queue.js';
+import { BullJobQueue, JobLostError } from '../../src/queue/bull-queue.js';
 import type { Job, JobOutcome } from '../../src/queue/job-queue.js';
 import { captureLogger } from '../support/log.js';
 import { requireRedisOrSkip } from '../support/redis-server.js';
@@ -173,4 +173,28 @@ describe.skipIf(!redis)('BullJobQueue: one queue shared by several processes', (
     await until(() => two.settled.some(([id, status]) => id === 'f1' && status === 'succeeded'));
     expect(one.settled).toEqual([]);
   });
+
+  it('a job whose every taker dies is given up on after three takeovers, and the last process says it failed', async () => {
+    const name = uniqueName();
+    const g = gates();
+    let first = true;
+    // Each "process" takes the job and dies with it (abandons it, its lock left to expire).
+    for (let takers = 0; takers < 4; takers++) {
+      const p = await startProcess(name, g.worker);
+      if (first) await p.queue.enqueue({ id: 'l1', userId: 'lena', data: '1' });
+      first = false;
+      await until(() => p.started.includes('l1'));
+      expect(await p.queue.close({ timeoutMs: 10 })).toEqual({ abandoned: ['l1'] });
+      opened.splice(opened.indexOf(p), 1);
+      await p.cluster.close();
+    }
+    const failures: unknown[] = [];
+    const last = await startProcess(name, g.worker);
+    last.queue.onSettled((_job, outcome) => {
+      if (outcome.status === 'failed') failures.push(outcome.error);
+    });
+    await until(() => last.settled.some(([id, status]) => id === 'l1' && status === 'failed'));
+    expect(last.started).toEqual([]);
+    expect(failures[0]).toBeInstanceOf(JobLostError);
+  }, 30_000);
 });
