@@ -49,4 +49,27 @@ describe('faults on the way', () => {
     expect(reply.attachments).toHaveLength(2);
     expect(replicate.predictions.size).toBe(before + 1);
   });
+
+  it('Replicate throttles polls (429) for a while: the job still finishes, with one prediction', async () => {
+    const before = replicate.predictions.size;
+    replicate.inject('predictions.get', { status: 429, body: { detail: 'Request was throttled.' } }, 8);
+    const reply = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a house in the fog', steps: 2 } })).waitForOriginal(done, 20_000);
+    expect(reply.attachments).toHaveLength(2);
+    expect(replicate.predictions.size).toBe(before + 1);
+    expect(replicate.requests.filter((r) => r.operationId === 'predictions.get' && r.status === 429).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('Replicate fails the create with a 5xx: the asker is told plainly, and it is not sent again (it may have been made)', async () => {
+    const before = replicate.predictions.size;
+    const createsBefore = replicate.requests.filter((r) => r.operationId === 'predictions.create').length;
+    replicate.inject('predictions.create', { status: 503, body: { detail: 'Service Unavailable' } }, 1);
+    const slash = await discord.slash({ name: 'kmplz', options: { prompt: 'a house on a hill', steps: 2 } });
+    const reply = await slash.waitForOriginal((m) => /GPU service is having trouble/.test(m.content), 20_000);
+    expect(reply.attachments).toHaveLength(0);
+    expect(replicate.requests.filter((r) => r.operationId === 'predictions.create').length).toBe(createsBefore + 1);
+    expect(replicate.predictions.size).toBe(before);
+    // The next request is served as usual.
+    const next = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a house on a hill', steps: 2 } })).waitForOriginal(done, 20_000);
+    expect(next.attachments).toHaveLength(2);
+  });
 });
