@@ -1,5 +1,6 @@
 /**
- * Bounded exponential backoff with full jitter. The replicate client retries 429/5xx six times
+ * Bounded exponential backoff with "equal jitter": each wait is between half and all of its
+ * ceiling, so processes throttled together spread out but none retries at once. The replicate client retries 429/5xx six times
  * back to back with no delay (SERVICES.md), which does not help against real throttling; what
  * the bot repeats (polls, re-creates after a 429) waits with this instead.
  */
@@ -10,7 +11,8 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export function backoffDelay(attempt: number, { baseMs, maxMs, random = Math.random }: BackoffOptions): number {
+/** The wait before retry `attempt` (0-based): within [ceiling/2, ceiling], ceiling = min(maxMs, baseMs·2^attempt). */
+export function backoffDelay(attempt: number, { baseMs, maxMs, random = Math.random }: Omit<BackoffOptions, 'attempts'>): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

@@ -1,7 +1,7 @@
 import type Replicate from 'replicate';
 import type { Logger } from '../../log.js';
 import { parseTrainingProgress } from '../../training/progress.js';
-import { retryWithBackoff, sleep } from '../../util/backoff.js';
+import { backoffDelay, retryWithBackoff, sleep } from '../../util/backoff.js';
 import { ServiceError, type Progress } from '../types.js';
 import { httpStatusOf, isTerminal, type ReplicateRun } from './client.js';
 
@@ -89,7 +89,8 @@ async function followPrediction(client: Replicate, created: ReplicateRun, { sign
       await client.predictions.cancel(prediction.id).catch((error: unknown) => log.warn({ err: error }, 'cancel failed'));
       throw new ServiceError(signal?.aborted ? 'canceled' : 'timeout', signal?.aborted ? 'canceled' : `no result after ${Math.round(timeoutMs / 1000)} s`);
     }
-    await sleep(Math.min(poll.maxMs, poll.baseMs * 1.5 ** attempt), signal).catch(() => undefined);
+    // Jittered, so the polls of a burst of jobs (and of several processes) do not come in waves.
+    await sleep(backoffDelay(attempt, poll), signal).catch(() => undefined);
     if (signal?.aborted) continue;
     try {
       prediction = (await client.predictions.get(prediction.id)) as ReplicateRun;

@@ -134,7 +134,12 @@ describe('Replicate generator', () => {
   });
 
   it('times out, cancelling the prediction', async () => {
+    const before = new Set(emulator.predictions.keys());
     const failure = await generator({ timeoutMs: 1 }).generate(request({ steps: 100 })).catch((e: unknown) => e);
     expect((failure as ServiceError).failure).toBe('timeout');
+    const made = [...emulator.predictions.keys()].filter((id) => !before.has(id));
+    expect(made).toHaveLength(1);
+    await emulator.settled(made[0]!);
+    expect(emulator.predictions.get(made[0]!)!.status).toBe('canceled');
   });
 });
