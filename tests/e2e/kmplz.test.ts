@@ -1,3 +1,4 @@
+import { PermissionFlagsBits } from 'discord.js';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
@@ -16,7 +17,8 @@ const guildId = () => discord.guild().id;
 const emptyGuildId = () => discord.guilds()[1]!.id;
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator({ guilds: [{}, {}] });
+  // In the second server, 'Admin' members may manage it: trainers there, strangers here.
+  discord = await startDiscordEmulator({ guilds: [{}, { roles: [{ name: 'Trainer' }, { name: 'Admin', permissions: PermissionFlagsBits.ManageGuild }] }] });
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
   weights = await trainCheckpoint(replicate);
   bot = await startTestBot({ discord, replicate }, { deps: { generation: { progressEditIntervalMs: 20, perUserCap: 5, concurrency: 2 } } });
@@ -200,6 +202,42 @@ describe('/kmplz result buttons', () => {
     const answer = await forged.waitForOriginal();
     expect(answer.content).toMatch(/not known here/);
     expect(JSON.stringify(answer.embeds)).not.toContain('pear');
+  });
+
+  it('buttons forged in another server by its own trainer, with this server’s job id, delete, draw and post nothing', async () => {
+    const result = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a plum', steps: 2 } })).waitForOriginal(finished, 15_000);
+    const jobId = buttonOf(result, 'params').split(':')[2];
+    const admin = discord.makeUser('other-admin', { guildIds: [emptyGuildId()], roles: ['Admin'] });
+    const channelId = discord.textChannels(emptyGuildId())[0]!.id;
+    const theirMessage = await (await discord.slash({ name: 'checkpoints', guildId: emptyGuildId(), channelId, user: admin })).waitForOriginal();
+    const predictionsBefore = replicate.predictions.size;
+    const messagesBefore = discord.textChannels().map((c) => discord.messagesIn(c.id).length);
+    for (const action of ['delete', 'again', 'showcase', 'cancel']) {
+      const forged = await discord.button({ customId: `kmplz:${action}:${jobId}`, message: theirMessage, user: admin, forged: true });
+      // Deferred as an update, the refusal is a follow-up; deferred as a reply, it is the reply.
+      const answer = await discord.waitFor(() => forged.followUps()[0] ?? (forged.response?.type === 5 && forged.original()?.loading === false ? forged.original() : undefined), 5000, `an answer to ${action}`);
+      expect(answer.content, action).toMatch(/not known here/);
+      expect(answer.ephemeral, action).toBe(true);
+    }
+    expect(discord.message(result.id)?.deleted).toBe(false);
+    expect(replicate.predictions.size).toBe(predictionsBefore);
+    expect(discord.textChannels().map((c) => discord.messagesIn(c.id).length)).toEqual(messagesBefore);
+  });
+
+  it('a prompt that tries to ping pings nobody: @everyone, @here, roles and people stay text', async () => {
+    const role = discord.guild().roles.find((r) => r.name === 'Trainer')!;
+    const prompt = `@everyone @here <@&${role.id}> <@${discord.users.dave.id}> a loud cat`;
+    const slash = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt, steps: 2 } });
+    const reply = await slash.waitForOriginal(finished, 15_000);
+    expect(reply.attachments).toHaveLength(2);
+    expect(JSON.stringify(reply.api)).toContain('a loud cat');
+    // Prompts are shown in embeds, which never ping; the reply also says so for its content.
+    expect(reply.allowedMentions).toEqual({ parse: [] });
+    for (const revision of [...reply.revisions, reply.api]) {
+      expect(revision.mention_everyone).toBe(false);
+      expect(revision.mention_roles).toEqual([]);
+      expect(revision.mentions).toEqual([]);
+    }
   });
 });
 
