@@ -1,4 +1,4 @@
-import { REST } from 'discord.js';
+import { PermissionFlagsBits, REST } from 'discord.js';
 import { commandDefinitions } from '../../commands/index.js';
 import { registerCommands } from '../../deploy/registration.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,8 @@ let world: World;
 
 beforeAll(async () => {
   world = await startWorld({
-    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }] },
+    // A second server whose 'Admin' members manage it: trainers there, strangers here.
+    discord: { guilds: [{ roles: [{ id: TRAINER_ROLE, name: 'Trainer' }] }, { roles: [{ name: 'Trainer' }, { name: 'Admin', permissions: PermissionFlagsBits.ManageGuild }] }] },
     checkpointSteps: [250, 500, 750],
     env: { TRAINER_ROLE_ID: TRAINER_ROLE },
   });
@@ -77,5 +78,22 @@ describe('/vote and /checkpoints', () => {
   it('autocompletes the steps of the last training', async () => {
     const typing = await discord.autocomplete({ name: 'vote', focused: 'checkpoint', options: { checkpoint: '5' } });
     expect(await typing.choices()).toEqual([{ name: 'step 500', value: 500 }]);
+  });
+
+  it('vote, stop and cancel buttons forged in another server by its trainer, with this server’s training id, change nothing', async () => {
+    const { store } = bot.app.context;
+    const before = await loadLastTraining(store, discord.guild().id);
+    const otherGuildId = discord.guilds()[1]!.id;
+    const admin = discord.makeUser('other-admin', { guildIds: [otherGuildId], roles: ['Admin'] });
+    const channelId = discord.textChannels(otherGuildId)[0]!.id;
+    const theirMessage = await (await discord.slash({ name: 'help', guildId: otherGuildId, channelId, user: admin })).waitForOriginal();
+    const cancelsBefore = replicate.requests.filter((r) => /cancel/.test(r.operationId ?? '')).length;
+    for (const customId of [`train:vote:${before!.id}:250`, `train:stop:${before!.id}:250`, `train:cancel:${before!.id}`]) {
+      const forged = await discord.button({ customId, message: theirMessage, user: admin, forged: true });
+      const answer = await discord.waitFor(() => forged.followUps()[0] ?? (forged.response?.type === 5 && forged.original()?.loading === false ? forged.original() : undefined), 5000, `an answer to ${customId}`);
+      expect(answer.content, customId).toMatch(/not known here/);
+    }
+    expect(await loadLastTraining(store, discord.guild().id)).toEqual(before);
+    expect(replicate.requests.filter((r) => /cancel/.test(r.operationId ?? '')).length).toBe(cancelsBefore);
   });
 });
