@@ -72,4 +72,17 @@ describe('faults on the way', () => {
     const next = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a house on a hill', steps: 2 } })).waitForOriginal(done, 20_000);
     expect(next.attachments).toHaveLength(2);
   });
+
+  it('after all these faults, no token is in any log line or in anything the bot sent', () => {
+    // Every interaction token the bot used, read from the paths of its requests (where they belong).
+    const interactionTokens = new Set(discord.requests.flatMap((r) => [...r.path.matchAll(/\/(?:webhooks|interactions)\/\d+\/([A-Za-z0-9_.-]{20,})/g)].map((m) => m[1]!)));
+    expect(interactionTokens.size).toBeGreaterThan(5);
+    const secrets = [discord.token, replicate.token, ...interactionTokens];
+    const logs = world.bot.logLines.join('\n');
+    const sent = JSON.stringify([discord.requests.map((r) => r.body), replicate.requests.map((r) => r.body)]);
+    for (const secret of secrets) {
+      expect(logs.includes(secret), `a log line holds ${secret.slice(0, 6)}…`).toBe(false);
+      expect(sent.includes(secret), `a request body holds ${secret.slice(0, 6)}…`).toBe(false);
+    }
+  });
 });
