@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
@@ -112,11 +114,42 @@ describe('/dataset', () => {
   it('refuses non-trainers and attachments from hosts that are not allowed, before downloading', async () => {
     const student = await discord.slash({ name: 'dataset', subcommand: 'add', user: discord.users.carol, options: { image: { filename: 'a.png', data: await drawing(600, 600, '#123456') } } });
     expect((await student.waitForOriginal()).content).toMatch(/Only trainers/);
-    const requestsBefore = discord.requests.length;
-    const elsewhere = await discord.slash({ name: 'dataset', subcommand: 'add', user: discord.users.bob, options: { image: { filename: 'b.png', url: 'http://127.0.0.1:9/b.png' } } });
-    expect((await elsewhere.waitForOriginal()).content).toMatch(/only downloaded from/);
-    void requestsBefore;
+    // A host that is not allowed, which would serve the picture: it must not even be asked.
+    let asked = 0;
+    const elsewhereHost = createServer((_request, response) => {
+      asked++;
+      response.end();
+    });
+    await new Promise<void>((resolve) => elsewhereHost.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(elsewhereHost.address() as AddressInfo).port}/b.png`;
+      const elsewhere = await discord.slash({ name: 'dataset', subcommand: 'add', user: discord.users.bob, options: { image: { filename: 'b.png', url } } });
+      expect((await elsewhere.waitForOriginal()).content).toMatch(/only downloaded from/);
+      expect(asked).toBe(0);
+    } finally {
+      elsewhereHost.close();
+    }
     expect((await loadDataset(bot.app.context.store, guildId())).images).toHaveLength(4);
+  });
+
+  it('refuses the trainer-only parts of captioning and removal to others, privately, changing nothing', async () => {
+    const { store } = bot.app.context;
+    const before = await loadDataset(store, guildId());
+    const name = before.images[0]!.name;
+    const anchor = await (await discord.slash({ name: 'dataset', subcommand: 'list', user: discord.users.carol })).waitForOriginal(undefined, 10_000);
+    const attempts = [
+      await discord.slash({ name: 'caption', user: discord.users.carol }),
+      await discord.slash({ name: 'dataset', subcommand: 'remove', user: discord.users.carol, options: { name } }),
+      await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.carol }),
+      await discord.button({ customId: `caption:edit:${name}`, message: anchor, user: discord.users.carol, forged: true }),
+      await discord.modalSubmit({ customId: `caption:save:${name}`, fields: { caption: 'vandalised' }, user: discord.users.carol }),
+    ];
+    for (const attempt of attempts) {
+      const answer = await discord.waitFor(() => attempt.followUps()[0] ?? (attempt.original()?.loading === false && /Only trainers/.test(attempt.original()!.content) ? attempt.original() : undefined), 5000, 'a refusal');
+      expect(answer.content).toMatch(/Only trainers/);
+      expect(answer.ephemeral).toBe(true);
+    }
+    expect(await loadDataset(store, guildId())).toEqual(before);
   });
 
   it('lists the dataset as a contact sheet with counts; another server sees its own (empty) dataset', async () => {
