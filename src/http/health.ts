@@ -1,4 +1,4 @@
-import type { Client } from 'discord.js';
+import { Status, type Client } from 'discord.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { Store } from '../store/store.js';
 import { TIMED_OUT, within } from '../util/within.js';
@@ -27,7 +27,10 @@ export function healthRoute({ client, store, queue, shared, stopping }: HealthSo
     async handle() {
       // A queue on a Redis that is away would keep /healthz waiting: it answers within 2 s or counts as down.
       const [storeOk, stats, sharedOk] = await Promise.all([store.ping(), within(HEALTH_CHECK_MS, Promise.resolve(queue.stats())).catch(() => TIMED_OUT), shared && within(HEALTH_CHECK_MS, shared.ping())]);
-      const gateway = client.isReady() ? 'ready' : 'not connected';
+      // isReady() stays true once the client was ready, through any later disconnect: the shards
+      // say whether the gateway is connected now.
+      const connected = client.isReady() && [...client.ws.shards.values()].every((shard) => shard.status === Status.Ready);
+      const gateway = connected ? 'ready' : 'not connected';
       const queueOk = stats !== TIMED_OUT;
       const redisOk = sharedOk === undefined || sharedOk === true;
       const healthy = gateway === 'ready' && storeOk && queueOk && redisOk && !stopping();
