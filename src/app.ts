@@ -7,7 +7,7 @@ import type { BotContext, Services } from './context.js';
 import type { SlashCommand } from './interactions/command.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
-import { GenerationService, type GenerationServiceOptions, type JobRef } from './generation/service.js';
+import { GenerationService, type GenerationServiceOptions, type JobEnd, type JobRef } from './generation/service.js';
 import { Replier } from './interactions/reply-target.js';
 import { createHfCaptioner } from './services/hf/captioner.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
@@ -117,7 +117,12 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     cluster,
   });
   const metrics = new Metrics();
-  generation.queue.onSettled((_job, outcome) => metrics.observeJob(outcome.status));
+  generation.queue.onSettled((_job, outcome) => {
+    // A job the worker ran ends as the asker saw it end; the queue's own outcomes are the rest
+    // (canceled while waiting, lost with every process that took it).
+    const end = outcome.status === 'succeeded' ? outcome.result : outcome.status;
+    if (end !== 'already-answered') metrics.observeJob(end);
+  });
   let stopping: Promise<void> | undefined;
   // Only with HTTP_PORT: a bot that is not reachable has nothing to listen for.
   const http =
@@ -196,9 +201,9 @@ async function openShared(config: Config, log: Logger) {
   const stalledIntervalMs = Math.max(1000, lockDurationMs / 2);
   const cluster: Cluster = await redisCluster({ url, log: log.child({ component: 'cluster' }) });
   const tasks = new BullTasks({ url, log: log.child({ component: 'tasks' }), lockDurationMs, stalledIntervalMs });
-  let queue: BullJobQueue<JobRef, void> | undefined;
+  let queue: BullJobQueue<JobRef, JobEnd> | undefined;
   const generationQueue: GenerationServiceOptions['queue'] = (worker, limits) =>
-    (queue = new BullJobQueue<JobRef, void>({ name: 'generation', url, worker, ...limits, cluster, log: log.child({ component: 'queue' }), lockDurationMs, stalledIntervalMs }));
+    (queue = new BullJobQueue<JobRef, JobEnd>({ name: 'generation', url, worker, ...limits, cluster, log: log.child({ component: 'queue' }), lockDurationMs, stalledIntervalMs }));
   if (config.STORE_URL.startsWith('sqlite:')) {
     log.warn('REDIS_URL is set but STORE_URL is SQLite: processes on other machines will not see this store; use redis:// or postgres://');
   }

@@ -37,8 +37,14 @@ export interface GenerationServiceOptions {
   /** Minimum time between two progress edits of one reply (Discord rate-limits edits). */
   progressEditIntervalMs?: number;
   /** The queue to run jobs on (BullMQ when `REDIS_URL` is set); the in-process `FairQueue` by default. */
-  queue?: (worker: JobWorker<JobRef, void>, limits: { concurrency: number; perUserCap: number }) => JobQueue<JobRef, void>;
+  queue?: (worker: JobWorker<JobRef, JobEnd>, limits: { concurrency: number; perUserCap: number }) => JobQueue<JobRef, JobEnd>;
 }
+
+/**
+ * How a job ended for the person who asked (the queue only sees that its worker returned):
+ * `already-answered` when it had been answered before this run took it up (a takeover).
+ */
+export type JobEnd = 'succeeded' | 'failed' | 'canceled' | 'already-answered';
 
 export interface JobRef {
   guildId: string;
@@ -51,15 +57,15 @@ export interface JobRef {
  * every job stored so its buttons work after a restart and unfinished jobs are taken up again.
  */
 export class GenerationService {
-  readonly queue: JobQueue<JobRef, void>;
+  readonly queue: JobQueue<JobRef, JobEnd>;
   private readonly lastEdit = new Map<string, number>();
 
   constructor(private readonly options: GenerationServiceOptions) {
-    const worker: JobWorker<JobRef, void> = (job, signal) => this.run(job, signal);
+    const worker: JobWorker<JobRef, JobEnd> = (job, signal) => this.run(job, signal);
     const limits = { concurrency: options.concurrency ?? 2, perUserCap: options.perUserCap ?? 3 };
     this.queue =
       options.queue?.(worker, limits) ??
-      new FairQueue<JobRef, void>({ worker, ...limits, onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed') });
+      new FairQueue<JobRef, JobEnd>({ worker, ...limits, onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed') });
     this.queue.onPositionChange((jobId, position) => void this.showPosition(jobId, position));
     this.queue.onSettled((job, outcome) => {
       if (outcome.status === 'failed' && outcome.error instanceof JobLostError) void this.giveUp(job.data);
@@ -128,11 +134,11 @@ export class GenerationService {
     await this.queue.close({ timeoutMs });
   }
 
-  private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<void> {
+  private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<JobEnd> {
     const { store, log: rootLog, clock } = this.options;
     const job = await store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
     // Not 'queued': its process stopped (a restart, a crash, a SIGKILL) and this one takes it over.
-    if (!job || !isUnanswered(job)) return;
+    if (!job || !isUnanswered(job)) return 'already-answered';
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
     if (job.status !== 'queued') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
     const running: GenerationJob = { ...job, status: 'running', result: undefined, takenOver: job.status !== 'queued' };
@@ -143,19 +149,21 @@ export class GenerationService {
     try {
       if (running.comparison) {
         await this.runComparison(running, running.comparison, signal, startedAt, log);
-        return;
+        return 'succeeded';
       }
       const image = await this.draw(running, 0, running.parameters, signal, (progress) => void this.showProgress(running, progress, startedAt));
       const imageFile = await this.saveResult(running, image.data, extensionOf(image.contentType));
       const finished: GenerationJob = { ...running, result: { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds } };
       await this.deliver(finished, image.data, log);
+      return 'succeeded';
     } catch (error) {
       if (signal.aborted) {
         await this.settle(running, { status: 'canceled' }, t(locale, 'kmplz.canceled'));
-        return;
+        return 'canceled';
       }
       log.warn({ err: error }, 'generation failed');
       await this.settle(running, { status: 'failed', failure: String((error as Error).message) }, failureMessage(error, locale));
+      return 'failed';
     }
   }
 

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { recordSpend } from '../../src/money/budget.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
+import { startWorld, type World } from '../support/world.js';
 import { freePort } from '../training/e2e-helpers.js';
 
 let discord: DiscordEmulator;
@@ -37,3 +38,32 @@ describe('GET /metrics', () => {
     for (const line of text.trim().split('\n').filter((l) => !l.startsWith('#'))) expect(line).toMatch(/^kmplz_[a-z_]+(\{[^}]*\})? -?[\d.e+-]+$/);
   });
 });
+
+describe('GET /metrics with pictures drawn', () => {
+  let world: World;
+  let metricsPort: number;
+  beforeAll(async () => {
+    metricsPort = await freePort();
+    world = await startWorld({ checkpointSteps: [250], env: { HTTP_PORT: String(metricsPort) } });
+  });
+  afterAll(() => world?.stop());
+
+  it('counts finished generation jobs by outcome', async () => {
+    const { discord: d } = world;
+    await (await d.slash({ name: 'kmplz', options: { prompt: 'a cat', steps: 2 } })).waitForOriginal((m) => m.attachments.length > 0, 15_000);
+    // The emulated model refuses this prompt as NSFW: the job fails.
+    await (await d.slash({ name: 'kmplz', user: d.users.carol, options: { prompt: 'nsfw', steps: 2 } })).waitForOriginal((m) => /NSFW|blocked|safety/i.test(m.content), 15_000);
+    const text = await vi.waitFor(
+      async () => {
+        const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        expect(body).toContain('kmplz_jobs_total{outcome="failed"} 1');
+        return body;
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    expect(text).toContain('kmplz_jobs_total{outcome="succeeded"} 1');
+    expect(text).toContain('kmplz_queue_jobs{state="running"} 0');
+    expect(text).toMatch(/kmplz_gpu_seconds_month\{guild="\d+"\} [1-9]/);
+  });
+});
+
