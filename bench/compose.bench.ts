@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { composeSideBySide, encodeToFit } from '../src/images/compose.js';
 import { drawingSvg, ensureInputs } from './inputs.js';
-import { median, round1, run as exec, timed, which } from './tools.js';
+import { median, round1, run as exec, timed, whichImageMagick } from './tools.js';
 
 /**
  * Issue 4's measure: composing one /kmplz reply (a 1024² generated PNG next to one reference
@@ -68,7 +68,7 @@ export async function run(): Promise<Record<string, number | string>> {
     compose_original_reference_ms_median: await composeMedian(generated, original),
   };
 
-  const convert = await which('convert');
+  const convert = await whichImageMagick('convert');
   if (convert) {
     // The same picture: both scaled to 768 high, an 8-pixel dark gap, a label on each, JPEG q90.
     const args = [

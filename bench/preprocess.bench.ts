@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import yazl from 'yazl';
 import { mapConcurrent } from '../src/images/concurrency.js';
 import { ensureInputs, type BenchInput } from './inputs.js';
-import { round1, run as exec, timed, which } from './tools.js';
+import { round1, run as exec, timed, which, whichImageMagick } from './tools.js';
 
 /**
  * Issue 3's measure: 64 drawings of realistic sizes and formats made square at 1024, side by side
@@ -57,7 +57,7 @@ export async function run(): Promise<Record<string, number | string>> {
 
   const node = process.execPath;
   const child = path.join(here, 'preprocess.child.ts');
-  const mogrify = await which('mogrify');
+  const mogrify = await whichImageMagick('mogrify');
   const vipsthumbnail = await which('vipsthumbnail');
   if (!mogrify) notes.push('ImageMagick (mogrify) not installed: skipped');
   if (!vipsthumbnail) notes.push('vipsthumbnail not installed: skipped');

@@ -16,6 +16,17 @@ export async function which(command: string): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * An ImageMagick tool (`convert`, `mogrify`) on PATH that is the real one: some machines ship a
+ * `convert` stand-in that only converts for a viewer, which would fail (or, worse, be timed).
+ */
+export async function whichImageMagick(command: string): Promise<string | undefined> {
+  const found = await which(command);
+  if (!found) return undefined;
+  const version = await run(found, ['-version']).catch(() => undefined);
+  return version?.stdout.includes('ImageMagick') ? found : undefined;
+}
+
 /** Runs a command to completion; rejects with its stderr when it exits non-zero. */
 export function run(
   command: string,
