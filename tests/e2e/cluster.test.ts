@@ -72,14 +72,16 @@ describe.skipIf(!redis)('two bot processes on one Redis', () => {
       await discord.waitFor(() => (count(/prediction created/g) > count(/picture delivered/g) ? true : undefined), 20_000);
       await a.kill('SIGKILL');
       for (let i = 12; i < 30; i++) await ask(i);
-      for (const slash of burst) expect((await slash.ack(5000)).type).toBe(5);
-      const replies = await Promise.all(burst.map((slash) => slash.waitForOriginal(answered, 90_000))).catch((e) => {
-        // The two processes' logs, for finding what became of the unanswered interaction.
+      // On failure, the two processes' logs, for finding what became of the interaction.
+      const withLogs = (e: unknown): never => {
         const logs = [path.join(tmpdir(), 'kmplz-cluster-a.log'), path.join(tmpdir(), 'kmplz-cluster-b.log')];
         writeFileSync(logs[0]!, a.output());
         writeFileSync(logs[1]!, b.output());
         throw new Error(`${(e as Error).message} (bot logs: ${logs.join(', ')})`);
-      });
+      };
+      const acks = await Promise.all(burst.map((slash) => slash.ack(5000))).catch(withLogs);
+      for (const ack of acks) expect(ack.type).toBe(5);
+      const replies = await Promise.all(burst.map((slash) => slash.waitForOriginal(answered, 90_000))).catch(withLogs);
       for (const [i, reply] of replies.entries()) expect(reply.embeds[0]?.title).toBe(`KMPLZ, a cat number ${i}`);
       // Once: one acknowledgement each, nobody answered twice, and no picture was drawn (billed) twice.
       for (const slash of burst) expect(successfulCallbacks(slash.id)).toBe(1);
