@@ -41,8 +41,11 @@ export function replyTargetOf(
 export type ReplyContent = Omit<WebhookMessageEditOptions, 'threadId' | 'withComponents'>;
 
 export class Replier {
-  /** Tokens Discord refused: later edits go straight to the fallback instead of failing again. */
-  private readonly refusedTokens = new Set<string>();
+  /**
+   * Tokens Discord refused, with when: later edits go straight to the fallback instead of failing
+   * again. A token is dead for good after its 15 minutes, so older entries are dropped.
+   */
+  private readonly refusedTokens = new Map<string, number>();
 
   constructor(
     private readonly client: Client,
@@ -62,7 +65,9 @@ export class Replier {
       await webhook.editMessage('@original', content);
     } catch (error) {
       if (!(error instanceof DiscordAPIError && TOKEN_REFUSED.has(error.code))) throw error;
-      this.refusedTokens.add(target.interactionToken);
+      const now = this.clock.now();
+      for (const [token, at] of this.refusedTokens) if (at < now - INTERACTION_TOKEN_LIFETIME_MS) this.refusedTokens.delete(token);
+      this.refusedTokens.set(target.interactionToken, now);
       return false;
     } finally {
       webhook.destroy();
