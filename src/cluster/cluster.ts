@@ -162,10 +162,15 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
       for (const giveUpAt = Date.now() + CLAIM_TTL_MS; Date.now() < giveUpAt && !closed; ) {
         await new Promise((resolve) => setTimeout(resolve, takeoverAfterMs));
         if (closed) break;
-        const holder = await redis.get(key);
+        const [[, holder], [, ttlMs]] = (await redis.multi().get(key).pttl(key).exec()) as [[null, string | null], [null, number]];
         if (!holder || holder === HANDLED || holder === bootId) return undefined;
         const acknowledged = holder.startsWith(ACKED);
         if (acknowledged && (await isAlive(holder.slice(ACKED.length)))) continue;
+        // An unacknowledged claim is given up only once its holder has had the full time to
+        // acknowledge: the holder may be a process that has just taken it over itself. The
+        // claim's age comes from its TTL (every claim is set for CLAIM_TTL_MS), so the
+        // processes' clocks need not agree.
+        if (!acknowledged && CLAIM_TTL_MS - ttlMs < takeoverAfterMs) continue;
         if ((await redis.eval(TAKE_OVER_CLAIM, 1, key, holder, bootId, String(CLAIM_TTL_MS))) !== 1) return undefined;
         log.warn({ interactionId, from: holder }, 'took over an interaction whose claimer stopped before it was done');
         return { acknowledged };

@@ -48,7 +48,19 @@ describe.skipIf(!redis)('redisCluster: two processes on one Redis', () => {
   it('a claimer that dies before acknowledging is replaced once, by one process, which acknowledges itself', async () => {
     const [a, b, c] = [await join(), await join(), await join()];
     expect(await a.claimInteraction('201')).toEqual({ acknowledged: false });
-    const takeovers = await Promise.all([b.claimInteraction('201'), c.claimInteraction('201')]);
+    // Whoever takes over acknowledges and finishes, as the dispatcher does; the other must not
+    // take the claim from it in between, even when it looks only after the takeover.
+    const takeOver = async (cluster: Cluster) => {
+      const claim = await cluster.claimInteraction('201');
+      if (claim) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await cluster.acknowledged('201');
+        await cluster.handled('201');
+      }
+      return claim;
+    };
+    // c looks 100 ms after b: after b's takeover (at 200 ms), before b acknowledges (at 350 ms).
+    const takeovers = await Promise.all([takeOver(b), new Promise((resolve) => setTimeout(resolve, 100)).then(() => takeOver(c))]);
     expect(takeovers.filter(Boolean)).toEqual([{ acknowledged: false }]);
   });
 
