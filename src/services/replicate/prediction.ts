@@ -7,8 +7,8 @@ import { httpStatusOf, isTerminal, type ReplicateRun } from './client.js';
 
 export interface RunOptions {
   signal?: AbortSignal;
-  /** Poll backoff; the defaults suit a 10–60 s SDXL prediction. */
-  poll?: { baseMs: number; maxMs: number };
+  /** Poll backoff; the defaults suit a 10–60 s SDXL prediction. `random` (tests) draws the jitter. */
+  poll?: { baseMs: number; maxMs: number; random?: () => number };
   /** Give up (and cancel the prediction, so it stops billing) after this long. */
   timeoutMs?: number;
   log: Logger;
@@ -73,7 +73,7 @@ export async function runPrediction(
 
 interface FollowOptions {
   signal?: AbortSignal;
-  poll: { baseMs: number; maxMs: number };
+  poll: NonNullable<RunOptions['poll']>;
   timeoutMs: number;
   log: Logger;
   onProgress: (progress: Progress) => void;

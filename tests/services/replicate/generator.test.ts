@@ -29,6 +29,21 @@ function generator(overrides: Partial<Parameters<typeof createReplicateGenerator
   });
 }
 
+/** A client whose every request is noted, with when (performance.now()) it was sent. */
+function recordingClient() {
+  const sent: { method: string; path: string; at: number }[] = [];
+  const client = createReplicateClient({
+    token: emulator.token,
+    baseUrl: emulator.baseUrl,
+    fetch: (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      sent.push({ method: (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase(), path: url.pathname, at: performance.now() });
+      return fetch(input, init);
+    },
+  });
+  return { client, sent };
+}
+
 const request = (overrides: Partial<GenerationRequest> = {}): GenerationRequest => ({
   prompt: 'KMPLZ, a drawing of a sad girl in a hoodie and jeans',
   steps: 20,
@@ -86,6 +101,42 @@ describe('Replicate generator', () => {
     const image = await generator().generate(request());
     expect(image.data.length).toBeGreaterThan(0);
     expect(emulator.predictions.size).toBe(before + 1);
+  });
+
+  it('waits at least the backoff floor between the client’s burst of creates and its own retry, longer each time', async () => {
+    // The client tries six times back to back per call; two calls throttled whole, the third served.
+    const { client, sent } = recordingClient();
+    const before = emulator.predictions.size;
+    emulator.inject('predictions.create', { status: 429 }, 12);
+    const baseMs = 100;
+    await generator({ client, throttleRetry: { baseMs, maxMs: 1000, attempts: 3 } }).generate(request());
+    expect(emulator.predictions.size).toBe(before + 1);
+    const creates = sent.filter((r) => r.method === 'POST' && r.path === '/v1/predictions').map((r) => r.at);
+    expect(creates).toHaveLength(13);
+    // backoffDelay's floor is half its ceiling: ≥ baseMs/2 before the 2nd call, ≥ baseMs before the 3rd.
+    // Only lower bounds: a loaded machine may wait longer, never shorter.
+    expect(creates[6]! - creates[5]!).toBeGreaterThanOrEqual(baseMs / 2);
+    expect(creates[12]! - creates[11]!).toBeGreaterThanOrEqual(baseMs);
+  });
+
+  it('spaces its polls by a jittered backoff: each wait draws a random number and is at least its floor', async () => {
+    const { client, sent } = recordingClient();
+    let draws = 0;
+    const random = () => {
+      draws++;
+      return 0;
+    };
+    const baseMs = 20;
+    const image = await generator({ client, poll: { baseMs, maxMs: 80, random } }).generate(request({ steps: 30 }));
+    const gets = sent.filter((r) => r.method === 'GET' && r.path === `/v1/predictions/${image.predictionId}`);
+    expect(gets.length).toBeGreaterThan(0);
+    expect(draws).toBe(gets.length);
+    const create = sent.find((r) => r.method === 'POST' && r.path === '/v1/predictions')!;
+    const starts = [create.at, ...gets.map((r) => r.at)];
+    for (let attempt = 0; attempt < gets.length; attempt++) {
+      // With random → 0 each wait is exactly its floor: half of min(maxMs, baseMs·2^attempt).
+      expect(starts[attempt + 1]! - starts[attempt]!).toBeGreaterThanOrEqual(Math.min(80, baseMs * 2 ** attempt) / 2);
+    }
   });
 
   it('does not pay twice when the answer to a create is lost: one prediction, reported as unavailable', async () => {
