@@ -93,6 +93,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+const TIMER_SLACK_MS = 50;
 /** Interaction tokens last 15 minutes: after that nobody can answer anyway. */
 const CLAIM_TTL_MS = 15 * 60_000;
 /** A claim's value: `<bootId>` (claimed), `acked:<bootId>` (acknowledged, being handled), `handled`. */
@@ -169,8 +170,9 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
         // An unacknowledged claim is given up only once its holder has had the full time to
         // acknowledge: the holder may be a process that has just taken it over itself. The
         // claim's age comes from its TTL (every claim is set for CLAIM_TTL_MS), so the
-        // processes' clocks need not agree.
-        if (!acknowledged && CLAIM_TTL_MS - ttlMs < takeoverAfterMs) continue;
+        // processes' clocks need not agree. (A claim seen after this process's first wait is at
+        // least that old; the slack covers timers that fire a little early.)
+        if (!acknowledged && CLAIM_TTL_MS - ttlMs < takeoverAfterMs - TIMER_SLACK_MS) continue;
         if ((await redis.eval(TAKE_OVER_CLAIM, 1, key, holder, bootId, String(CLAIM_TTL_MS))) !== 1) return undefined;
         log.warn({ interactionId, from: holder }, 'took over an interaction whose claimer stopped before it was done');
         return { acknowledged };
