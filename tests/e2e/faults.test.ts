@@ -65,12 +65,20 @@ describe('faults on the way', () => {
     replicate.inject('predictions.create', { status: 503, body: { detail: 'Service Unavailable' } }, 1);
     const slash = await discord.slash({ name: 'kmplz', options: { prompt: 'a house on a hill', steps: 2 } });
     const reply = await slash.waitForOriginal((m) => /GPU service is having trouble/.test(m.content), 20_000);
+    // The whole reply is the failure: no picture, no progress bar, no Cancel button left over.
+    const failureText = 'The GPU service is having trouble right now. Try again in a few minutes.';
+    expect(reply.content).toBe(failureText);
     expect(reply.attachments).toHaveLength(0);
+    expect(reply.embeds).toEqual([]);
+    expect(reply.api.components ?? []).toEqual([]);
     expect(replicate.requests.filter((r) => r.operationId === 'predictions.create').length).toBe(createsBefore + 1);
     expect(replicate.predictions.size).toBe(before);
     // The next request is served as usual.
     const next = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a house on a hill', steps: 2 } })).waitForOriginal(done, 20_000);
     expect(next.attachments).toHaveLength(2);
+    // By then no late progress edit has put the first reply back on "Drawing…".
+    expect(slash.original()?.content).toBe(failureText);
+    expect(slash.original()?.api.components ?? []).toEqual([]);
   });
 
   it('after all these faults, no token is in any log line or in anything the bot sent', () => {
