@@ -2,12 +2,14 @@ import { PermissionFlagsBits, REST } from 'discord.js';
 import { commandDefinitions } from '../../commands/index.js';
 import { registerCommands } from '../../deploy/registration.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/records.js';
+import { keys, loadActiveCheckpoint, loadLastTraining, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
+import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
 import type { TestBot } from '../support/bot.js';
+import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
-import { TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { customIdsOf, eventually, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -95,5 +97,39 @@ describe('/vote and /checkpoints', () => {
     }
     expect(await loadLastTraining(store, discord.guild().id)).toEqual(before);
     expect(replicate.requests.filter((r) => /cancel/.test(r.operationId ?? '')).length).toBe(cancelsBefore);
+  });
+
+  it('while a training runs, its buttons forged in another server cancel nothing at Replicate; the same cancel from this server’s trainer does', async () => {
+    const { store } = bot.app.context;
+    const guildId = discord.guild().id;
+    await seedDataset(bot.app.context, guildId, CLASS_DRAWINGS);
+    // Slow runs: still going while the buttons are pressed.
+    replicate.onTraining(replicate.refs.sdxl, sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 }, false));
+    const trainingsBefore = replicate.trainings.size;
+    const runs = () => [...replicate.trainings.values()].slice(trainingsBefore);
+    const { trainingId, threadId } = await startTraining(discord, { steps: 500, checkpoint_every: 250 });
+    await eventually(async () => (runs().length === 2 && runs().every((r) => r.status === 'processing') ? true : undefined), 'both runs to be processing', 10_000);
+    const cancelsBefore = replicate.requests.filter((r) => /cancel/.test(r.operationId ?? '')).length;
+
+    const otherGuildId = discord.guilds()[1]!.id;
+    const admin = discord.makeUser('other-admin-2', { guildIds: [otherGuildId], roles: ['Admin'] });
+    const theirMessage = await (await discord.slash({ name: 'help', guildId: otherGuildId, channelId: discord.textChannels(otherGuildId)[0]!.id, user: admin })).waitForOriginal();
+    for (const customId of [`train:vote:${trainingId}:250`, `train:stop:${trainingId}:250`, `train:cancel:${trainingId}`]) {
+      const forged = await discord.button({ customId, message: theirMessage, user: admin, forged: true });
+      const answer = await discord.waitFor(() => forged.followUps()[0] ?? (forged.response?.type === 5 && forged.original()?.loading === false ? forged.original() : undefined), 5000, `an answer to ${customId}`);
+      expect(answer.content, customId).toMatch(/not known here/);
+    }
+    const record = (await store.get<TrainingRecord>(keys.training(guildId, trainingId)))!;
+    expect(record).toMatchObject({ status: 'running', votes: {} });
+    expect(record.canceled).toBeUndefined();
+    expect(record.stopAfter).toBeUndefined();
+    expect(runs().map((r) => r.status)).toEqual(['processing', 'processing']);
+    expect(replicate.requests.filter((r) => /cancel/.test(r.operationId ?? '')).length).toBe(cancelsBefore);
+
+    // The same custom_id, pressed by this server's trainer on the status message, does cancel.
+    const status = await discord.waitFor(() => discord.messagesIn(threadId).find((m) => customIdsOf(m).includes(`train:cancel:${trainingId}`)), 10_000, 'the status message');
+    const cancel = await discord.button({ customId: `train:cancel:${trainingId}`, message: status, user: discord.users.bob });
+    expect((await cancel.waitForOriginal((m) => !m.loading, 10_000)).content).toMatch(/Canceled: every run is being stopped/);
+    await eventually(async () => (runs().every((r) => r.status === 'canceled') ? true : undefined), 'the runs to be canceled at Replicate', 10_000);
   });
 });
