@@ -205,23 +205,41 @@ describe('/kmplz result buttons', () => {
   });
 
   it('buttons forged in another server by its own trainer, with this server’s job id, delete, draw and post nothing', async () => {
+    // A showcase channel in this server, so that a forged ⭐ would have somewhere to post.
+    const showcaseChannelId = discord.textChannels()[0]!.id;
+    const dataDir = bot.dataDir;
+    await bot.app.stop();
+    bot = await startTestBot({ discord, replicate }, { dataDir, env: { SHOWCASE_CHANNEL_ID: showcaseChannelId }, deps: { generation: { progressEditIntervalMs: 20, perUserCap: 5, concurrency: 2 } } });
     const result = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a plum', steps: 2 } })).waitForOriginal(finished, 15_000);
     const jobId = buttonOf(result, 'params').split(':')[2];
     const admin = discord.makeUser('other-admin', { guildIds: [emptyGuildId()], roles: ['Admin'] });
     const channelId = discord.textChannels(emptyGuildId())[0]!.id;
     const theirMessage = await (await discord.slash({ name: 'checkpoints', guildId: emptyGuildId(), channelId, user: admin })).waitForOriginal();
     const predictionsBefore = replicate.predictions.size;
-    const messagesBefore = discord.textChannels().map((c) => discord.messagesIn(c.id).length);
+    const everyChannel = () => [...discord.textChannels(), ...discord.textChannels(emptyGuildId())];
+    const messagesBefore = everyChannel().map((c) => discord.messagesIn(c.id).length);
+    const forgedClicks = [];
     for (const action of ['delete', 'again', 'showcase', 'cancel']) {
       const forged = await discord.button({ customId: `kmplz:${action}:${jobId}`, message: theirMessage, user: admin, forged: true });
+      forgedClicks.push(forged);
       // Deferred as an update, the refusal is a follow-up; deferred as a reply, it is the reply.
       const answer = await discord.waitFor(() => forged.followUps()[0] ?? (forged.response?.type === 5 && forged.original()?.loading === false ? forged.original() : undefined), 5000, `an answer to ${action}`);
       expect(answer.content, action).toMatch(/not known here/);
       expect(answer.ephemeral, action).toBe(true);
     }
+    // A picture asked for afterwards is drawn and delivered: anything a forged 🎲 had queued would be drawn by then.
+    const control = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a fig', steps: 2 } })).waitForOriginal(finished, 15_000);
+    expect(control.attachments).toHaveLength(2);
+    expect([...replicate.predictions.values()].slice(predictionsBefore).map((p) => p.input.prompt)).toEqual(['KMPLZ, a fig']);
+    expect(forgedClicks.flatMap((c) => [c.original(), ...c.followUps()]).flatMap((m) => m?.attachments ?? [])).toEqual([]);
     expect(discord.message(result.id)?.deleted).toBe(false);
-    expect(replicate.predictions.size).toBe(predictionsBefore);
-    expect(discord.textChannels().map((c) => discord.messagesIn(c.id).length)).toEqual(messagesBefore);
+    expect(discord.message(theirMessage.id)?.deleted).toBe(false);
+    // Nothing was posted anywhere, the showcase channel included (the control's reply aside).
+    expect(everyChannel().map((c) => discord.messagesIn(c.id).filter((m) => m.id !== control.id).length)).toEqual(messagesBefore);
+    // ⭐ from this server does post there: the forged one was refused, not unable.
+    const star = await discord.button({ customId: buttonOf(result, 'showcase'), message: result });
+    expect((await star.waitForOriginal((m) => !m.loading, 10_000)).content).toMatch(/discord\.com\/channels/);
+    expect(discord.messagesIn(showcaseChannelId).at(-1)?.embeds[0]?.title).toBe('KMPLZ, a plum');
   });
 
   it('a prompt that tries to ping pings nobody: @everyone, @here, roles and people stay text', async () => {
@@ -232,7 +250,33 @@ describe('/kmplz result buttons', () => {
     expect(reply.attachments).toHaveLength(2);
     expect(JSON.stringify(reply.api)).toContain('a loud cat');
     // Prompts are shown in embeds, which never ping; the reply also says so for its content.
-    expect(reply.allowedMentions).toEqual({ parse: [] });
+    expect(reply.allowedMentions).toMatchObject({ parse: [] });
+    expect(reply.allowedMentions).not.toHaveProperty('users');
+    expect(reply.allowedMentions).not.toHaveProperty('roles');
+    for (const revision of [...reply.revisions, reply.api]) {
+      expect(revision.mention_everyone).toBe(false);
+      expect(revision.mention_roles).toEqual([]);
+      expect(revision.mentions).toEqual([]);
+    }
+  });
+
+  it('a failure that quotes the prompt into the reply’s content pings nobody either', async () => {
+    const role = discord.guild().roles.find((r) => r.name === 'Trainer')!;
+    const prompt = `@everyone @here <@&${role.id}> <@${discord.users.dave.id}> a loud dog`;
+    // The GPU service's error echoes its input, and the reply quotes the error.
+    replicate.oncePrediction(replicate.refs.sdxl, async (input) => {
+      throw new Error(`could not tokenize prompt: ${String(input.prompt)}`);
+    });
+    const slash = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt, steps: 2 } });
+    const reply = await slash.waitForOriginal(finished, 15_000);
+    expect(reply.content).toContain('could not tokenize prompt');
+    // The mentions really are in the content (where they could ping) …
+    expect(reply.content).toContain('@everyone');
+    expect(reply.content).toContain(`<@&${role.id}>`);
+    // … and ping nobody.
+    expect(reply.allowedMentions).toMatchObject({ parse: [] });
+    expect(reply.allowedMentions).not.toHaveProperty('users');
+    expect(reply.allowedMentions).not.toHaveProperty('roles');
     for (const revision of [...reply.revisions, reply.api]) {
       expect(revision.mention_everyone).toBe(false);
       expect(revision.mention_roles).toEqual([]);
