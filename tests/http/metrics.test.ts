@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { recordSpend } from '../../src/money/budget.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
+import { drawing } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { freePort } from '../training/e2e-helpers.js';
 
@@ -44,7 +45,8 @@ describe('GET /metrics with pictures drawn', () => {
   let metricsPort: number;
   beforeAll(async () => {
     metricsPort = await freePort();
-    world = await startWorld({ checkpointSteps: [250], env: { HTTP_PORT: String(metricsPort) } });
+    // One job at a time, so a second asker's job waits while the first runs.
+    world = await startWorld({ checkpointSteps: [250], env: { HTTP_PORT: String(metricsPort) }, deps: { generation: { concurrency: 1 } } });
   });
   afterAll(() => world?.stop());
 
@@ -65,5 +67,43 @@ describe('GET /metrics with pictures drawn', () => {
     expect(text).toContain('kmplz_queue_jobs{state="running"} 0');
     expect(text).toMatch(/kmplz_gpu_seconds_month\{guild="\d+"\} [1-9]/);
   });
-});
 
+  it('shows a waiting job in the queue depth while another runs, and counts both once they succeed', async () => {
+    const { discord: d, replicate } = world;
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    /** The value of one series, NaN when the scrape has none. */
+    const sample = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const succeededBefore = sample(await scrape(), 'kmplz_jobs_total{outcome="succeeded"}') || 0;
+    // The first picture is held until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    replicate.oncePrediction(replicate.refs.sdxl, async (_input, ctl) => {
+      await held;
+      return [ctl.serve('held.png', await drawing(1024, 1024, '#996633'), 'image/png')];
+    });
+    const predictionsBefore = replicate.predictions.size;
+    const first = await d.slash({ name: 'kmplz', options: { prompt: 'a slow cat', steps: 2 } });
+    await vi.waitFor(() => expect(replicate.predictions.size).toBeGreaterThan(predictionsBefore), { timeout: 10_000, interval: 20 });
+    const second = await d.slash({ name: 'kmplz', user: d.users.carol, options: { prompt: 'a patient dog', steps: 2 } });
+    await second.waitForOriginal((m) => /in the queue/.test(m.content), 10_000);
+    try {
+      const busy = await scrape();
+      expect(sample(busy, 'kmplz_queue_jobs{state="waiting"}')).toBe(1);
+      expect(sample(busy, 'kmplz_queue_jobs{state="running"}')).toBe(1);
+    } finally {
+      release();
+    }
+    await first.waitForOriginal((m) => m.attachments.length > 0, 15_000);
+    await second.waitForOriginal((m) => m.attachments.length > 0, 15_000);
+    const idle = await vi.waitFor(
+      async () => {
+        const text = await scrape();
+        expect(sample(text, 'kmplz_jobs_total{outcome="succeeded"}')).toBe(succeededBefore + 2);
+        return text;
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    expect(sample(idle, 'kmplz_queue_jobs{state="waiting"}')).toBe(0);
+    expect(sample(idle, 'kmplz_queue_jobs{state="running"}')).toBe(0);
+  });
+});
