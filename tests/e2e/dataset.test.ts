@@ -137,17 +137,18 @@ describe('/dataset', () => {
     const before = await loadDataset(store, guildId());
     const name = before.images[0]!.name;
     const anchor = await (await discord.slash({ name: 'dataset', subcommand: 'list', user: discord.users.carol })).waitForOriginal(undefined, 10_000);
-    const attempts = [
-      await discord.slash({ name: 'caption', user: discord.users.carol }),
-      await discord.slash({ name: 'dataset', subcommand: 'remove', user: discord.users.carol, options: { name } }),
-      await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.carol }),
-      await discord.button({ customId: `caption:edit:${name}`, message: anchor, user: discord.users.carol, forged: true }),
-      await discord.modalSubmit({ customId: `caption:save:${name}`, fields: { caption: 'vandalised' }, user: discord.users.carol }),
-    ];
-    for (const attempt of attempts) {
-      const answer = await discord.waitFor(() => attempt.followUps()[0] ?? (attempt.original()?.loading === false && /Only trainers/.test(attempt.original()!.content) ? attempt.original() : undefined), 5000, 'a refusal');
-      expect(answer.content).toMatch(/Only trainers/);
-      expect(answer.ephemeral).toBe(true);
+    const attempts = {
+      '/caption (batch)': await discord.slash({ name: 'caption', user: discord.users.carol }),
+      '/dataset remove': await discord.slash({ name: 'dataset', subcommand: 'remove', user: discord.users.carol, options: { name } }),
+      '/dataset clear': await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.carol }),
+      'the caption Edit button': await discord.button({ customId: `caption:edit:${name}`, message: anchor, user: discord.users.carol, forged: true }),
+      'a forged caption save modal': await discord.modalSubmit({ customId: `caption:save:${name}`, fields: { caption: 'vandalised' }, user: discord.users.carol }),
+    };
+    for (const [what, attempt] of Object.entries(attempts)) {
+      // The first answer, whatever it says: a refusal must be it.
+      const answer = await discord.waitFor(() => attempt.followUps()[0] ?? (attempt.original()?.loading === false ? attempt.original() : undefined), 5000, `an answer to ${what}`);
+      expect(answer.content, what).toMatch(/Only trainers/);
+      expect(answer.ephemeral, what).toBe(true);
     }
     expect(await loadDataset(store, guildId())).toEqual(before);
   });
