@@ -1,5 +1,5 @@
 import { Status, type Client } from 'discord.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { healthRoute } from '../../src/http/health.js';
 import type { JobQueue } from '../../src/queue/job-queue.js';
 import type { Store } from '../../src/store/store.js';
@@ -28,6 +28,29 @@ describe('GET /healthz', () => {
     expect(await response.json()).toEqual({ status: 'ok', gateway: 'ready', store: 'ok', queue: { waiting: 0, running: 0, waitingUsers: 0 } });
   });
 
+  it('answers 503 with the gateway "not connected" while a dropped connection is away, and 200 again once it resumed', async () => {
+    const resumesBefore = discord.gatewayFrames.filter((f) => f.op === 6).length;
+    discord.dropConnection();
+    // discord.js waits a moment before it reconnects: a scrape in that time sees the gateway away.
+    await vi.waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect(response.status).toBe(503);
+        expect(await response.json()).toMatchObject({ status: 'unhealthy', gateway: 'not connected', store: 'ok' });
+      },
+      { timeout: 5000, interval: 5 },
+    );
+    await vi.waitFor(() => expect(discord.gatewayFrames.filter((f) => f.op === 6).length).toBeGreaterThan(resumesBefore), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ status: 'ok', gateway: 'ready' });
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+  });
+
   it('answers 503 and names the part that failed when the store stops answering', async () => {
     await bot.app.context.store.close();
     const response = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -36,14 +59,76 @@ describe('GET /healthz', () => {
   });
 
   /** The route alone, over a client whose shard states the test sets and a store and queue that answer. */
-  const routeWith = (shards: Map<number, { status: Status }>, shared?: { ping(): Promise<boolean> }) =>
+  const routeWith = (
+    shards: Map<number, { status: Status }>,
+    shared?: { ping(): Promise<boolean> },
+    { queue, stopping = false, ready = true }: { queue?: { stats(): Promise<unknown> }; stopping?: boolean; ready?: boolean } = {},
+  ) =>
     healthRoute({
-      client: { isReady: () => true, ws: { shards } } as unknown as Client,
+      client: { isReady: () => ready, ws: { shards } } as unknown as Client,
       store: { ping: async () => true } as unknown as Store,
-      queue: { stats: async () => ({ waiting: 0, running: 0, waitingUsers: 0 }) } as unknown as JobQueue<unknown, unknown>,
+      queue: (queue ?? { stats: async () => ({ waiting: 0, running: 0, waitingUsers: 0 }) }) as unknown as JobQueue<unknown, unknown>,
       shared,
-      stopping: () => false,
+      stopping: () => stopping,
     });
+  const ready = () => new Map([[0, { status: Status.Ready }]]);
+  const never = () => new Promise<never>(() => undefined);
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('answers 503 with the gateway "not connected" before the client was ever ready', async () => {
+    const answer = await routeWith(new Map(), undefined, { ready: false }).handle(undefined as never);
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'unhealthy', gateway: 'not connected', store: 'ok' });
+  });
+
+  it('answers 503 when one shard of two is away', async () => {
+    const answer = await routeWith(new Map([[0, { status: Status.Ready }], [1, { status: Status.Resuming }]])).handle(undefined as never);
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'unhealthy', gateway: 'not connected' });
+  });
+
+  it('answers 200 naming redis "ok" while the shared Redis answers', async () => {
+    const answer = await routeWith(ready(), { ping: async () => true }).handle(undefined as never);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'ok', redis: 'ok' });
+  });
+
+  it('answers 503 naming redis, within the 2-second check, when the shared Redis never answers', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let answered = false;
+    const pending = routeWith(ready(), { ping: never })
+      .handle(undefined as never)
+      .finally(() => (answered = true));
+    await vi.advanceTimersByTimeAsync(1900);
+    expect(answered).toBe(false);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(answered).toBe(true);
+    const answer = await pending;
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'unhealthy', gateway: 'ready', store: 'ok', redis: 'not answering' });
+  });
+
+  it('answers 503 naming the queue, within the 2-second check, when the queue never answers (its Redis away)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let answered = false;
+    const pending = routeWith(ready(), undefined, { queue: { stats: never } })
+      .handle(undefined as never)
+      .finally(() => (answered = true));
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(answered).toBe(true);
+    const answer = await pending;
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'unhealthy', gateway: 'ready', store: 'ok', queue: 'not answering' });
+  });
+
+  it('answers 503 "stopping" once shutdown began, though every part answers', async () => {
+    const answer = await routeWith(ready(), { ping: async () => true }, { stopping: true }).handle(undefined as never);
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ status: 'stopping', gateway: 'ready', store: 'ok', redis: 'ok' });
+  });
 
   it('answers 503 with the gateway "not connected" while a shard is away, though the client was ready once', async () => {
     const shards = new Map([[0, { status: Status.Ready }]]);
