@@ -46,6 +46,18 @@ async function pixel(image: Buffer, x: number, y: number): Promise<number[]> {
 
 const close = (a: number[], b: number[], tolerance = 12) => a.every((v, i) => Math.abs(v - b[i]!) <= tolerance);
 
+/** The message was sent allowing no mentions, and none of its versions pinged anyone. */
+function expectPingsNobody(message: StoredMessage): void {
+  expect(message.allowedMentions).toMatchObject({ parse: [] });
+  expect(message.allowedMentions).not.toHaveProperty('users');
+  expect(message.allowedMentions).not.toHaveProperty('roles');
+  for (const revision of [...message.revisions, message.api]) {
+    expect(revision.mention_everyone).toBe(false);
+    expect(revision.mention_roles).toEqual([]);
+    expect(revision.mentions).toEqual([]);
+  }
+}
+
 const finished = (m: StoredMessage) => m.attachments.length > 0 || /could not|blocked|busy|Canceled|trouble|budget/i.test(m.content);
 
 describe('/kmplz before anything is trained', () => {
@@ -250,14 +262,7 @@ describe('/kmplz result buttons', () => {
     expect(reply.attachments).toHaveLength(2);
     expect(JSON.stringify(reply.api)).toContain('a loud cat');
     // Prompts are shown in embeds, which never ping; the reply also says so for its content.
-    expect(reply.allowedMentions).toMatchObject({ parse: [] });
-    expect(reply.allowedMentions).not.toHaveProperty('users');
-    expect(reply.allowedMentions).not.toHaveProperty('roles');
-    for (const revision of [...reply.revisions, reply.api]) {
-      expect(revision.mention_everyone).toBe(false);
-      expect(revision.mention_roles).toEqual([]);
-      expect(revision.mentions).toEqual([]);
-    }
+    expectPingsNobody(reply);
   });
 
   it('a failure that quotes the prompt into the reply’s content pings nobody either', async () => {
@@ -274,14 +279,7 @@ describe('/kmplz result buttons', () => {
     expect(reply.content).toContain('@everyone');
     expect(reply.content).toContain(`<@&${role.id}>`);
     // … and ping nobody.
-    expect(reply.allowedMentions).toMatchObject({ parse: [] });
-    expect(reply.allowedMentions).not.toHaveProperty('users');
-    expect(reply.allowedMentions).not.toHaveProperty('roles');
-    for (const revision of [...reply.revisions, reply.api]) {
-      expect(revision.mention_everyone).toBe(false);
-      expect(revision.mention_roles).toEqual([]);
-      expect(revision.mentions).toEqual([]);
-    }
+    expectPingsNobody(reply);
   });
 });
 
