@@ -5,7 +5,6 @@ import type { BotContext } from '../../src/context.js';
 import { UserError } from '../../src/errors.js';
 import { localeOf, msg, t } from '../../src/i18n/index.js';
 import { jobKeys, type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
-import { cancelRow, queuedText } from '../../src/generation/service.js';
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
@@ -13,8 +12,8 @@ import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/recor
 import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
 
 /**
- * Queues a generation job (`/kmplz`, 🎲, `/compare`) and tells the user where it stands: its
- * place in the queue, or the stored picture when an identical request was drawn before.
+ * Queues a generation job (`/kmplz`, 🎲, `/compare`); the generation service tells the user
+ * where it stands. A request drawn before with the same seed gets the stored picture at once.
  */
 export async function startJob(
   interaction: ChatInputCommandInteraction | ComponentInteraction,
@@ -40,22 +39,15 @@ export async function startJob(
     locale,
   };
   const accepted = await ctx.generation.submit(job);
-  // Stored before by a process that died answering: that job's own edits answer.
-  if (accepted.state === 'answering') return;
-  if (accepted.state === 'cached') {
-    // The same request with the same seed was drawn before: show that picture again, for free.
-    const cached = accepted.from;
-    const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
-    const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, t(locale, 'kmplz.note.reused')] };
-    await ctx.store.set(jobKeys.job(guildId, job.id), reused);
-    const reply = await ctx.generation.composeReply(reused, image);
-    await respond(interaction, reply.content);
-    return;
-  }
-  await respond(interaction, {
-    content: accepted.state === 'queued' ? queuedText(accepted.position, locale) : t(locale, 'kmplz.drawing'),
-    components: [cancelRow(job.id, locale)],
-  });
+  // Any other way, the service now shows the job's place, progress and answer in the reply.
+  if (accepted.state !== 'cached') return;
+  // The same request with the same seed was drawn before: show that picture again, for free.
+  const cached = accepted.from;
+  const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
+  const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, t(locale, 'kmplz.note.reused')] };
+  await ctx.store.set(jobKeys.job(guildId, job.id), reused);
+  const reply = await ctx.generation.composeReply(reused, image);
+  await respond(interaction, reply.content);
 }
 
 /** The checkpoint a request names (`checkpoint:500`), or the one the class picked. */

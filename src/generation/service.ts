@@ -59,6 +59,8 @@ export interface JobRef {
 export class GenerationService {
   readonly queue: JobQueue<JobRef, JobEnd>;
   private readonly lastEdit = new Map<string, number>();
+  /** The last edit of each job's reply still on its way: the next one waits for it. */
+  private readonly replyEdits = new Map<string, Promise<void>>();
 
   constructor(private readonly options: GenerationServiceOptions) {
     const worker: JobWorker<JobRef, JobEnd> = (job, signal) => this.run(job, signal);
@@ -74,9 +76,11 @@ export class GenerationService {
 
   /**
    * Accepts a job: reuses an identical earlier result when the seed was chosen, checks the
-   * budget, stores the job and queues it. Returns what to tell the user right away.
+   * budget, stores the job and queues it. From then on the job's reply is the service's to edit
+   * (its place in the queue, then its progress, then the answer); only a reused picture is left
+   * to the caller to show.
    */
-  async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'queued'; position: number } | { state: 'running' } | { state: 'answering' }> {
+  async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'accepted' }> {
     const { store, config, clock } = this.options;
     if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
     if (job.parameters.seedChosen) {
@@ -91,9 +95,9 @@ export class GenerationService {
     const key = jobKeys.job(job.guildId, job.id);
     // Not fresh: the job of this interaction was stored by a process that died answering it.
     const fresh = await store.setIfAbsent(key, job);
-    if (!fresh && (await store.get<GenerationJob>(key))?.status !== 'queued') return { state: 'answering' };
+    if (!fresh && (await store.get<GenerationJob>(key))?.status !== 'queued') return { state: 'accepted' };
     const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: { guildId: job.guildId, jobId: job.id } });
-    if (!result.ok && result.reason === 'duplicate-id') return { state: 'answering' };
+    if (!result.ok && result.reason === 'duplicate-id') return { state: 'accepted' };
     if (!result.ok) {
       if (fresh) await store.delete(key);
       if (result.reason === 'user-cap') {
@@ -102,7 +106,9 @@ export class GenerationService {
       throw new UserError('queue-closed', msg('error.queue-closed'));
     }
     await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
-    return result.state === 'waiting' ? { state: 'queued', position: result.position } : { state: 'running' };
+    // A job that started at once says so itself ("Drawing…"), from whichever process runs it.
+    if (result.state === 'waiting') await this.showPosition(job.id, result.position, true);
+    return { state: 'accepted' };
   }
 
   /** Cancels a waiting or running job of its owner. */
@@ -145,7 +151,7 @@ export class GenerationService {
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
     const locale = job.locale ?? 'en';
-    await this.editReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, true);
+    await this.editReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
     try {
       if (running.comparison) {
         await this.runComparison(running, running.comparison, signal, startedAt, log);
@@ -216,7 +222,7 @@ export class GenerationService {
     for (const [index, value] of comparison.values.entries()) {
       const parameters = variantOf(job.parameters, comparison.axis, value);
       const drawing = t(locale, 'kmplz.drawing.cell', { index: index + 1, total: comparison.values.length, axis, value });
-      await this.editReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, true);
+      await this.editReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
       const image = await this.draw(job, index, parameters, signal, () => undefined);
       gpuSeconds += image.gpuSeconds;
       lastPrediction = image.predictionId;
@@ -321,7 +327,7 @@ export class GenerationService {
     const key = jobKeys.job(job.guildId, job.id);
     await store.set<GenerationJob>(key, { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result, answered: false });
     if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
-    await this.options.replier.finish(job.reply, content);
+    await this.inTurn(job.id, () => this.options.replier.finish(job.reply, content));
     await store.update<GenerationJob>(key, (current) => current && { ...current, answered: true });
     await this.forget(job);
   }
@@ -330,7 +336,7 @@ export class GenerationService {
     const { store, clock, log } = this.options;
     // The asker hears how it ended even when the store cannot record it (a restart picks the job up again).
     await store.set(jobKeys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() }).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record how the job ended'));
-    await this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] }).catch((error: unknown) =>
+    await this.inTurn(job.id, () => this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] })).catch((error: unknown) =>
       this.options.log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'),
     );
     await this.forget(job);
@@ -352,27 +358,51 @@ export class GenerationService {
     });
   }
 
-  private async showPosition(jobId: string, position: number): Promise<void> {
+  private async showPosition(jobId: string, position: number, force = false): Promise<void> {
     const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
     const ref = refs.find((r) => r.jobId === jobId);
     const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
-    if (job && job.status === 'queued') await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, false);
+    if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force, while: 'queued' });
   }
 
   private async showProgress(job: GenerationJob, progress: Progress, startedAt: number): Promise<void> {
     const eta = estimateEta({ ...progress, startedAt: new Date(startedAt), now: new Date(this.options.clock.now()) });
     const locale = job.locale ?? 'en';
     const etaText = eta ? ` · ${t(locale, 'common.done-at', { when: discordRelativeTime(eta.finishesAt) })}` : '';
-    await this.editReply(job, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id, locale)] }, false);
+    await this.editReply(job, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id, locale)] }, { force: false, while: 'running' });
   }
 
-  /** Progress edits are throttled per job; `force` edits go out regardless (state changes). */
-  private async editReply(job: GenerationJob, content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] }, force: boolean): Promise<void> {
+  /**
+   * Shows where a job stands, if it still stands there when the edit's turn comes: a queue place
+   * worked out just before the job started, or a progress report arriving after the picture, must
+   * not overwrite the newer state, since Discord keeps whichever edit lands last. Progress edits
+   * are throttled per job; `force` edits (state changes) go out regardless.
+   */
+  private async editReply(
+    job: GenerationJob,
+    content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] },
+    { force, while: status }: { force: boolean; while: 'queued' | 'running' },
+  ): Promise<void> {
     const now = this.options.clock.now();
     const interval = this.options.progressEditIntervalMs ?? 1500;
     if (!force && now - (this.lastEdit.get(job.id) ?? 0) < interval) return;
     this.lastEdit.set(job.id, now);
-    await this.options.replier.edit(job.reply, content).catch((error: unknown) => this.options.log.debug({ err: error, jobId: job.id }, 'progress edit failed'));
+    await this.inTurn(job.id, async () => {
+      const current = await this.options.store.get<GenerationJob>(jobKeys.job(job.guildId, job.id));
+      if (current?.status === status) await this.options.replier.edit(job.reply, content);
+    }).catch((error: unknown) => this.options.log.debug({ err: error, jobId: job.id }, 'progress edit failed'));
+  }
+
+  /** Runs one edit of a job's reply after the ones before it, so they reach Discord in order. */
+  private inTurn(jobId: string, edit: () => Promise<unknown>): Promise<void> {
+    const previous = this.replyEdits.get(jobId) ?? Promise.resolve();
+    const mine = previous.then(async () => void (await edit()));
+    const tail = mine.catch(() => undefined);
+    this.replyEdits.set(jobId, tail);
+    void tail.then(() => {
+      if (this.replyEdits.get(jobId) === tail) this.replyEdits.delete(jobId);
+    });
+    return mine;
   }
 }
 

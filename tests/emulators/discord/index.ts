@@ -33,7 +33,7 @@
  *   on one shard: both get every event). With no session connected, a resumable one gets it and
  *   RESUME replays it.
  * - Callbacks: one per interaction (then 40060), within `ackDeadlineMs` (then 10062). Tokens work
- *   for `tokenLifetimeMs` (then 401/50027). The first follow-up after a deferral fills in the
+ *   for 15 minutes, or until a test calls `revokeToken()` (then 401/50027). The first follow-up after a deferral fills in the
  *   "thinking" message instead of posting a new one, as on Discord.
  * - Invalid requests are recorded in `specErrors` and still processed when possible; only what
  *   Discord itself refuses outright (empty message, over 2000 characters, file over the

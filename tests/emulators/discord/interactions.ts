@@ -124,6 +124,8 @@ export class InteractionRecord {
   readonly followUpIds: string[] = [];
   /** Gateway sessions it was dispatched to. */
   sessionIds: string[] = [];
+  /** Set by `InteractionHandle.revokeToken`: the webhook token is refused from then on. */
+  tokenRevoked = false;
 
   constructor(
     readonly payload: APIInteraction,
@@ -203,6 +205,14 @@ export class InteractionHandle {
   /** Resolves on the bot's first accepted callback; rejects once Discord would have shown "interaction failed". */
   ack(timeoutMs = Math.max(0, this.dispatchedAt + this.ackDeadlineMs - Date.now()) + 250): Promise<InteractionAck> {
     return this.state.waitFor(() => this.record.response, timeoutMs, `the bot to acknowledge interaction ${this.id}`);
+  }
+
+  /**
+   * Discord drops this interaction's token now, as it does once the 15 minutes are up (or
+   * earlier, when the application's webhook is removed): later webhook calls get 401/50027.
+   */
+  revokeToken(): void {
+    this.record.tokenRevoked = true;
   }
 
   /** The autocomplete choices the bot answered with (type 8). */

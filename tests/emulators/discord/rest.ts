@@ -61,7 +61,6 @@ export interface RestOptions {
   botUser: EmulatedUser;
   token: string;
   ackDeadlineMs: number;
-  tokenLifetimeMs: number;
   rateLimit: { limit: number; windowMs: number };
   gatewayUrl: () => string;
   specErrors: string[];
@@ -96,6 +95,8 @@ const noContent = (): Reply => ({ status: 204 });
 const unknown = (what: string, code: number) => new DiscordApiError(404, code, `Unknown ${what}`);
 const MISSING_ACCESS = () => new DiscordApiError(403, 50001, 'Missing Access');
 const WEBHOOK_TOKEN = () => new DiscordApiError(401, 50027, 'Invalid Webhook Token');
+/** Interaction tokens work for follow-ups and edits this long after the interaction. */
+const TOKEN_LIFETIME_MS = 15 * 60_000;
 /** The flags a bot may set when it creates a message; the others are Discord's to set. */
 const SETTABLE_FLAGS = MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2;
 const AUTOCOMPLETE_CHOICES_MAX = 25;
@@ -559,7 +560,7 @@ export class RestApi {
   private webhookRecord(c: Ctx): InteractionRecord {
     if (c.params.webhook_id !== this.o.applicationId) throw unknown('Webhook', 10015);
     const record = [...this.o.state.interactions.values()].find((r) => r.token === c.params.webhook_token);
-    if (!record || c.receivedAt - record.dispatchedAt > this.o.tokenLifetimeMs) throw WEBHOOK_TOKEN();
+    if (!record || record.tokenRevoked || c.receivedAt - record.dispatchedAt > TOKEN_LIFETIME_MS) throw WEBHOOK_TOKEN();
     // Until the interaction is answered (and never for autocomplete) there is no webhook to use.
     if (!record.response || record.response.type === InteractionResponseType.ApplicationCommandAutocompleteResult) {
       throw unknown('Webhook', 10015);

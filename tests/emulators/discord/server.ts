@@ -50,8 +50,6 @@ export interface DiscordEmulatorOptions {
   heartbeatIntervalMs?: number;
   /** How long after dispatch an interaction may be acknowledged (Discord: 3 s). */
   ackDeadlineMs?: number;
-  /** How long an interaction token works for follow-ups and edits (Discord: 15 min). */
-  tokenLifetimeMs?: number;
   /** See `InteractionDelivery`; default round-robin. */
   interactionDelivery?: InteractionDelivery;
   /**
@@ -148,7 +146,6 @@ export class DiscordEmulator {
       botUser: this.botUser,
       token: this.token,
       ackDeadlineMs: this.ackDeadlineMs,
-      tokenLifetimeMs: options.tokenLifetimeMs ?? 15 * 60 * 1000,
       rateLimit: options.rateLimit ?? { limit: 50, windowMs: 1000 },
       gatewayUrl: () => this.gatewayUrl,
       specErrors: this.specErrors,
