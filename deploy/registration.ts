@@ -25,7 +25,9 @@ export interface RegistrationOptions {
  */
 export async function registerCommands({ rest, applicationId, guildId, commands, dryRun = false }: RegistrationOptions): Promise<RegistrationPlan> {
   const route = guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId);
-  const existing = (await rest.get(route)) as RESTGetAPIApplicationCommandsResult;
+  // Without with_localizations Discord leaves out the name/description translations, and every
+  // command that has any would then look changed.
+  const existing = (await rest.get(route, { query: new URLSearchParams({ with_localizations: 'true' }) })) as RESTGetAPIApplicationCommandsResult;
   const plan = planRegistration(existing, commands, guildId ? `guild ${guildId}` : 'global');
   if (!dryRun) await rest.put(route, { body: commands });
   return plan;
@@ -49,7 +51,10 @@ export function planRegistration(
   return plan;
 }
 
-/** Compares only what the bot sends; Discord adds ids, versions and defaults to what it returns. */
+/**
+ * Compares only what the bot sends; Discord adds ids, versions and defaults to what it returns,
+ * and leaves out flags that are false (an optional option comes back without `required`).
+ */
 function sameDefinition(current: object, wanted: RESTPostAPIChatInputApplicationCommandsJSONBody): boolean {
   // The builders leave unset fields as `undefined`: compare what actually goes over the wire.
   const sent: unknown = JSON.parse(JSON.stringify(wanted));
@@ -57,6 +62,7 @@ function sameDefinition(current: object, wanted: RESTPostAPIChatInputApplication
 }
 
 function pick(actual: unknown, shape: unknown): unknown {
+  if (shape === false && actual === undefined) return false;
   if (Array.isArray(shape)) {
     return Array.isArray(actual) ? shape.map((item, i) => pick(actual[i], item)) : actual;
   }

@@ -21,6 +21,14 @@ describe('command registration plan', () => {
     expect(plan.unchanged).toHaveLength(commandDefinitions.length);
   });
 
+  it('takes an option that comes back without `required` as the `required: false` that was sent', () => {
+    const sent = { name: 'pick', description: 'Pick one', options: [{ type: 3, name: 'colour', description: 'A colour', required: false }] };
+    const returned = { ...asRegistered(sent as never), options: [{ type: 3, name: 'colour', description: 'A colour' }] };
+    expect(planRegistration([returned], [sent], 'global').unchanged).toEqual(['pick']);
+    const nowRequired = { ...returned, options: [{ ...returned.options[0]!, required: true }] };
+    expect(planRegistration([nowRequired], [sent], 'global').changed).toEqual(['pick']);
+  });
+
   it('tells added, changed and removed commands apart', () => {
     const [first, second, ...rest] = commandDefinitions.map(asRegistered);
     const changed = { ...second, description: 'an older description' };

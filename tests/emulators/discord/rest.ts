@@ -286,7 +286,10 @@ export class RestApi {
 
     for (const scope of ['', '/guilds/:guild_id'] as const) {
       const base = `/applications/:application_id${scope}/commands`;
-      this.on('GET', base, 'bot', (c) => json(this.commandList(c)));
+      this.on('GET', base, 'bot', (c) =>
+        // As Discord: the translation maps only when asked for with `with_localizations=true`.
+        json(c.query.get('with_localizations') === 'true' ? this.commandList(c) : this.commandList(c).map(withoutLocalizations)),
+      );
       this.on('PUT', base, 'bot', (c) => json(this.putCommands(c)));
       this.on('POST', base, 'bot', (c) => this.postCommand(c));
       this.on('GET', `${base}/:command_id`, 'bot', (c) => json(this.findCommand(c).command));
@@ -407,7 +410,7 @@ export class RestApi {
     const previous = existing.find((cmd) => cmd.name === body.name && cmd.type === type);
     const { guildId } = this.commandScope(c);
     return {
-      ...body,
+      ...(withoutFalseRequired(body) as Partial<APIApplicationCommand>),
       id: previous?.id ?? this.o.state.snowflakes.next(),
       application_id: this.o.applicationId,
       ...(guildId ? { guild_id: guildId } : {}),
@@ -784,4 +787,20 @@ function queryRecord(query: URLSearchParams): Record<string, string | string[]> 
     out[key] = values.length === 1 ? (values[0] as string) : values;
   }
   return out;
+}
+
+const LOCALIZATION_MAPS = new Set(['name_localizations', 'description_localizations']);
+
+/** A command as GET returns it by default: no translation maps, at any depth (options, choices). */
+function withoutLocalizations<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutLocalizations) as T;
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !LOCALIZATION_MAPS.has(key)).map(([key, v]) => [key, withoutLocalizations(v)])) as T;
+}
+
+/** Discord stores an option's `required: false` as no `required` at all, and answers it so. */
+function withoutFalseRequired(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutFalseRequired);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key, v]) => !(key === 'required' && v === false)).map(([key, v]) => [key, withoutFalseRequired(v)]));
 }
