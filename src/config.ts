@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The bot's configuration, exactly the keys of CONTRACT.md. Parsed once at start from the
- * environment (and `.env`), frozen, and handed to everything that needs it.
+ * The bot's configuration: the keys of CONTRACT.md, plus REPLICATE_TRAINER_MODE and
+ * JOB_LOCK_SECONDS (README lists them all). Parsed once at start from the environment (and
+ * `.env`), frozen, and handed to everything that needs it.
  */
 
 const DEFAULT_GENERATOR =
@@ -106,7 +107,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every configuration key, in the order of CONTRACT.md. */
+/** Every configuration key: CONTRACT.md's in its order, then kmplz's own. */
 export const configKeys = Object.keys(configSchema.shape) as (keyof z.input<typeof configSchema>)[];
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
@@ -115,24 +116,28 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     configKeys.flatMap((key) => (env[key]?.trim() ? [[key, env[key]]] : [])),
   );
   const result = configSchema.safeParse(given);
-  if (!result.success) {
-    const problems = new Map<string, string>();
-    for (const issue of result.error.issues) {
-      const key = String(issue.path[0] ?? '(unknown)');
-      if (!problems.has(key)) problems.set(key, describeIssue(issue, given[key]));
-    }
-    throw new ConfigError([...problems].map(([key, expected]) => ({ key, expected })));
+  const problems = new Map<string, string>();
+  for (const issue of result.error?.issues ?? []) {
+    const key = String(issue.path[0] ?? '(unknown)');
+    if (!problems.has(key)) problems.set(key, describeIssue(issue, given[key]));
   }
-  const config = result.data;
-  const crossProblems: { key: string; expected: string }[] = [];
-  if (config.PUBLIC_URL && config.HTTP_PORT === undefined) {
-    crossProblems.push({ key: 'HTTP_PORT', expected: 'required when PUBLIC_URL is set (webhooks are received on it)' });
+  // Checked on the given text, not the parsed config, so they are named in the same round as
+  // malformed keys: one edit of .env fixes everything.
+  for (const { key, expected } of crossKeyProblems(given)) if (!problems.has(key)) problems.set(key, expected);
+  if (!result.success || problems.size > 0) throw new ConfigError([...problems].map(([key, expected]) => ({ key, expected })));
+  return Object.freeze(result.data);
+}
+
+/** Keys that another key's value makes necessary. `given` holds only non-empty values. */
+function crossKeyProblems(given: Record<string, string | undefined>): { key: string; expected: string }[] {
+  const problems: { key: string; expected: string }[] = [];
+  if (given.PUBLIC_URL && !given.HTTP_PORT) {
+    problems.push({ key: 'HTTP_PORT', expected: 'required when PUBLIC_URL is set (webhooks are received on it)' });
   }
-  if (config.CAPTION_BACKEND === 'hf' && !config.HF_TOKEN) {
-    crossProblems.push({ key: 'HF_TOKEN', expected: 'required when CAPTION_BACKEND=hf' });
+  if (given.CAPTION_BACKEND?.trim() === 'hf' && !given.HF_TOKEN) {
+    problems.push({ key: 'HF_TOKEN', expected: 'required when CAPTION_BACKEND=hf' });
   }
-  if (crossProblems.length > 0) throw new ConfigError(crossProblems);
-  return Object.freeze(config);
+  return problems;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, given: string | undefined): string {

@@ -66,6 +66,10 @@ describe('parseConfig', () => {
     [{ ...minimal, PUBLIC_URL: 'https://bot.example' }, ['HTTP_PORT']],
     [{ ...minimal, CAPTION_BACKEND: 'hf' }, ['HF_TOKEN']],
     [{ DISCORD_API_URL: 'nope', LOG_LEVEL: 'x' }, ['DISCORD_TOKEN', 'DISCORD_API_URL', 'LOG_LEVEL']],
+    // Rules between keys are named in the same round as malformed keys, not after they are fixed.
+    [{ CAPTION_BACKEND: 'hf', PUBLIC_URL: 'https://bot.example', LOG_LEVEL: 'x' }, ['DISCORD_TOKEN', 'HF_TOKEN', 'HTTP_PORT', 'LOG_LEVEL']],
+    [{ ...minimal, PUBLIC_URL: 'https://bot.example', HTTP_PORT: 'eighty' }, ['HTTP_PORT']],
+    [{ ...minimal, CAPTION_BACKEND: 'HF' }, ['CAPTION_BACKEND']],
   ])('names every bad key: %j', (env, keys) => {
     expect(problemsOf(env as Record<string, string>).sort()).toEqual([...keys].sort());
   });
