@@ -1,5 +1,6 @@
-import { createApp } from './app.js';
+import { createApp, type App } from './app.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
+import { explainStartFailure } from './startup-failure.js';
 
 /** The entry point: read the configuration, start the bot, stop it cleanly on SIGINT/SIGTERM. */
 
@@ -23,23 +24,27 @@ try {
   process.exit(1);
 }
 
-const app = await createApp(config);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.context.log.info({ signal }, 'signal received');
-    app.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.context.log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+let app: App | undefined;
 try {
+  app = await createApp(config);
+  const started = app;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      started.context.log.info({ signal }, 'signal received');
+      started.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          started.context.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
   await app.start();
 } catch (error) {
-  app.context.log.fatal({ err: error }, 'could not start');
-  await app.stop().catch(() => undefined);
+  app?.context.log.fatal({ err: error }, 'could not start');
+  // Besides the JSON log: one line a person can act on (a wrong token, a busy port, a server not running).
+  console.error(`kmplz could not start: ${explainStartFailure(error, config)}`);
+  await app?.stop().catch(() => undefined);
   process.exit(1);
 }

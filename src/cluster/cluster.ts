@@ -110,9 +110,17 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
   // ioredis retries commands while it reconnects (Redis restarting), so callers see a delay, not an error.
   const redis = new Redis(url, { lazyConnect: true });
   const subscriber = new Redis(url, { lazyConnect: true });
-  redis.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => log.warn({ err: (lastError = error) }, 'redis connection error'));
   subscriber.on('error', (error: Error) => log.warn({ err: error }, 'redis subscriber error'));
-  await Promise.all([redis.connect(), subscriber.connect()]);
+  await Promise.all([redis.connect(), subscriber.connect()]).catch((error: unknown) => {
+    // ioredis would go on retrying in the background; at start a Redis that is not there is a setup problem.
+    redis.disconnect();
+    subscriber.disconnect();
+    // Its own rejection only says "Connection is closed."; the connection error says why.
+    const reason = lastError ?? (error as Error);
+    throw new Error(`REDIS_URL: cannot connect to Redis at ${redisAddress(url)}: ${reason.message}`, { cause: reason });
+  });
 
   const channel = `${prefix}:signals`;
   const listeners = new Set<(signal: ClusterSignal) => void>();
@@ -207,4 +215,10 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
       await Promise.allSettled([subscriber.quit(), redis.quit()]);
     },
   };
+}
+
+/** Host and port of a Redis URL, without the password, for messages. */
+function redisAddress(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}`;
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,15 @@ function run(script: string, { cwd, env, untilOutput, args = [] }: { cwd: string
   return { child, exited, matched, output: () => ({ stdout, stderr }) };
 }
 
+/** A port nothing listens on: one the system just handed out and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 let discord: DiscordEmulator;
 let cwd: string;
 
@@ -58,6 +68,17 @@ describe('starting the bot', () => {
     const started = run('src/main.ts', { cwd, env: { DISCORD_TOKEN: 'x', HTTP_PORT: 'eighty', CAPTION_BACKEND: 'openai' } });
     expect(await started.exited).toBe(1);
     expect(started.output().stderr).toMatch(/HTTP_PORT[\s\S]*CAPTION_BACKEND|CAPTION_BACKEND[\s\S]*HTTP_PORT/);
+  });
+
+  it.each([
+    ['a token Discord refuses', () => ({ DISCORD_TOKEN: 'MTIz.not-the.token' }), /^kmplz could not start: Discord refused DISCORD_TOKEN\./],
+    ['a Redis that is not running', async () => ({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}` }), /^kmplz could not start: REDIS_URL: cannot connect to Redis at 127\.0\.0\.1:\d+: connect ECONNREFUSED/],
+  ])('with %s, says so in one plain line on stderr and exits non-zero', async (_name, envOf, expected) => {
+    const started = run('src/main.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), LOG_LEVEL: 'fatal', ...(await envOf()) } });
+    expect(await started.exited).toBe(1);
+    const { stderr } = started.output();
+    expect(stderr.trim()).toMatch(expected);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('npm run deploy registers every command of the contract with options and bounds', async () => {
