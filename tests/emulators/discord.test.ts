@@ -12,6 +12,7 @@ import {
   GatewayIntentBits,
   MessageFlags,
   ModalBuilder,
+  PermissionFlagsBits,
   Routes,
   TextInputBuilder,
   TextInputStyle,
@@ -21,7 +22,7 @@ import {
 } from 'discord.js';
 import { InteractionResponseType } from 'discord-api-types/v10';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDiscordEmulator, type DiscordEmulator } from './discord/index.js';
 
 /** Short enough to test lateness quickly, long enough for a RESUME (500 ms back-off) plus a reply. */
@@ -355,5 +356,41 @@ describe('Discord emulator with the real discord.js client', () => {
     expect(attempts[0]!.response).toMatchObject({ retry_after: 0.4, global: false });
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(390);
     expect(discord.messagesIn(channelId).filter((m) => m.content === 'after the rate limit').map((m) => m.id)).toEqual([sent.id]);
+  });
+
+  it('resolves the bot’s permissions per channel: app_permissions, a CHANNEL_UPDATE discord.js follows, and Discord’s 403s', async () => {
+    const P = PermissionFlagsBits;
+    const otherId = discord.textChannels()[1]!.id;
+    const other = client.channels.cache.get(otherId) as TextChannel;
+    const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => (error instanceof DiscordAPIError ? [error.status, error.code] : error));
+    expect(other.permissionsFor(client.user!)?.has(P.SendMessages)).toBe(true);
+
+    discord.setBotPermissions(otherId, { deny: P.SendMessages | P.AttachFiles });
+    await vi.waitFor(() => expect(other.permissionsFor(client.user!)?.has(P.SendMessages)).toBe(false));
+    expect(other.permissionsFor(client.user!)?.has(P.AttachFiles)).toBe(false);
+    expect((client.channels.cache.get(channelId) as TextChannel).permissionsFor(client.user!)?.has(P.SendMessages)).toBe(true);
+    const slash = await discord.slash({ name: 'ping', channelId: otherId });
+    expect((await slash.waitForOriginal()).content).toBe('pong');
+    const app = BigInt((slash.payload as { app_permissions: string }).app_permissions);
+    expect([app & P.SendMessages, app & P.AttachFiles, app & P.EmbedLinks, app & P.SendMessagesInThreads]).toEqual([0n, 0n, P.EmbedLinks, P.SendMessagesInThreads]);
+
+    expect(await refusal(other.send('hello'))).toEqual([403, 50013]);
+    // A thread goes by its parent's overwrites, with Send Messages in Threads instead of Send Messages.
+    const thread = await other.threads.create({ name: 'log', type: ChannelType.PublicThread });
+    await thread.send('in the thread');
+    expect(await refusal(thread.send({ files: [new AttachmentBuilder(await png(4, 4), { name: 'p.png' })] }))).toEqual([403, 50013]);
+    discord.setBotPermissions(otherId, { deny: P.CreatePublicThreads });
+    expect(await refusal(other.threads.create({ name: 'another', type: ChannelType.PublicThread }))).toEqual([403, 50013]);
+    // Out of sight: every use of the channel is refused with 50001.
+    discord.setBotPermissions(otherId, { deny: P.ViewChannel });
+    expect(await refusal(other.messages.fetch({ limit: 5 }))).toEqual([403, 50001]);
+    expect(await refusal(thread.send('still there?'))).toEqual([403, 50001]);
+
+    discord.setBotPermissions(otherId, {});
+    await vi.waitFor(() => expect(other.permissionOverwrites.cache.size).toBe(0));
+    expect((await other.send('back')).content).toBe('back');
+    // The interaction's reply needed none of the channel's permissions; the refused post left nothing.
+    expect(discord.messagesIn(otherId).map((m) => m.content)).toEqual(['pong', 'back']);
+    expect(discord.messagesIn(thread.id).map((m) => m.content)).toEqual(['in the thread']);
   });
 });

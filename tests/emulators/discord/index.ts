@@ -21,6 +21,7 @@
  *   registeredCommands(guildId?), sessions(), gatewayFrames
  *   dropConnection(sessionId?)    cut sockets without a close frame: clients RESUME and get what they missed
  *   inject429(matcher, { retryAfter, global? }, count = 1)
+ *   setBotPermissions(channelId, { allow?, deny? }, { announce? })   the bot's overwrite in a channel (and its threads)
  *   close()
  * InteractionHandle
  *   id, token, dispatchedAt, payload, sessionIds, response
@@ -38,6 +39,10 @@
  * - Invalid requests are recorded in `specErrors` and still processed when possible; only what
  *   Discord itself refuses outright (empty message, over 2000 characters, file over the
  *   server's limit, invalid JSON …) is answered with Discord's error.
+ * - The bot's permissions are resolved per channel (roles, then the channel's overwrites; a thread
+ *   goes by its parent) for `app_permissions` and for REST: posting, starting threads, files and
+ *   embeds it may not send there are refused with 403 50013, any use of a channel it cannot view
+ *   with 403 50001, as Discord does. Interaction responses and follow-ups are not checked.
  * - Attachments are served by the emulator with signed, expiring URLs; slash command attachments
  *   are given as `{ filename, data | url }` option values and arrive via `data.resolved.attachments`.
  * - Command option types come from the commands the bot registered (and their choices, ranges

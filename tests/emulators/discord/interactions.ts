@@ -28,6 +28,7 @@ import type { MessageFactory, StoredMessage } from './messages.js';
 import {
   apiMember,
   apiUser,
+  computeChannelPermissions,
   computePermissions,
   resolveRoleIds,
   type EmulatedChannel,
@@ -347,7 +348,8 @@ export class InteractionFactory {
       channel: structuredClone(channel),
       channel_id: channel.id,
       member: this.invoker(input, guild),
-      app_permissions: computePermissions(guild, this.c.botUserId, botRoles).toString(),
+      // Resolved for this channel, overwrites included, as Discord sends it.
+      app_permissions: computeChannelPermissions(guild, channel, this.c.state.channels.get(channel.parent_id ?? ''), this.c.botUserId, botRoles).toString(),
       locale: input.locale ?? Locale.EnglishUS,
       guild_locale: guild.preferredLocale,
       entitlements: [],

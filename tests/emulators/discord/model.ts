@@ -8,8 +8,10 @@ import {
   GuildSystemChannelFlags,
   GuildVerificationLevel,
   Locale,
+  OverwriteType,
   PermissionFlagsBits,
   type APIGuild,
+  type APIOverwrite,
   type ChannelFlags,
   type GuildMemberFlags,
   type RoleFlags,
@@ -182,6 +184,33 @@ export function computePermissions(guild: EmulatedGuild, userId: string, roleIds
     if (role) permissions |= BigInt(role.permissions);
   }
   return permissions & PermissionFlagsBits.Administrator ? ALL_PERMISSIONS : permissions;
+}
+
+/**
+ * Permissions in one channel, as Discord resolves them: the guild-level set, then the channel's
+ * overwrites for @everyone, for the member's roles (their denies and allows merged) and for the
+ * member, in that order. A thread has no overwrites of its own: its parent's apply. Owner and
+ * Administrator skip the overwrites.
+ */
+export function computeChannelPermissions(
+  guild: EmulatedGuild,
+  channel: EmulatedChannel,
+  parent: EmulatedChannel | undefined,
+  userId: string,
+  roleIds: readonly string[],
+): bigint {
+  const base = computePermissions(guild, userId, roleIds);
+  if (base === ALL_PERMISSIONS) return base;
+  const overwrites = (channel.type === ChannelType.GuildText ? channel : parent)?.permission_overwrites ?? [];
+  const apply = (permissions: bigint, overwrite: { allow: bigint; deny: bigint }) => (permissions & ~overwrite.deny) | overwrite.allow;
+  const bits = (o: APIOverwrite) => ({ allow: BigInt(o.allow), deny: BigInt(o.deny) });
+  let permissions = base;
+  const everyone = overwrites.find((o) => o.type === OverwriteType.Role && o.id === guild.id);
+  if (everyone) permissions = apply(permissions, bits(everyone));
+  const roles = overwrites.filter((o) => o.type === OverwriteType.Role && roleIds.includes(o.id)).map(bits);
+  permissions = apply(permissions, { allow: roles.reduce((all, o) => all | o.allow, 0n), deny: roles.reduce((all, o) => all | o.deny, 0n) });
+  const own = overwrites.find((o) => o.type === OverwriteType.Member && o.id === userId);
+  return own ? apply(permissions, bits(own)) : permissions;
 }
 
 export function apiMember(member: EmulatedMember, user: EmulatedUser): APIGuildMember {

@@ -11,6 +11,7 @@ import {
   InteractionType,
   MessageFlags,
   MessageType,
+  PermissionFlagsBits,
   ThreadAutoArchiveDuration,
   type APIApplication,
   type ApplicationFlags,
@@ -23,7 +24,7 @@ import type { SpecValidator, ValidationResult } from '../openapi-validator.js';
 import type { GatewayServer } from './gateway.js';
 import type { InteractionRecord } from './interactions.js';
 import { DiscordApiError, invalidFormBody, readMessageWrite, type MessageFactory, type MessageWrite, type StoredMessage } from './messages.js';
-import { apiGuild, apiMember, apiUser, discordTimestamp, type EmulatedGuild, type EmulatedUser } from './model.js';
+import { apiGuild, apiMember, apiUser, computeChannelPermissions, discordTimestamp, type EmulatedChannel, type EmulatedGuild, type EmulatedUser } from './model.js';
 import { MalformedBodyError, parseBody, type UploadedFile } from './multipart.js';
 import { GLOBAL_COMMANDS, type DiscordState } from './state.js';
 
@@ -94,6 +95,7 @@ const json = (body: unknown, status = 200): Reply => ({ status, body });
 const noContent = (): Reply => ({ status: 204 });
 const unknown = (what: string, code: number) => new DiscordApiError(404, code, `Unknown ${what}`);
 const MISSING_ACCESS = () => new DiscordApiError(403, 50001, 'Missing Access');
+const MISSING_PERMISSIONS = () => new DiscordApiError(403, 50013, 'Missing Permissions');
 const WEBHOOK_TOKEN = () => new DiscordApiError(401, 50027, 'Invalid Webhook Token');
 /** Interaction tokens work for follow-ups and edits this long after the interaction. */
 const TOKEN_LIFETIME_MS = 15 * 60_000;
@@ -334,6 +336,7 @@ export class RestApi {
         throw new DiscordApiError(403, 50005, 'Cannot edit a message authored by another user');
       }
       const write = readMessageWrite(c.body);
+      this.requireBotPermissions(this.channel(message.channelId), this.contentPermissions(write, c.files));
       const guild = s.guildOfChannel(message.channelId);
       this.o.messages.checkLimits(write, c.files, guild?.attachmentSizeLimit ?? Infinity);
       await this.o.messages.edit(message, guild, write, c.files);
@@ -607,10 +610,31 @@ export class RestApi {
 
   // ── channels, messages, threads ─────────────────────────────────────────────────────────
 
+  /** A channel the bot can see: Discord answers 50001 for one it cannot (no View Channel there). */
   private channel(id: string | undefined) {
     const channel = this.o.state.channels.get(id ?? '');
     if (!channel) throw unknown('Channel', 10003);
+    this.requireBotPermissions(channel, 0n);
     return channel;
+  }
+
+  /**
+   * Discord's refusal of what the bot may not do in a channel: 50001 when it cannot see it,
+   * 50013 when the request needs a permission the bot lacks there (its roles' permissions with
+   * the channel's overwrites; a thread goes by its parent's).
+   */
+  private requireBotPermissions(channel: EmulatedChannel, needed: bigint): void {
+    const guild = this.o.state.guildOfChannel(channel.id);
+    if (!guild) return;
+    const roleIds = guild.members.get(this.o.botUser.id)?.roleIds ?? [];
+    const permissions = computeChannelPermissions(guild, channel, this.o.state.channels.get(channel.parent_id ?? ''), this.o.botUser.id, roleIds);
+    if (!(permissions & PermissionFlagsBits.ViewChannel)) throw MISSING_ACCESS();
+    if ((permissions & needed) !== needed) throw MISSING_PERMISSIONS();
+  }
+
+  /** What a message's files and embeds need besides the right to post or edit it. */
+  private contentPermissions(write: MessageWrite, files: UploadedFile[]): bigint {
+    return (files.length > 0 ? PermissionFlagsBits.AttachFiles : 0n) | (write.embeds?.length ? PermissionFlagsBits.EmbedLinks : 0n);
   }
 
   private channelMessage(c: Ctx): StoredMessage {
@@ -639,6 +663,10 @@ export class RestApi {
     const channel = this.channel(c.params.channel_id);
     const guild = this.o.state.guildOfChannel(channel.id);
     const write = readMessageWrite(c.body);
+    // In a thread, Send Messages in Threads is what counts, not the parent's Send Messages.
+    const thread = channel.type === ChannelType.PublicThread || channel.type === ChannelType.PrivateThread;
+    const send = thread ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages;
+    this.requireBotPermissions(channel, send | this.contentPermissions(write, c.files));
     this.o.messages.checkLimits(write, c.files, guild?.attachmentSizeLimit ?? Infinity);
     let referenced: APIMessage | undefined;
     if (write.message_reference) {
@@ -671,6 +699,7 @@ export class RestApi {
       : body.type === ChannelType.PublicThread
         ? ChannelType.PublicThread
         : ChannelType.PrivateThread;
+    this.requireBotPermissions(parent, type === ChannelType.PublicThread ? PermissionFlagsBits.CreatePublicThreads : PermissionFlagsBits.CreatePrivateThreads);
     const now = discordTimestamp();
     const archive = Object.values(ThreadAutoArchiveDuration).includes(body.auto_archive_duration as number)
       ? (body.auto_archive_duration as ThreadAutoArchiveDuration)

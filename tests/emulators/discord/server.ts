@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   ChannelType,
+  GatewayDispatchEvents,
+  GatewayIntentBits,
+  OverwriteType,
   type APIApplicationCommand,
   type APITextChannel,
   type APIThreadChannel,
@@ -235,6 +238,24 @@ export class DiscordEmulator {
       });
     }
     return user;
+  }
+
+  /**
+   * Gives or takes permissions from the bot in one text channel (and so in its threads), as a
+   * server admin does in the channel's settings: the bot's member overwrite becomes `allow` /
+   * `deny` (both empty: removed). REST then refuses what the bot may no longer do there (50013,
+   * or 50001 without View Channel), interactions there carry the new `app_permissions`, and a
+   * CHANNEL_UPDATE tells the connected bots, so discord.js's `permissionsFor` follows.
+   * `announce: false` holds the CHANNEL_UPDATE back: the moment before it reaches the bot.
+   */
+  setBotPermissions(channelId: string, { allow = 0n, deny = 0n }: { allow?: bigint; deny?: bigint }, { announce = true } = {}): void {
+    const channel = this.state.channels.get(channelId);
+    if (channel?.type !== ChannelType.GuildText || !channel.guild_id) throw new Error(`${channelId} is not a text channel of a guild (threads go by their parent's permissions)`);
+    const others = (channel.permission_overwrites ?? []).filter((o) => !(o.type === OverwriteType.Member && o.id === this.botUserId));
+    const own = allow || deny ? [{ id: this.botUserId, type: OverwriteType.Member, allow: allow.toString(), deny: deny.toString() }] : [];
+    channel.permission_overwrites = [...others, ...own];
+    if (announce) this.gateway.broadcast(channel.guild_id, GatewayIntentBits.Guilds, GatewayDispatchEvents.ChannelUpdate, structuredClone(channel));
+    this.state.changed();
   }
 
   slash(input: SlashInput): Promise<InteractionHandle> {
