@@ -5,6 +5,7 @@ import { UserError } from '../src/errors.js';
 import { jobKeys, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
+import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { isTrainer, requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
@@ -19,6 +20,7 @@ export const kmplz: SlashCommand = {
   defer: () => 'public',
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
+    requireAppPermissions(interaction, BOT_NEEDS.picture);
     const raw = (name: string) => interaction.options.get(name)?.value;
     const checked = validateGenerationOptions({ steps: raw('steps'), guidance: raw('guidance'), width: raw('width'), height: raw('height'), seed: raw('seed') });
     const locale = localeOf(interaction);
@@ -53,6 +55,7 @@ export const kmplz: SlashCommand = {
       defer: 'public',
       async execute(interaction, [jobId], ctx) {
         const guildId = requireGuildId(interaction);
+        requireAppPermissions(interaction, BOT_NEEDS.picture);
         const job = await loadJob(ctx, guildId, jobId);
         const parameters = { ...job.parameters, seed: randomInt(0, GENERATION_BOUNDS.seed.max), seedChosen: false };
         await startJob(interaction, ctx, { guildId, parameters, userPrompt: job.userPrompt, notes: [] });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommandInteraction, type RepliableInteraction } from 'discord.js';
+import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommandInteraction, type Message, type RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { IntakeError } from '../src/dataset/intake/refusal.js';
@@ -9,6 +9,7 @@ import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
 import { displaySafe } from '../src/generation/prompt.js';
+import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
@@ -96,23 +97,42 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
 }
 
-/** Posts once per `what`: the mark is taken before posting and given back if the post fails. */
+/**
+ * Posts once per `what`: the mark is taken before posting and given back if the post fails.
+ * What the bot may do in the showcase channel is checked first, so a channel it cannot post in
+ * gets a refusal that names the missing permissions instead of a failed post.
+ */
 async function post(interaction: RepliableInteraction, ctx: BotContext, guildId: string, what: string, content: { embeds: EmbedBuilder[]; files: AttachmentBuilder[] }): Promise<void> {
   const channelId = requireShowcaseChannel(ctx);
+  const place = { channelId, botName: interaction.client.user.username };
+  const channel = await ctx.client.channels.fetch(channelId).catch((error: unknown) => unreachable(ctx, channelId, error, place));
+  if (!channel?.isSendable() || !('guildId' in channel) || channel.guildId !== guildId) {
+    return unreachable(ctx, channelId, new Error('showcase channel not reachable from this server'), place);
+  }
+  // The interaction's app permissions are those of the channel it came from, not of the showcase.
+  requireBotPermissions(botPermissionsIn(channel), BOT_NEEDS.showcase, place);
   if (!(await ctx.store.setIfAbsent(showcasedKey(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
     throw new UserError('already-showcased', msg('error.already-showcased'));
   }
+  let message: Message;
   try {
-    const channel = await ctx.client.channels.fetch(channelId);
-    if (!channel?.isSendable() || !('guildId' in channel) || channel.guildId !== guildId) throw new Error('showcase channel not reachable from this server');
     // The credit names people; nobody is pinged for it.
-    const message = await channel.send({ ...content, allowedMentions: { parse: [] } });
-    ctx.log.info({ what, messageId: message.id }, 'showcased');
-    await respond(interaction, { content: t(localeOf(interaction), 'showcase.posted', { url: message.url }) });
+    message = await channel.send({ ...content, allowedMentions: { parse: [] } });
   } catch (error) {
     // Free the mark so the picture can be showcased once the channel works.
     await ctx.store.delete(showcasedKey(guildId, what));
-    ctx.log.warn({ err: error, channelId }, 'showcase failed');
-    throw new UserError('showcase-unreachable', msg('error.showcase-unreachable'));
+    return unreachable(ctx, channelId, error, place);
   }
+  ctx.log.info({ what, messageId: message.id }, 'showcased');
+  await respond(interaction, { content: t(localeOf(interaction), 'showcase.posted', { url: message.url }) });
+}
+
+/**
+ * The showcase channel cannot be used. Discord's own refusal for missing permissions (the cache
+ * said they were there: an admin changed them a moment ago) names what a showcase post needs.
+ */
+function unreachable(ctx: BotContext, channelId: string, error: unknown, place: PermissionPlace): never {
+  ctx.log.warn({ err: error, channelId }, 'showcase failed');
+  if (isPermissionRefusal(error)) throw refusedByDiscord(BOT_NEEDS.showcase, place);
+  throw new UserError('showcase-unreachable', msg('error.showcase-unreachable'));
 }

@@ -5,6 +5,7 @@ import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import { customId, type ComponentInteraction, type SlashCommand } from '../src/interactions/command.js';
+import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { recordVote, describeVote } from '../src/voting/votes.js';
 import { respond } from '../src/interactions/respond.js';
@@ -42,15 +43,19 @@ export const train: SlashCommand = {
     const voteMinutes = interaction.options.getInteger('vote_minutes');
     const locale = localeOf(interaction);
     checkOptions(steps, every, voteMinutes, locale);
+    // A thread cannot hold a thread: from inside one, the training's thread goes in its channel
+    // (whose permissions a thread has, so the interaction's app permissions still tell).
+    const channel = interaction.channel;
+    const channelId = channel?.isThread() && channel.parentId ? channel.parentId : interaction.channelId;
+    // Before anything is added, planned or paid: a training the bot cannot post is no training.
+    requireAppPermissions(interaction, BOT_NEEDS.training, channelId);
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
     const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, archive, null) : undefined;
-    const channel = interaction.channel;
     const draft: TrainingDraft = {
       id: randomBytes(6).toString('base64url'),
       guildId,
-      // A thread cannot hold a thread: from inside one, the training's thread goes in its channel.
-      channelId: channel?.isThread() && channel.parentId ? channel.parentId : interaction.channelId,
+      channelId,
       startedBy: interaction.user.id,
       steps,
       checkpointEvery: every,
@@ -71,7 +76,8 @@ export const train: SlashCommand = {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
         const draft = await loadDraft(ctx, guildId, trainingId);
-        // Checked again: the dataset or the month's spending may have changed since the confirmation.
+        // Checked again: the channel's permissions, the dataset or the month's spending may have changed since the confirmation.
+        requireAppPermissions(interaction, BOT_NEEDS.training, draft.channelId);
         const items = await trainingItems(ctx.store, ctx.config, guildId);
         await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, estimateFor(ctx.services.trainer, ctx.config, items, draft.steps, draft.checkpointEvery).usd);
         const training = await ctx.training.begin(draft);

@@ -94,6 +94,12 @@ export interface TrainingRecord {
   votingClosedAt?: number;
   /** The language of the trainer who started it: the thread's messages are in it. Older records have none: English. */
   locale?: Locale;
+  /**
+   * Discord refused this training's posts or edits for missing permissions (50013) or access
+   * (50001): how many refusals in a row (a success of the refused post starts the count again),
+   * which post and code came last, and when the supervisor gave up posting for the training.
+   */
+  discordRefusals?: { count: number; what: string; code: number; at: number; gaveUpAt?: number };
 }
 
 /** A /train waiting for its Start button: kept an hour, then forgotten. */

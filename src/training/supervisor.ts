@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
 import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
 import type { Cluster } from '../cluster/cluster.js';
+import { isPermissionRefusal } from '../interactions/bot-permissions.js';
 import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
 import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
@@ -71,6 +72,13 @@ export function estimateFor(trainer: Trainer, config: Config, items: readonly Tr
 }
 
 const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
+
+/**
+ * Discord refusals for missing permissions in a row before the supervisor stops posting for a
+ * training: enough to ride out an admin fixing the channel, few enough not to spin against a
+ * channel that stays closed (each is an invalid request, and Discord bans IPs that make many).
+ */
+export const MAX_DISCORD_REFUSALS = 5;
 
 /**
  * Follows every training from Start to its last preview: opens the thread, uploads the zip,
@@ -160,12 +168,15 @@ export class TrainingSupervisor {
       const lines = [chosen ? t(locale, 'training.voting-closed', { step: chosen.step, explanation: explainWinner(locale, chosen, counted) }) : t(locale, 'training.voting-closed.none')];
       if (record.blind) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, steps, locale) }));
       if (counts) lines.push(t(locale, 'training.votes', { counts }));
-      await postOnce(this.postDeps, {
-        markKey: keys.message(ref.guildId, ref.trainingId, 'result'),
-        channelId: record.threadId,
-        tag: votesId(ref.trainingId, 'result'),
-        build: async () => ({ content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))] }),
-      });
+      const threadId = record.threadId;
+      await this.toDiscord(ref, 'result', () =>
+        postOnce(this.postDeps, {
+          markKey: keys.message(ref.guildId, ref.trainingId, 'result'),
+          channelId: threadId,
+          tag: votesId(ref.trainingId, 'result'),
+          build: async () => ({ content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))] }),
+        }),
+      );
     }
     await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
       const rest = refs.filter((r) => refKey(r) !== refKey(ref));
@@ -246,7 +257,7 @@ export class TrainingSupervisor {
     }
     this.o.log.info({ trainingId: ref.trainingId, guildId: ref.guildId, strategy: trainer.strategy, steps: draft.steps }, 'training started');
     try {
-      record = await this.openThread(ref);
+      record = (await this.toDiscord(ref, 'thread', () => this.openThread(ref))) ?? record;
     } catch (error) {
       // The loop opens it on its next pass; the training itself is stored and followed.
       this.o.log.warn({ err: error, trainingId: ref.trainingId }, 'could not open the training thread yet');
@@ -405,7 +416,7 @@ export class TrainingSupervisor {
 
   /** Thread, zip and runs: each step done once, whatever happened before a restart. */
   private async prepare(ref: TrainingRef): Promise<void> {
-    await this.openThread(ref);
+    await this.toDiscord(ref, 'thread', () => this.openThread(ref));
     try {
       await this.createRuns(ref);
     } catch (error) {
@@ -570,12 +581,15 @@ export class TrainingSupervisor {
       const checkpoint = record.checkpoints.find((c) => c.step === step);
       if (signal.aborted || record.status !== 'running' || !record.threadId) return;
       if (!checkpoint || checkpoint.previewUrl) continue;
-      const posted = await postOnce(this.postDeps, {
-        markKey: keys.message(ref.guildId, ref.trainingId, `preview:${step}`),
-        channelId: record.threadId,
-        tag: voteId(ref.trainingId, step),
-        build: () => this.previewMessage(ref, record, checkpoint, signal),
-      });
+      const threadId = record.threadId;
+      const posted = await this.toDiscord(ref, `preview:${step}`, () =>
+        postOnce(this.postDeps, {
+          markKey: keys.message(ref.guildId, ref.trainingId, `preview:${step}`),
+          channelId: threadId,
+          tag: voteId(ref.trainingId, step),
+          build: () => this.previewMessage(ref, record, checkpoint, signal),
+        }),
+      );
       if (!posted) continue;
       if (posted.posted) this.o.log.info({ trainingId: ref.trainingId, step, messageId: posted.messageId }, 'checkpoint preview posted');
       await this.update(ref, (current) => ({ ...current, checkpoints: current.checkpoints.map((c) => (c.step === step ? { ...c, previewUrl: posted.url } : c)) }));
@@ -631,7 +645,9 @@ export class TrainingSupervisor {
   private async finishIfDone(ref: TrainingRef): Promise<boolean> {
     const record = await this.mustLoad(ref);
     const runs = record.runs ?? [];
-    if (record.status !== 'running' || !runs.every(isTerminalRun) || record.checkpoints.some((c) => !c.previewUrl)) return false;
+    // Previews Discord will not take any more do not hold the end up: the checkpoints are stored.
+    const previewsPending = record.discordRefusals?.gaveUpAt === undefined && record.checkpoints.some((c) => !c.previewUrl);
+    if (record.status !== 'running' || !runs.every(isTerminalRun) || previewsPending) return false;
     const now = this.o.clock.now();
     const noCheckpoint = t(record.locale ?? 'en', record.strategy === 'streaming' ? 'training.no-checkpoint-made.streaming' : 'training.no-checkpoint-made');
     const failure = record.checkpoints.length === 0 ? (runs.find((run) => run.error)?.error ?? noCheckpoint) : undefined;
@@ -687,12 +703,15 @@ export class TrainingSupervisor {
     await this.refreshStatus(ref, true);
     if (record.threadId) {
       const final = await this.finalMessage(record, chosen);
-      await postOnce(this.postDeps, {
-        markKey: keys.message(ref.guildId, ref.trainingId, 'final'),
-        channelId: record.threadId,
-        tag: votesId(ref.trainingId, 'final'),
-        build: async () => final,
-      });
+      const threadId = record.threadId;
+      await this.toDiscord(ref, 'final', () =>
+        postOnce(this.postDeps, {
+          markKey: keys.message(ref.guildId, ref.trainingId, 'final'),
+          channelId: threadId,
+          tag: votesId(ref.trainingId, 'final'),
+          build: async () => final,
+        }),
+      );
     }
     record = await this.mustLoad(ref);
     if (record.dataset) await trainer.deleteDataset(record.dataset.fileId);
@@ -773,15 +792,66 @@ export class TrainingSupervisor {
     const payload = this.statusPayload(record);
     if (last?.content === payload.content && !force) return;
     this.lastStatus.set(key, { at: now, content: payload.content });
+    const { threadId, statusMessageId } = record;
     try {
-      const channel = await this.o.client.channels.fetch(record.threadId);
-      if (!channel?.isTextBased()) return;
-      await channel.messages.edit(record.statusMessageId, { content: payload.content, components: payload.components ?? [] });
+      await this.toDiscord(ref, 'status', async () => {
+        const channel = await this.o.client.channels.fetch(threadId);
+        if (!channel?.isTextBased()) return;
+        await channel.messages.edit(statusMessageId, { content: payload.content, components: payload.components ?? [] });
+      });
     } catch (error) {
       // A status edit that fails (the message was deleted, Discord hiccups) must not hold up previews or the end.
       this.lastStatus.delete(key);
       this.o.log.warn({ err: error, ...ref }, 'could not edit the training status message');
     }
+  }
+
+  /**
+   * One of a training's posts or edits in Discord. A refusal for missing permissions or access
+   * stays until an admin changes the channel, so refusals are counted on the record (see
+   * `discordRefusals`) and rethrown for the caller's usual retry. At MAX_DISCORD_REFUSALS in a
+   * row the supervisor gives up posting for the training: it goes on at Replicate, its
+   * checkpoints are stored and it ends as usual, in silence — except a training whose thread
+   * never opened, which fails before any run is started. Once given up, `post` is not called
+   * and the answer is undefined.
+   */
+  private async toDiscord<T>(ref: TrainingRef, what: string, post: () => Promise<T>): Promise<T | undefined> {
+    const before = await this.mustLoad(ref);
+    if (before.discordRefusals?.gaveUpAt !== undefined) return undefined;
+    let result: T;
+    try {
+      result = await post();
+    } catch (error) {
+      if (isPermissionRefusal(error)) await this.countRefusal(ref, what, Number(error.code));
+      throw error;
+    }
+    if (before.discordRefusals?.what === what) {
+      await this.update(ref, ({ discordRefusals, ...rest }) => (discordRefusals?.what === what && discordRefusals.gaveUpAt === undefined ? rest : { ...rest, discordRefusals }));
+    }
+    return result;
+  }
+
+  private async countRefusal(ref: TrainingRef, what: string, code: number): Promise<void> {
+    const now = this.o.clock.now();
+    let gaveUp = false;
+    const record = await this.update(ref, (current) => {
+      gaveUp = false;
+      if (current.discordRefusals?.gaveUpAt !== undefined) return current;
+      const count = (current.discordRefusals?.count ?? 0) + 1;
+      gaveUp = count >= MAX_DISCORD_REFUSALS;
+      return { ...current, discordRefusals: { count, what, code, at: now, ...(gaveUp ? { gaveUpAt: now } : {}) } };
+    });
+    const where = { ...ref, channelId: record.channelId, threadId: record.threadId, what, code, refusals: record.discordRefusals?.count };
+    if (!gaveUp) {
+      this.o.log.warn(where, 'Discord refused a training post for missing permissions');
+      return;
+    }
+    if (record.threadId) {
+      this.o.log.error(where, 'Discord keeps refusing the training’s posts for missing permissions: no more posts or edits for it; it goes on and keeps its checkpoints');
+      return;
+    }
+    this.o.log.error(where, 'Discord keeps refusing to open the training’s thread for missing permissions: the training fails before any run is started');
+    await this.fail(ref, t(record.locale ?? 'en', 'training.forbidden', { channel: record.channelId }));
   }
 
   private async claimRunning(guildId: string, trainingId: string): Promise<void> {

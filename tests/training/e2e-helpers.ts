@@ -23,12 +23,13 @@ export function previewsIn(discord: DiscordEmulator, threadId: string): { step: 
   });
 }
 
-/** `/train` as a trainer, then Start; resolves with the training's id and thread. */
+/** `/train` as a trainer (in the server's first channel unless told), then Start; resolves with the training's id and thread. */
 export async function startTraining(
   discord: DiscordEmulator,
   options: Record<string, number | boolean> = {},
+  { channelId }: { channelId?: string } = {},
 ): Promise<{ trainingId: string; threadId: string; confirmation: StoredMessage; started: InteractionHandle }> {
-  const slash = await discord.slash({ name: 'train', user: discord.users.bob, options });
+  const slash = await discord.slash({ name: 'train', user: discord.users.bob, options, ...(channelId ? { channelId } : {}) });
   const confirmation = await slash.waitForOriginal((m) => !m.loading && m.components.length > 0, 10_000);
   const start = buttonOf(confirmation, 'train:start:');
   const started = await discord.button({ customId: start, message: confirmation, user: discord.users.bob });
