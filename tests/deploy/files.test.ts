@@ -89,10 +89,10 @@ describe('deploy/Dockerfile', () => {
     expect(pkg.scripts.start).toBe('MALLOC_ARENA_MAX=2 tsx src/main.ts');
   });
 
-  it('runs the final stage on node:20-bookworm-slim as a non-root user', () => {
-    expect(finalStage[0]?.args).toMatch(/^node:20-bookworm-slim(\s|$)/);
+  it('runs the final stage on node:22-bookworm-slim (Node 20 is past its end of life) as a non-root user', () => {
+    expect(finalStage[0]?.args).toMatch(/^node:22-bookworm-slim(\s|$)/);
     // The build stage is the same Debian, so native modules match the runtime's libc.
-    expect(stages[0]?.[0]?.args).toMatch(/^node:20-bookworm-slim(\s|$)/);
+    expect(stages[0]?.[0]?.args).toMatch(/^node:22-bookworm-slim(\s|$)/);
     const users = only('USER');
     expect(users.length).toBeGreaterThan(0);
     const user = users.at(-1)!.args.split(':')[0];
