@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, RESTEvents, type Interaction } from 'discord.js';
 import { allCommands } from '../commands/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -85,6 +85,13 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.Warn, (message) => log.warn({ component: 'discord' }, message));
   client.on(Events.ShardResume, (shardId, replayed) => log.info({ shardId, replayed }, 'gateway resumed'));
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
+  // discord.js waits out a 429 and sends again on its own; the log says so, because every 429 also
+  // counts towards Discord's limit of invalid requests (10,000 per 10 minutes, then a temporary ban).
+  client.rest.on(RESTEvents.Response, (request, response) => {
+    if (response.status === 429) {
+      log.info({ method: request.method, route: request.route, retryAfterS: Number(response.headers.get('retry-after')) }, 'Discord rate limit (429): waiting before sending again');
+    }
+  });
 
   const clock = deps.clock ?? systemClock;
   const shared = await openShared(config, log);
@@ -92,7 +99,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret } = built;
-  const replier = new Replier(client, config, clock);
+  const replier = new Replier(client, clock);
   const generation = new GenerationService({
     store,
     config,

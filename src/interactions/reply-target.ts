@@ -1,6 +1,5 @@
-import { DiscordAPIError, RESTJSONErrorCodes, WebhookClient, type Client, type WebhookMessageEditOptions } from 'discord.js';
+import { DiscordAPIError, InteractionWebhook, RESTJSONErrorCodes, type Client, type WebhookMessageEditOptions } from 'discord.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
 
 /**
  * Where a long job answers: the interaction's own reply while its token lives (15 minutes),
@@ -49,7 +48,6 @@ export class Replier {
 
   constructor(
     private readonly client: Client,
-    private readonly config: Config,
     private readonly clock: Clock,
   ) {}
 
@@ -60,7 +58,8 @@ export class Replier {
   /** Edits the original reply in place; `false` when the token is too old or Discord refused it (use `finish`). */
   async edit(target: ReplyTarget, content: ReplyContent): Promise<boolean> {
     if (!this.canEdit(target)) return false;
-    const webhook = this.webhook(target);
+    // Through the client's own REST: one rate limiter, and the app's allowed mentions (none).
+    const webhook = new InteractionWebhook(this.client as Client<true>, target.applicationId, target.interactionToken);
     try {
       await webhook.editMessage('@original', content);
     } catch (error) {
@@ -69,8 +68,6 @@ export class Replier {
       for (const [token, at] of this.refusedTokens) if (at < now - INTERACTION_TOKEN_LIFETIME_MS) this.refusedTokens.delete(token);
       this.refusedTokens.set(target.interactionToken, now);
       return false;
-    } finally {
-      webhook.destroy();
     }
     return true;
   }
@@ -90,12 +87,5 @@ export class Replier {
       components: content.components,
       allowedMentions: { users: [target.userId] },
     });
-  }
-
-  private webhook(target: ReplyTarget): WebhookClient {
-    return new WebhookClient(
-      { id: target.applicationId, token: target.interactionToken },
-      { rest: { api: this.config.DISCORD_API_URL }, allowedMentions: { parse: [] } },
-    );
   }
 }
