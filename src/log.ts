@@ -40,6 +40,9 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\b(r8_)[A-Za-z0-9]{10,}/g,
   /\b(hf_)[A-Za-z0-9]{10,}/g,
   /\b(whsec_)[A-Za-z0-9+/=]{8,}/g,
+  // A Discord bot token on its own (base64 user id, timestamp, HMAC), e.g. a second bot's token
+  // pasted into a prompt or a config value quoted in an error: not only the configured one.
+  /\b()[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}/g,
 ];
 
 export interface LoggerOptions {

@@ -37,4 +37,12 @@ describe('log redaction', () => {
   it('scrubs strings the same way for user-facing text', () => {
     expect(scrubSecrets(`hf_abcdefghijklmnop and whsec_c2VjcmV0c2VjcmV0`)).toBe('hf_[redacted] and whsec_[redacted]');
   });
+
+  it.each([
+    ['a bare Discord bot token', 'token MTA5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.abcdefghijklmnopqrstuvwxyz0123 leaked', 'token [redacted] leaked'],
+    ['a newer token starting with O', 'x=OTk4NzY1NDMyMTA5ODc2NTQzMjE.Xy-_12.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef!', 'x=[redacted]!'],
+    ['ids and dotted versions stay', 'job i1578518535112626176 v1.2.3 MTA5ODc2NTQz.abc', 'job i1578518535112626176 v1.2.3 MTA5ODc2NTQz.abc'],
+  ])('scrubs %s wherever it appears', (_name, text, expected) => {
+    expect(scrubSecrets(text)).toBe(expected);
+  });
 });
