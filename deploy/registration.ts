@@ -17,20 +17,26 @@ export interface RegistrationOptions {
   commands: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[];
   /** Only compute and return what would change. */
   dryRun?: boolean;
+  /** Send the commands only when Discord's set differs (the bot at start); `npm run deploy` always sends them. */
+  onlyIfChanged?: boolean;
 }
 
 /**
  * Registers the slash commands with one bulk overwrite (PUT), which makes the registered set
  * exactly the bot's set: renamed or dropped commands disappear instead of lingering.
  */
-export async function registerCommands({ rest, applicationId, guildId, commands, dryRun = false }: RegistrationOptions): Promise<RegistrationPlan> {
+export async function registerCommands({ rest, applicationId, guildId, commands, dryRun = false, onlyIfChanged = false }: RegistrationOptions): Promise<RegistrationPlan> {
   const route = guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId);
   // Without with_localizations Discord leaves out the name/description translations, and every
   // command that has any would then look changed.
   const existing = (await rest.get(route, { query: new URLSearchParams({ with_localizations: 'true' }) })) as RESTGetAPIApplicationCommandsResult;
   const plan = planRegistration(existing, commands, guildId ? `guild ${guildId}` : 'global');
-  if (!dryRun) await rest.put(route, { body: commands });
+  if (!dryRun && !(onlyIfChanged && !hasChanges(plan))) await rest.put(route, { body: commands });
   return plan;
+}
+
+export function hasChanges(plan: RegistrationPlan): boolean {
+  return plan.added.length + plan.changed.length + plan.removed.length > 0;
 }
 
 export function planRegistration(
@@ -64,7 +70,8 @@ function sameDefinition(current: object, wanted: RESTPostAPIChatInputApplication
 function pick(actual: unknown, shape: unknown): unknown {
   if (shape === false && actual === undefined) return false;
   if (Array.isArray(shape)) {
-    return Array.isArray(actual) ? shape.map((item, i) => pick(actual[i], item)) : actual;
+    // A different length (an option added or dropped) is a change, whatever the items say.
+    return Array.isArray(actual) && actual.length === shape.length ? shape.map((item, i) => pick(actual[i], item)) : actual;
   }
   if (shape && typeof shape === 'object') {
     if (!actual || typeof actual !== 'object') return actual;

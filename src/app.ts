@@ -1,5 +1,6 @@
 import { Client, Events, GatewayIntentBits, RESTEvents, type Interaction } from 'discord.js';
 import { allCommands } from '../commands/index.js';
+import { hasChanges, registerCommands } from '../deploy/registration.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { redisCluster, soloCluster, type Cluster } from './cluster/cluster.js';
@@ -166,6 +167,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       client.on(Events.InteractionCreate, onInteraction);
       await client.login(config.DISCORD_TOKEN);
       await ready;
+      await syncCommands(client, commands, config, log);
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);
       await generation.resumeUnfinished();
       await training.resume();
@@ -192,6 +194,29 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       return stopping;
     },
   };
+}
+
+/**
+ * Registers the slash commands when Discord's set differs from the bot's, so that a first
+ * `npm start` is enough to see them (`npm run deploy` does the same on demand, with a dry run).
+ * Guild commands with DISCORD_GUILD_ID, else global ones. A refusal is logged, not fatal: the
+ * bot still answers the commands registered before.
+ */
+async function syncCommands(client: Client, commands: readonly SlashCommand[], config: Config, log: Logger): Promise<void> {
+  try {
+    const plan = await registerCommands({
+      rest: client.rest,
+      applicationId: client.application!.id,
+      guildId: config.DISCORD_GUILD_ID,
+      commands: commands.map((command) => command.data),
+      onlyIfChanged: true,
+    });
+    if (hasChanges(plan)) {
+      log.info({ scope: plan.scope, added: plan.added, changed: plan.changed, removed: plan.removed }, 'registered the slash commands with Discord');
+    }
+  } catch (error) {
+    log.warn({ err: error }, 'could not register the slash commands (was the bot invited with the applications.commands scope?); `npm run deploy` says more');
+  }
 }
 
 /**

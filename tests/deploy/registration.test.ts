@@ -29,6 +29,14 @@ describe('command registration plan', () => {
     expect(planRegistration([nowRequired], [sent], 'global').changed).toEqual(['pick']);
   });
 
+  it('sees an option added or dropped as a change', () => {
+    const [first] = commandDefinitions.map(asRegistered);
+    const dropped = { ...first, options: first.options.slice(1) };
+    const added = { ...first, options: [...first.options, { type: 3, name: 'extra', description: 'An old option' }] };
+    expect(planRegistration([dropped], [commandDefinitions[0]!], 'global').changed).toEqual([first.name]);
+    expect(planRegistration([added], [commandDefinitions[0]!], 'global').changed).toEqual([first.name]);
+  });
+
   it('tells added, changed and removed commands apart', () => {
     const [first, second, ...rest] = commandDefinitions.map(asRegistered);
     const changed = { ...second, description: 'an older description' };

@@ -108,10 +108,14 @@ describe('starting the bot', () => {
     expect(again.output().stdout).toMatch(/add 0, change 0, remove 0, keep 9/);
   });
 
-  it('npm start against the emulator logs in and answers /checkpoints within 3 seconds', async () => {
+  it('npm start against the emulator registers the commands, logs in and answers /checkpoints within 3 seconds', async () => {
+    // A newcomer's first start: no command registered globally yet (the test above used guild commands).
+    expect(discord.registeredCommands()).toEqual([]);
     const started = run('src/main.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), LOG_LEVEL: 'info' }, untilOutput: /kmplz is online/ });
     try {
       await started.matched;
+      expect(discord.registeredCommands().map((c) => c.name).sort()).toEqual(['caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'showcase', 'train', 'vote']);
+      expect(started.output().stdout).toMatch(/registered the slash commands with Discord/);
       const slash = await discord.slash({ name: 'checkpoints' });
       const reply = await slash.waitForOriginal(undefined, 3000);
       expect(reply.content).toMatch(/No checkpoints yet/);
@@ -121,5 +125,18 @@ describe('starting the bot', () => {
       expect(await started.exited).toBe(0);
     }
     expect(started.output().stdout).toMatch(/"signal":"SIGTERM"[\s\S]*stopped/);
+
+    // The next start finds them registered and sends nothing.
+    const puts = () => discord.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/commands')).length;
+    const before = puts();
+    const again = run('src/main.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), LOG_LEVEL: 'info' }, untilOutput: /kmplz is online/ });
+    try {
+      await again.matched;
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+    expect(puts()).toBe(before);
+    expect(again.output().stdout).not.toMatch(/registered the slash commands/);
   });
 });
