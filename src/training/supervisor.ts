@@ -17,7 +17,7 @@ import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
 import { Follower } from './follower.js';
 import { LiveTallies } from './live-tallies.js';
-import { postOnce, type PostOnceDeps } from './post-once.js';
+import { postOnce, type PostOnceDeps, type PostOnceRequest } from './post-once.js';
 import { previewContent } from './preview-text.js';
 import { mergeRun, runIndexOf, withRun } from './run-snapshots.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
@@ -168,15 +168,10 @@ export class TrainingSupervisor {
       const lines = [chosen ? t(locale, 'training.voting-closed', { step: chosen.step, explanation: explainWinner(locale, chosen, counted) }) : t(locale, 'training.voting-closed.none')];
       if (record.blind) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, steps, locale) }));
       if (counts) lines.push(t(locale, 'training.votes', { counts }));
-      const threadId = record.threadId;
-      await this.toDiscord(ref, 'result', () =>
-        postOnce(this.postDeps, {
-          markKey: keys.message(ref.guildId, ref.trainingId, 'result'),
-          channelId: threadId,
-          tag: votesId(ref.trainingId, 'result'),
-          build: async () => ({ content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))] }),
-        }),
-      );
+      await this.postClosing(ref, record.threadId, 'result', async () => ({
+        content: lines.join('\n'),
+        components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))],
+      }));
     }
     await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
       const rest = refs.filter((r) => refKey(r) !== refKey(ref));
@@ -703,15 +698,7 @@ export class TrainingSupervisor {
     await this.refreshStatus(ref, true);
     if (record.threadId) {
       const final = await this.finalMessage(record, chosen);
-      const threadId = record.threadId;
-      await this.toDiscord(ref, 'final', () =>
-        postOnce(this.postDeps, {
-          markKey: keys.message(ref.guildId, ref.trainingId, 'final'),
-          channelId: threadId,
-          tag: votesId(ref.trainingId, 'final'),
-          build: async () => final,
-        }),
-      );
+      await this.postClosing(ref, record.threadId, 'final', async () => final);
     }
     record = await this.mustLoad(ref);
     if (record.dataset) await trainer.deleteDataset(record.dataset.fileId);
@@ -815,6 +802,13 @@ export class TrainingSupervisor {
    * never opened, which fails before any run is started. Once given up, `post` is not called
    * and the answer is undefined.
    */
+  /** One of the training's closing messages in its thread, once: how it ended ('final'), how the vote went ('result'). */
+  private postClosing(ref: TrainingRef, threadId: string, kind: 'result' | 'final', build: PostOnceRequest['build']) {
+    return this.toDiscord(ref, kind, () =>
+      postOnce(this.postDeps, { markKey: keys.message(ref.guildId, ref.trainingId, kind), channelId: threadId, tag: votesId(ref.trainingId, kind), build }),
+    );
+  }
+
   private async toDiscord<T>(ref: TrainingRef, what: string, post: () => Promise<T>): Promise<T | undefined> {
     const before = await this.mustLoad(ref);
     if (before.discordRefusals?.gaveUpAt !== undefined) return undefined;
