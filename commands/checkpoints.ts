@@ -69,12 +69,17 @@ function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint 
     return `**${checkpointName(training, step, locale)}**${revealed} — ${t(locale, 'common.votes', { count: votes })}${preview}${inUse}`;
   });
   const pending = training.status === 'running' ? `\n\n${t(locale, 'checkpoints.still-running', { steps: training.steps })}` : '';
+  // The thread cannot say it: Discord refused the bot's posts there, and only this reply can.
+  const refused =
+    training.discordRefusals?.gaveUpAt !== undefined
+      ? `\n\n${t(locale, 'checkpoints.posts-refused', { where: `<#${training.threadId ?? training.channelId}>` })}`
+      : '';
   const deadline =
     training.votingClosesAt !== undefined && training.votingClosedAt === undefined ? `\n\n${t(locale, 'checkpoints.closes', { at: Math.round(training.votingClosesAt / 1000) })}` : '';
   // While blind, the winner rule's words would name steps: the footer says how to vote instead.
   const footer = hidden ? t(locale, 'checkpoints.footer.blind') : t(locale, 'checkpoints.footer', { explanation: explainWinner(locale, tally.winner, tally.counts) });
   return new EmbedBuilder()
     .setTitle(t(locale, 'checkpoints.title'))
-    .setDescription(`${lines.join('\n')}${pending}${deadline}`)
+    .setDescription(`${lines.join('\n')}${pending}${refused}${deadline}`)
     .setFooter({ text: footer });
 }

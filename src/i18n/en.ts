@@ -366,6 +366,8 @@ export const en = {
   'checkpoints.in-use': '← `/kmplz` uses this',
   'checkpoints.preview': 'preview',
   'checkpoints.still-running': 'Training is still running: {steps} steps in all.',
+  'checkpoints.posts-refused':
+    '⚠️ Discord refused kmplz’s posts in {where} for missing permissions, so it stopped posting this training’s previews and results there. The checkpoints above are kept and usable; a server admin can give the kmplz role its permissions in that channel for the next training.',
   'checkpoints.closes': 'Voting closes <t:{at}:R>.',
   'checkpoints.footer': '{explanation} · one vote per person: /vote checkpoint:<step>',
   'checkpoints.footer.blind': 'blind vote: the steps are revealed when voting closes · vote with the buttons under the previews',

@@ -189,6 +189,9 @@ describe('a permission taken away while a training runs', () => {
     expect(ended.checkpoints.map((c) => [c.step, Boolean(c.weightsUrl)])).toEqual([250, 500, 750, 1000].map((step) => [step, true]));
     expect(await store().get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
     expect(discord.messagesIn(threadId).some(isFinal)).toBe(false);
+    // The class hears it where the bot can still answer: /checkpoints says why the thread went quiet.
+    const listed = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal(undefined, 10_000);
+    expect(listed.embeds[0]?.description).toContain(`Discord refused kmplz’s posts in <#${threadId}> for missing permissions`);
 
     // Nothing blocks the server: a /train in another channel starts and finishes.
     const next = await startTraining(discord, { steps: 500, checkpoint_every: 250 }, { channelId: STUDIO_ID });
