@@ -68,9 +68,14 @@ export class GenerationService {
     this.queue =
       options.queue?.(worker, limits) ??
       new FairQueue<JobRef, JobEnd>({ worker, ...limits, onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed') });
-    this.queue.onPositionChange((jobId, position) => void this.showPosition(jobId, position));
+    // Listeners run detached: a store that fails here is logged, never an unhandled rejection.
+    this.queue.onPositionChange((jobId, position) =>
+      void this.showPosition(jobId, position).catch((error: unknown) => options.log.warn({ err: error, jobId }, 'could not show the queue position')),
+    );
     this.queue.onSettled((job, outcome) => {
-      if (outcome.status === 'failed' && outcome.error instanceof JobLostError) void this.giveUp(job.data);
+      if (outcome.status === 'failed' && outcome.error instanceof JobLostError) {
+        void this.giveUp(job.data).catch((error: unknown) => options.log.error({ err: error, jobId: job.id }, 'could not tell the asker their job was lost'));
+      }
     });
   }
 
@@ -106,8 +111,11 @@ export class GenerationService {
       throw new UserError('queue-closed', msg('error.queue-closed'));
     }
     await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
-    // A job that started at once says so itself ("Drawing…"), from whichever process runs it.
-    if (result.state === 'waiting') await this.showPosition(job.id, result.position, true);
+    // A job that started at once says so itself ("Drawing…"), from whichever process runs it. The
+    // job is queued by now: a store failure here must not tell the asker it failed.
+    if (result.state === 'waiting') {
+      await this.showPosition(job.id, result.position).catch((error: unknown) => this.options.log.warn({ err: error, jobId: job.id }, 'could not show the queue position'));
+    }
     return { state: 'accepted' };
   }
 
@@ -151,7 +159,8 @@ export class GenerationService {
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
     const locale = job.locale ?? 'en';
-    await this.editReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
+    // Not awaited: the GPU need not wait for Discord (a 429 on the reply); the edits keep their order.
+    void this.editReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
     try {
       if (running.comparison) {
         await this.runComparison(running, running.comparison, signal, startedAt, log);
@@ -222,7 +231,7 @@ export class GenerationService {
     for (const [index, value] of comparison.values.entries()) {
       const parameters = variantOf(job.parameters, comparison.axis, value);
       const drawing = t(locale, 'kmplz.drawing.cell', { index: index + 1, total: comparison.values.length, axis, value });
-      await this.editReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
+      void this.editReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
       const image = await this.draw(job, index, parameters, signal, () => undefined);
       gpuSeconds += image.gpuSeconds;
       lastPrediction = image.predictionId;
@@ -358,11 +367,12 @@ export class GenerationService {
     });
   }
 
-  private async showPosition(jobId: string, position: number, force = false): Promise<void> {
+  /** A change of place is a change of state: always shown (the queues report each place once). */
+  private async showPosition(jobId: string, position: number): Promise<void> {
     const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
     const ref = refs.find((r) => r.jobId === jobId);
     const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
-    if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force, while: 'queued' });
+    if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force: true, while: 'queued' });
   }
 
   private async showProgress(job: GenerationJob, progress: Progress, startedAt: number): Promise<void> {
@@ -376,17 +386,19 @@ export class GenerationService {
    * Shows where a job stands, if it still stands there when the edit's turn comes: a queue place
    * worked out just before the job started, or a progress report arriving after the picture, must
    * not overwrite the newer state, since Discord keeps whichever edit lands last. Progress edits
-   * are throttled per job; `force` edits (state changes) go out regardless.
+   * are throttled per job (in the process running it, which forgets the job when it ends);
+   * `force` edits (state changes) go out regardless.
    */
   private async editReply(
     job: GenerationJob,
     content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] },
     { force, while: status }: { force: boolean; while: 'queued' | 'running' },
   ): Promise<void> {
-    const now = this.options.clock.now();
-    const interval = this.options.progressEditIntervalMs ?? 1500;
-    if (!force && now - (this.lastEdit.get(job.id) ?? 0) < interval) return;
-    this.lastEdit.set(job.id, now);
+    if (!force) {
+      const now = this.options.clock.now();
+      if (now - (this.lastEdit.get(job.id) ?? 0) < (this.options.progressEditIntervalMs ?? 1500)) return;
+      this.lastEdit.set(job.id, now);
+    }
     await this.inTurn(job.id, async () => {
       const current = await this.options.store.get<GenerationJob>(jobKeys.job(job.guildId, job.id));
       if (current?.status === status) await this.options.replier.edit(job.reply, content);

@@ -262,7 +262,11 @@ export class BullJobQueue<T, R> extends QueueEvents<T, R> implements JobQueue<T,
     const order = await this.waitingOrder();
     for (const [jobId, before] of this.waitingHere) {
       const index = order.indexOf(jobId);
-      if (index === -1) continue;
+      if (index === -1) {
+        // Started (here or in another process) or gone: no more places to report.
+        this.waitingHere.delete(jobId);
+        continue;
+      }
       if (index + 1 !== before) {
         this.waitingHere.set(jobId, index + 1);
         this.positionListeners.emit(jobId, index + 1);
