@@ -18,11 +18,12 @@ export interface ReplyTarget {
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 const EXPIRY_MARGIN_MS = 30_000;
 /**
- * Discord's word that the interaction's webhook is gone, whatever our clock says: the token
- * expired early (a clock that runs behind, an interaction older than it looked) or the
- * application's webhook was removed. The reply can no longer be edited; a channel message can.
+ * Discord's word that the reply cannot be edited any more, whatever our clock says: the token
+ * expired early (a clock that runs behind, an interaction older than it looked), the
+ * application's webhook was removed, or someone deleted the reply (Unknown Message). A channel
+ * message can still carry the answer.
  */
-const TOKEN_REFUSED: ReadonlySet<unknown> = new Set([RESTJSONErrorCodes.InvalidWebhookToken, RESTJSONErrorCodes.UnknownWebhook]);
+const REPLY_GONE: ReadonlySet<unknown> = new Set([RESTJSONErrorCodes.InvalidWebhookToken, RESTJSONErrorCodes.UnknownWebhook, RESTJSONErrorCodes.UnknownMessage]);
 
 export function replyTargetOf(
   interaction: { applicationId: string; token: string; channelId: string | null; user: { id: string }; createdTimestamp: number },
@@ -63,7 +64,7 @@ export class Replier {
     try {
       await webhook.editMessage('@original', content);
     } catch (error) {
-      if (!(error instanceof DiscordAPIError && TOKEN_REFUSED.has(error.code))) throw error;
+      if (!(error instanceof DiscordAPIError && REPLY_GONE.has(error.code))) throw error;
       const now = this.clock.now();
       for (const [token, at] of this.refusedTokens) if (at < now - INTERACTION_TOKEN_LIFETIME_MS) this.refusedTokens.delete(token);
       this.refusedTokens.set(target.interactionToken, now);

@@ -102,6 +102,24 @@ describe('/kmplz when Discord refuses the interaction token before the bot expec
     expect(slash.original()?.attachments ?? []).toHaveLength(0);
     expect(early.bot.logs().some((line) => /could not tell the user/.test(String(line.msg)))).toBe(false);
   });
+
+  it('delivers the picture in a channel message when someone deleted the reply while it was drawn', async () => {
+    const { discord: d, replicate: r } = early;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    r.oncePrediction(r.refs.sdxl, async (_input, ctl) => {
+      await held;
+      return [ctl.serve('slow.png', await solid(), 'image/png')];
+    });
+    const channelId = d.textChannels()[0]!.id;
+    const slash = await d.slash({ name: 'kmplz', user: d.users.carol, options: { prompt: 'a deleted house', steps: 2 } });
+    const drawing = await slash.waitForOriginal((m) => /Drawing/.test(m.content), 10_000);
+    drawing.deleted = true;
+    release();
+    const message = await d.waitForMessage(channelId, (m) => m.content.includes(`<@${d.users.carol.id}>`) && m.attachments.length > 0, 15_000);
+    expect(message.allowedMentions).toMatchObject({ users: [d.users.carol.id] });
+    expect(early.bot.logs().some((line) => /could not tell the user/.test(String(line.msg)))).toBe(false);
+  });
 });
 
 async function solid(): Promise<Buffer> {
