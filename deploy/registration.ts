@@ -19,19 +19,21 @@ export interface RegistrationOptions {
   dryRun?: boolean;
   /** Send the commands only when Discord's set differs (the bot at start); `npm run deploy` always sends them. */
   onlyIfChanged?: boolean;
+  /** Gives up waiting (a 429 on the commands route is waited out, however long). */
+  signal?: AbortSignal;
 }
 
 /**
  * Registers the slash commands with one bulk overwrite (PUT), which makes the registered set
  * exactly the bot's set: renamed or dropped commands disappear instead of lingering.
  */
-export async function registerCommands({ rest, applicationId, guildId, commands, dryRun = false, onlyIfChanged = false }: RegistrationOptions): Promise<RegistrationPlan> {
+export async function registerCommands({ rest, applicationId, guildId, commands, dryRun = false, onlyIfChanged = false, signal }: RegistrationOptions): Promise<RegistrationPlan> {
   const route = guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId);
   // Without with_localizations Discord leaves out the name/description translations, and every
   // command that has any would then look changed.
-  const existing = (await rest.get(route, { query: new URLSearchParams({ with_localizations: 'true' }) })) as RESTGetAPIApplicationCommandsResult;
+  const existing = (await rest.get(route, { query: new URLSearchParams({ with_localizations: 'true' }), signal })) as RESTGetAPIApplicationCommandsResult;
   const plan = planRegistration(existing, commands, guildId ? `guild ${guildId}` : 'global');
-  if (!dryRun && !(onlyIfChanged && !hasChanges(plan))) await rest.put(route, { body: commands });
+  if (!dryRun && !(onlyIfChanged && !hasChanges(plan))) await rest.put(route, { body: commands, signal });
   return plan;
 }
 
@@ -57,27 +59,40 @@ export function planRegistration(
   return plan;
 }
 
+/** What Discord adds to a command it returns: ids, versions and settings kmplz leaves at their defaults. */
+const ADDED_BY_DISCORD = new Set(['id', 'application_id', 'guild_id', 'version', 'default_member_permissions', 'dm_permission', 'contexts', 'integration_types', 'nsfw']);
+
 /**
- * Compares only what the bot sends; Discord adds ids, versions and defaults to what it returns,
- * and leaves out flags that are false (an optional option comes back without `required`).
+ * Whether Discord's copy is the definition the bot sends. Both ways: a setting the bot no longer
+ * sends (a dropped `max_value`, choice or translation) is a change too, because Discord keeps it
+ * until the command is sent again. Discord leaves out what is empty or false (an optional
+ * option comes back without `required`, a command without options without `options`).
  */
-function sameDefinition(current: object, wanted: RESTPostAPIChatInputApplicationCommandsJSONBody): boolean {
+function sameDefinition(current: unknown, wanted: RESTPostAPIChatInputApplicationCommandsJSONBody): boolean {
   // The builders leave unset fields as `undefined`: compare what actually goes over the wire.
-  const sent: unknown = JSON.parse(JSON.stringify(wanted));
-  return isDeepStrictEqual(pick(current, sent), sent);
+  return same(current, JSON.parse(JSON.stringify(wanted)));
 }
 
-function pick(actual: unknown, shape: unknown): unknown {
-  if (shape === false && actual === undefined) return false;
-  if (Array.isArray(shape)) {
-    // A different length (an option added or dropped) is a change, whatever the items say.
-    return Array.isArray(actual) && actual.length === shape.length ? shape.map((item, i) => pick(actual[i], item)) : actual;
+function same(actual: unknown, sent: unknown): boolean {
+  if (actual === undefined && isEmpty(sent)) return true;
+  if (Array.isArray(sent)) {
+    return Array.isArray(actual) && actual.length === sent.length && sent.every((item, i) => same(actual[i], item));
   }
-  if (shape && typeof shape === 'object') {
-    if (!actual || typeof actual !== 'object') return actual;
-    return Object.fromEntries(Object.keys(shape).map((key) => [key, pick((actual as Record<string, unknown>)[key], (shape as Record<string, unknown>)[key])]));
+  if (sent && typeof sent === 'object') {
+    if (!actual || typeof actual !== 'object' || Array.isArray(actual)) return false;
+    const theirs = actual as Record<string, unknown>;
+    const ours = sent as Record<string, unknown>;
+    return (
+      Object.keys(ours).every((key) => same(theirs[key], ours[key])) &&
+      Object.keys(theirs).every((key) => key in ours || ADDED_BY_DISCORD.has(key) || isEmpty(theirs[key]))
+    );
   }
-  return actual;
+  return isDeepStrictEqual(actual, sent);
+}
+
+/** Values Discord treats as not set. */
+function isEmpty(value: unknown): boolean {
+  return value === null || value === undefined || value === false || (Array.isArray(value) && value.length === 0);
 }
 
 export function describePlan(plan: RegistrationPlan, dryRun: boolean): string {

@@ -86,8 +86,9 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   client.on(Events.Warn, (message) => log.warn({ component: 'discord' }, message));
   client.on(Events.ShardResume, (shardId, replayed) => log.info({ shardId, replayed }, 'gateway resumed'));
   client.on(Events.ShardDisconnect, (event, shardId) => log.warn({ shardId, code: event.code }, 'gateway disconnected'));
-  // discord.js waits out a 429 and sends again on its own; the log says so, because every 429 also
-  // counts towards Discord's limit of invalid requests (10,000 per 10 minutes, then a temporary ban).
+  // discord.js waits out a 429 and sends again on its own; the log says so, because 429s (all but
+  // those of a shared-scope limit) count towards Discord's limit of invalid requests (10,000 per
+  // 10 minutes, then a temporary ban).
   client.rest.on(RESTEvents.Response, (request, response) => {
     if (response.status === 429) {
       log.info({ method: request.method, route: request.route, retryAfterS: Number(response.headers.get('retry-after')) }, 'Discord rate limit (429): waiting before sending again');
@@ -196,6 +197,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   };
 }
 
+const COMMAND_SYNC_TIMEOUT_MS = 15_000;
+
 /**
  * Registers the slash commands when Discord's set differs from the bot's, so that a first
  * `npm start` is enough to see them (`npm run deploy` does the same on demand, with a dry run).
@@ -210,6 +213,8 @@ async function syncCommands(client: Client, commands: readonly SlashCommand[], c
       guildId: config.DISCORD_GUILD_ID,
       commands: commands.map((command) => command.data),
       onlyIfChanged: true,
+      // The start (webhooks, unfinished jobs) does not wait long on it: the next start tries again.
+      signal: AbortSignal.timeout(COMMAND_SYNC_TIMEOUT_MS),
     });
     if (hasChanges(plan)) {
       log.info({ scope: plan.scope, added: plan.added, changed: plan.changed, removed: plan.removed }, 'registered the slash commands with Discord');

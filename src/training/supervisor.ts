@@ -75,8 +75,10 @@ const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingI
 
 /**
  * Discord refusals for missing permissions in a row before the supervisor stops posting for a
- * training: enough to ride out an admin fixing the channel, few enough not to spin against a
- * channel that stays closed (each is an invalid request, and Discord bans IPs that make many).
+ * training. With the retries' backoff five span about half a minute: enough to ride out a
+ * permission being edited, not to wait for an admin (they learn of it from `/checkpoints` and the
+ * log), and few enough not to spin against a channel that stays closed (each is an invalid
+ * request, and Discord bans IPs that make many).
  */
 export const MAX_DISCORD_REFUSALS = 5;
 

@@ -37,6 +37,20 @@ describe('command registration plan', () => {
     expect(planRegistration([added], [commandDefinitions[0]!], 'global').changed).toEqual([first.name]);
   });
 
+  it('sees a setting Discord still has but the bot no longer sends as a change', () => {
+    const sent = { name: 'pick', description: 'Pick one', options: [{ type: 4, name: 'steps', description: 'Steps', min_value: 1 }] };
+    const returned = { ...asRegistered(sent as never), options: [{ type: 4, name: 'steps', description: 'Steps', min_value: 1, max_value: 100 }] };
+    expect(planRegistration([returned], [sent], 'global').changed).toEqual(['pick']);
+    const translated = { ...asRegistered(sent as never), name_localizations: { ru: 'выбор' } };
+    expect(planRegistration([translated], [sent], 'global').changed).toEqual(['pick']);
+  });
+
+  it('takes what Discord leaves out or answers as null as the empty values that were sent', () => {
+    const sent = { name: 'help', description: 'Help', options: [] };
+    const returned = { ...asRegistered(sent as never), options: undefined, name_localizations: null, description_localizations: null };
+    expect(planRegistration([returned], [sent], 'global').unchanged).toEqual(['help']);
+  });
+
   it('tells added, changed and removed commands apart', () => {
     const [first, second, ...rest] = commandDefinitions.map(asRegistered);
     const changed = { ...second, description: 'an older description' };

@@ -117,7 +117,8 @@ describe('fuzzing the bot with malformed interactions', () => {
         const command = pick(commands)();
         const options: Record<string, OptionValue> = {};
         for (let n = Math.floor(random() * 4); n > 0; n--) options[pick(optionNames)] = value();
-        const handle = await discord.slash({ ...command, user, options, attachmentSizeLimit: pick([undefined, 30_000, 10_000_000]) });
+        // Forged: options no client of Discord's would send for the registered commands.
+        const handle = await discord.slash({ ...command, user, options, attachmentSizeLimit: pick([undefined, 30_000, 10_000_000]), forged: true });
         handles.push({ handle, what: `/${[command.name, command.subcommand].filter(Boolean).join(' ')} ${JSON.stringify(options).slice(0, 200)}` });
       } else if (kind < 0.85) {
         const customId = pick([

@@ -109,8 +109,8 @@ describe('/kmplz with a trained checkpoint', () => {
 
   it('refuses out-of-range options from a raw payload with a clear message', async () => {
     const before = replicate.predictions.size;
-    // Not registered in this test, so the emulator passes on whatever the payload holds.
-    const slash = await discord.slash({ name: 'kmplz', options: { prompt: 'a cat', width: 1001, steps: 500 } });
+    // Forged: Discord's client would not send these past the registered bounds; the bot checks them again.
+    const slash = await discord.slash({ name: 'kmplz', options: { prompt: 'a cat', width: 1001, steps: 500 }, forged: true });
     const followUp = await slash.waitForFollowUp();
     expect(followUp.ephemeral).toBe(true);
     expect(followUp.content).toMatch(/width/i);

@@ -92,6 +92,11 @@ export interface SlashInput extends InteractionContextInput {
   subcommandGroup?: string;
   subcommand?: string;
   options?: Record<string, OptionValue>;
+  /**
+   * Send the options as given, even where the registered command would not let Discord's client
+   * send them (out of range, unknown): a hostile or replayed payload the bot must check itself.
+   */
+  forged?: boolean;
 }
 
 export interface AutocompleteInput extends SlashInput {
@@ -385,7 +390,7 @@ export class InteractionFactory {
       commandId = this.c.state.snowflakes.next();
       this.unregisteredCommandIds.set(input.name, commandId);
     }
-    const leafDefs = this.leafDefinitions(command, input);
+    const leafDefs = input.forged ? undefined : this.leafDefinitions(command, input);
     const resolved: APIInteractionDataResolved = {};
     const limit = input.attachmentSizeLimit ?? guild.attachmentSizeLimit;
     const invoker = this.invoker(input, guild);
@@ -450,8 +455,9 @@ export class InteractionFactory {
     ] as const) {
       if (wanted === undefined) continue;
       const found = defs.find((o) => o.type === type && o.name === wanted);
-      if (!found || !('options' in found)) throw new Error(`/${command.name} has no subcommand (group) "${wanted}"`);
-      defs = found.options ?? [];
+      // A subcommand without options comes back from Discord without an `options` key.
+      if (!found) throw new Error(`/${command.name} has no subcommand (group) "${wanted}"`);
+      defs = ('options' in found ? found.options : undefined) ?? [];
     }
     if (defs.some((o) => o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup)) {
       throw new Error(`/${command.name} needs a subcommand`);

@@ -413,7 +413,7 @@ export class RestApi {
     const previous = existing.find((cmd) => cmd.name === body.name && cmd.type === type);
     const { guildId } = this.commandScope(c);
     return {
-      ...(withoutFalseRequired(body) as Partial<APIApplicationCommand>),
+      ...(asDiscordStores(body) as Partial<APIApplicationCommand>),
       id: previous?.id ?? this.o.state.snowflakes.next(),
       application_id: this.o.applicationId,
       ...(guildId ? { guild_id: guildId } : {}),
@@ -827,9 +827,10 @@ function withoutLocalizations<T>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([key]) => !LOCALIZATION_MAPS.has(key)).map(([key, v]) => [key, withoutLocalizations(v)])) as T;
 }
 
-/** Discord stores an option's `required: false` as no `required` at all, and answers it so. */
-function withoutFalseRequired(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutFalseRequired);
+/** Discord stores an option's `required: false` and an empty `options` list as nothing at all, and answers them so. */
+function asDiscordStores(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asDiscordStores);
   if (!value || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([key, v]) => !(key === 'required' && v === false)).map(([key, v]) => [key, withoutFalseRequired(v)]));
+  const dropped = ([key, v]: [string, unknown]) => (key === 'required' && v === false) || (key === 'options' && Array.isArray(v) && v.length === 0);
+  return Object.fromEntries(Object.entries(value).filter((entry) => !dropped(entry)).map(([key, v]) => [key, asDiscordStores(v)]));
 }
