@@ -795,6 +795,13 @@ export class TrainingSupervisor {
     }
   }
 
+  /** One of the training's closing messages in its thread, once: how it ended ('final'), how the vote went ('result'). */
+  private postClosing(ref: TrainingRef, threadId: string, kind: 'result' | 'final', build: PostOnceRequest['build']) {
+    return this.toDiscord(ref, kind, () =>
+      postOnce(this.postDeps, { markKey: keys.message(ref.guildId, ref.trainingId, kind), channelId: threadId, tag: votesId(ref.trainingId, kind), build }),
+    );
+  }
+
   /**
    * One of a training's posts or edits in Discord. A refusal for missing permissions or access
    * stays until an admin changes the channel, so refusals are counted on the record (see
@@ -804,13 +811,6 @@ export class TrainingSupervisor {
    * never opened, which fails before any run is started. Once given up, `post` is not called
    * and the answer is undefined.
    */
-  /** One of the training's closing messages in its thread, once: how it ended ('final'), how the vote went ('result'). */
-  private postClosing(ref: TrainingRef, threadId: string, kind: 'result' | 'final', build: PostOnceRequest['build']) {
-    return this.toDiscord(ref, kind, () =>
-      postOnce(this.postDeps, { markKey: keys.message(ref.guildId, ref.trainingId, kind), channelId: threadId, tag: votesId(ref.trainingId, kind), build }),
-    );
-  }
-
   private async toDiscord<T>(ref: TrainingRef, what: string, post: () => Promise<T>): Promise<T | undefined> {
     const before = await this.mustLoad(ref);
     if (before.discordRefusals?.gaveUpAt !== undefined) return undefined;
