@@ -25,7 +25,9 @@ export const checkpoints: SlashCommand = {
     const training = await loadLastTraining(ctx.store, guildId);
     const locale = localeOf(interaction);
     if (!training || training.checkpoints.length === 0) {
-      await respond(interaction, { content: t(locale, training?.status === 'running' ? 'checkpoints.running' : 'checkpoints.none') });
+      // A training that failed before its first checkpoint may have had nowhere to say why (its thread never opened).
+      const failed = training?.status === 'failed' && training.failure ? t(locale, 'checkpoints.failed', { failure: training.failure }) : undefined;
+      await respond(interaction, { content: failed ?? t(locale, training?.status === 'running' ? 'checkpoints.running' : 'checkpoints.none') });
       return;
     }
     const active = await loadActiveCheckpoint(ctx.store, guildId);

@@ -362,6 +362,7 @@ export const en = {
   'checkpoints.running': 'Training is running: the first checkpoint is not ready yet. Its preview will be posted in the training thread.',
   'checkpoints.none':
     'No checkpoints yet: nothing has been trained on this server. Add drawings with `/dataset add`, caption them with `/caption`, then start `/train`.',
+  'checkpoints.failed': 'The last training ended without a checkpoint. Why: {failure}. A trainer can start `/train` again once that is fixed.',
   'checkpoints.override': '`/kmplz` now uses the checkpoint at step {step}, picked by a trainer over the vote.',
   'checkpoints.in-use': '← `/kmplz` uses this',
   'checkpoints.preview': 'preview',

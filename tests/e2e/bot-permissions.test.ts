@@ -164,6 +164,9 @@ describe('a permission taken away while a training runs', () => {
     expect(bot.logs().some((line) => line.level === 50 && /Discord keeps refusing to open the training’s thread/.test(String(line.msg)) && line.trainingId === trainingId)).toBe(true);
     expect(replicate.trainings.size).toBe(trainingsBefore);
     expect(replicate.files.size).toBe(filesBefore);
+    // With no thread to say it in, /checkpoints tells why the training ended.
+    const listed = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal(undefined, 10_000);
+    expect(listed.content).toBe(`The last training ended without a checkpoint. Why: ${ended.failure}. A trainer can start \`/train\` again once that is fixed.`);
   });
 
   it('the supervisor stops posting after a bounded number of refusals, logs it, keeps every checkpoint, ends the training, and the next /train starts', async () => {
