@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import type { DiscordEmulator, InteractionHandle, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import { startWorld, type World } from '../support/world.js';
 
@@ -70,7 +70,7 @@ describe('/kmplz limits', () => {
   });
 });
 
-describe('/kmplz when Discord refuses the interaction token before the bot expected', () => {
+describe('/kmplz when its reply cannot be edited any more', () => {
   let early: World;
   beforeAll(async () => {
     early = await startWorld({
@@ -82,42 +82,27 @@ describe('/kmplz when Discord refuses the interaction token before the bot expec
   });
   afterAll(() => early?.stop());
 
-  it('delivers the picture in a channel message that mentions the asker instead of leaving the reply half-done', async () => {
-    const { discord: d, replicate: r } = early;
-    // The picture is held on the GPU until Discord has dropped the token, whatever the machine's speed.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    r.oncePrediction(r.refs.sdxl, async (_input, ctl) => {
-      await held;
-      return [ctl.serve('slow.png', await solid(), 'image/png')];
-    });
-    const channelId = d.textChannels()[0]!.id;
-    const slash = await d.slash({ name: 'kmplz', user: d.users.dave, options: { prompt: 'a slow house', steps: 2 } });
-    await slash.waitForOriginal((m) => /Drawing/.test(m.content + JSON.stringify(m.embeds)), 10_000);
+  it.each([
     // Discord drops the token while the bot's clock still gives it 15 minutes.
-    slash.revokeToken();
-    release();
-    const message = await d.waitForMessage(channelId, (m) => m.content.includes(`<@${d.users.dave.id}>`) && m.attachments.length > 0, 15_000);
-    expect(message.allowedMentions).toMatchObject({ users: [d.users.dave.id] });
-    expect(slash.original()?.attachments ?? []).toHaveLength(0);
-    expect(early.bot.logs().some((line) => /could not tell the user/.test(String(line.msg)))).toBe(false);
-  });
-
-  it('delivers the picture in a channel message when someone deleted the reply while it was drawn', async () => {
+    ['Discord refused the interaction token before the bot expected', 'dave', (slash: InteractionHandle) => slash.revokeToken()],
+    ['someone deleted the reply', 'carol', (_slash: InteractionHandle, reply: StoredMessage) => void (reply.deleted = true)],
+  ] as const)('delivers the picture in a channel message that mentions the asker when %s while it was drawn', async (_name, who, breakReply) => {
     const { discord: d, replicate: r } = early;
+    // The picture is held on the GPU until the reply is broken, whatever the machine's speed.
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     r.oncePrediction(r.refs.sdxl, async (_input, ctl) => {
       await held;
       return [ctl.serve('slow.png', await solid(), 'image/png')];
     });
+    const user = d.users[who];
     const channelId = d.textChannels()[0]!.id;
-    const slash = await d.slash({ name: 'kmplz', user: d.users.carol, options: { prompt: 'a deleted house', steps: 2 } });
-    const drawing = await slash.waitForOriginal((m) => /Drawing/.test(m.content), 10_000);
-    drawing.deleted = true;
+    const slash = await d.slash({ name: 'kmplz', user, options: { prompt: `a slow house for ${who}`, steps: 2 } });
+    breakReply(slash, await slash.waitForOriginal((m) => /Drawing/.test(m.content), 10_000));
     release();
-    const message = await d.waitForMessage(channelId, (m) => m.content.includes(`<@${d.users.carol.id}>`) && m.attachments.length > 0, 15_000);
-    expect(message.allowedMentions).toMatchObject({ users: [d.users.carol.id] });
+    const message = await d.waitForMessage(channelId, (m) => m.content.includes(`<@${user.id}>`) && m.attachments.length > 0, 15_000);
+    expect(message.allowedMentions).toMatchObject({ users: [user.id] });
+    expect(slash.original()?.attachments ?? []).toHaveLength(0);
     expect(early.bot.logs().some((line) => /could not tell the user/.test(String(line.msg)))).toBe(false);
   });
 });
