@@ -3,7 +3,6 @@ import type { DiscordEmulator } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import { drawing } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
-import { eventually } from '../training/e2e-helpers.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -26,8 +25,7 @@ describe('/kmplz queue places', () => {
     };
     replicate.oncePrediction(replicate.refs.sdxl, held);
     replicate.oncePrediction(replicate.refs.sdxl, held);
-    // Polled: a held picture is no Discord event, which is what discord.waitFor looks again on.
-    const releaseNext = async () => (await eventually(async () => gates.shift(), 'a held picture', 15_000))();
+    const releaseNext = async () => (await discord.waitFor(() => gates.shift(), 15_000, 'a held picture'))();
     const first = await discord.slash({ name: 'kmplz', user: discord.users.alice, options: { prompt: 'first', steps: 2 } });
     await first.waitForOriginal((m) => /Drawing/.test(m.content), 15_000);
     const second = await discord.slash({ name: 'kmplz', user: discord.users.bob, options: { prompt: 'second', steps: 2 } });

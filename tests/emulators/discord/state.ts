@@ -33,7 +33,11 @@ export class DiscordState {
     this.changes.emit('change');
   }
 
-  /** Resolves with the first non-undefined result of `check`, re-evaluated after every change. */
+  /**
+   * Resolves with the first non-undefined result of `check`, re-evaluated after every change and
+   * every 50 ms: tests also wait on what no request to Discord announces (a bot process's log, the
+   * Replicate emulator, the store), and with no later request such a wait would never look again.
+   */
   waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
     const first = check();
     if (first !== undefined) return Promise.resolve(first);
@@ -48,8 +52,10 @@ export class DiscordState {
         cleanup();
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
       }, timeoutMs);
+      const poll = setInterval(onChange, 50);
       const cleanup = () => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.changes.off('change', onChange);
       };
       this.changes.on('change', onChange);
