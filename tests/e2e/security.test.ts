@@ -3,12 +3,10 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.j
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allCommands } from '../../commands/index.js';
 import type { SlashCommand } from '../../src/interactions/command.js';
-import { startDiscordEmulator, type DiscordEmulator, type InteractionHandle, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { seedDataset, seedTraining } from '../support/fixtures.js';
+import type { DiscordEmulator, InteractionHandle, StoredMessage } from '../emulators/discord/index.js';
+import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import { captureLogger } from '../support/log.js';
-import { TEST_DESTINATION, trainCheckpoint } from '../support/replicate-training.js';
+import { startWorld, type World } from '../support/world.js';
 
 /**
  * Tokens shaped like the real ones (a Discord bot token is base64(user id).timestamp.hmac; a
@@ -44,27 +42,22 @@ const probes: SlashCommand[] = [
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
-let bot: TestBot;
+let world: World;
 const captured = captureLogger([]);
 const handles: InteractionHandle[] = [];
 
 beforeAll(async () => {
-  discord = await startDiscordEmulator({ token: DISCORD_TOKEN, ackDeadlineMs: ACK_DEADLINE_MS });
-  replicate = await startReplicateEmulator({ token: REPLICATE_TOKEN, destinations: [TEST_DESTINATION] });
-  const weights = await trainCheckpoint(replicate);
-  bot = await startTestBot({ discord, replicate }, { deps: { log: captured.log, commands: [...allCommands, ...probes] } });
-  await seedDataset(bot.app.context, discord.guild().id, [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }]);
-  await seedTraining(bot.app.context, discord.guild().id, discord.textChannels()[0]!.id, [{ step: 250, ...weights }]);
+  world = await startWorld({
+    discord: { token: DISCORD_TOKEN, ackDeadlineMs: ACK_DEADLINE_MS },
+    replicate: { token: REPLICATE_TOKEN },
+    checkpointSteps: [250],
+    dataset: [{ name: 'ref', colour: '#606060', caption: 'KMPLZ, a drawing of a house' }],
+    deps: { log: captured.log, commands: [...allCommands, ...probes] },
+  });
+  ({ discord, replicate } = world);
 });
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-});
-afterEach(() => {
-  discord.assertNoSpecErrors();
-  expect(replicate.specErrors).toEqual([]);
-});
+afterAll(() => world?.stop());
+afterEach(() => world.expectCleanRequests());
 
 const answered = (m: StoredMessage) => m.attachments.length > 0 || /could not|trouble|busy/i.test(m.content);
 
