@@ -170,7 +170,7 @@ export class TrainingSupervisor {
       const lines = [chosen ? t(locale, 'training.voting-closed', { step: chosen.step, explanation: explainWinner(locale, chosen, counted) }) : t(locale, 'training.voting-closed.none')];
       if (record.blind) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, steps, locale) }));
       if (counts) lines.push(t(locale, 'training.votes', { counts }));
-      await this.postClosing(ref, record.threadId, 'result', async () => ({
+      await this.postInThread(ref, record.threadId, 'result', votesId(ref.trainingId, 'result'), async () => ({
         content: lines.join('\n'),
         components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))],
       }));
@@ -578,15 +578,7 @@ export class TrainingSupervisor {
       const checkpoint = record.checkpoints.find((c) => c.step === step);
       if (signal.aborted || record.status !== 'running' || !record.threadId) return;
       if (!checkpoint || checkpoint.previewUrl) continue;
-      const threadId = record.threadId;
-      const posted = await this.toDiscord(ref, `preview:${step}`, () =>
-        postOnce(this.postDeps, {
-          markKey: keys.message(ref.guildId, ref.trainingId, `preview:${step}`),
-          channelId: threadId,
-          tag: voteId(ref.trainingId, step),
-          build: () => this.previewMessage(ref, record, checkpoint, signal),
-        }),
-      );
+      const posted = await this.postInThread(ref, record.threadId, `preview:${step}`, voteId(ref.trainingId, step), () => this.previewMessage(ref, record, checkpoint, signal));
       if (!posted) continue;
       if (posted.posted) this.o.log.info({ trainingId: ref.trainingId, step, messageId: posted.messageId }, 'checkpoint preview posted');
       await this.update(ref, (current) => ({ ...current, checkpoints: current.checkpoints.map((c) => (c.step === step ? { ...c, previewUrl: posted.url } : c)) }));
@@ -700,7 +692,7 @@ export class TrainingSupervisor {
     await this.refreshStatus(ref, true);
     if (record.threadId) {
       const final = await this.finalMessage(record, chosen);
-      await this.postClosing(ref, record.threadId, 'final', async () => final);
+      await this.postInThread(ref, record.threadId, 'final', votesId(ref.trainingId, 'final'), async () => final);
     }
     record = await this.mustLoad(ref);
     if (record.dataset) await trainer.deleteDataset(record.dataset.fileId);
@@ -795,11 +787,12 @@ export class TrainingSupervisor {
     }
   }
 
-  /** One of the training's closing messages in its thread, once: how it ended ('final'), how the vote went ('result'). */
-  private postClosing(ref: TrainingRef, threadId: string, kind: 'result' | 'final', build: PostOnceRequest['build']) {
-    return this.toDiscord(ref, kind, () =>
-      postOnce(this.postDeps, { markKey: keys.message(ref.guildId, ref.trainingId, kind), channelId: threadId, tag: votesId(ref.trainingId, kind), build }),
-    );
+  /**
+   * One of the training's messages in its thread (a checkpoint's preview, how the training ended,
+   * how the vote went), posted once whatever restarts happen, `what` naming it for both.
+   */
+  private postInThread(ref: TrainingRef, threadId: string, what: string, tag: string, build: PostOnceRequest['build']) {
+    return this.toDiscord(ref, what, () => postOnce(this.postDeps, { markKey: keys.message(ref.guildId, ref.trainingId, what), channelId: threadId, tag, build }));
   }
 
   /**
