@@ -68,10 +68,8 @@ export class GenerationService {
     this.queue =
       options.queue?.(worker, limits) ??
       new FairQueue<JobRef, JobEnd>({ worker, ...limits, onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed') });
-    // Listeners run detached: a store that fails here is logged, never an unhandled rejection.
-    this.queue.onPositionChange((jobId, position) =>
-      void this.showPosition(jobId, position).catch((error: unknown) => options.log.warn({ err: error, jobId }, 'could not show the queue position')),
-    );
+    this.queue.onPositionChange((jobId, position) => void this.showPosition(jobId, position));
+    // Run detached: a store that fails here is logged, never an unhandled rejection.
     this.queue.onSettled((job, outcome) => {
       if (outcome.status === 'failed' && outcome.error instanceof JobLostError) {
         void this.giveUp(job.data).catch((error: unknown) => options.log.error({ err: error, jobId: job.id }, 'could not tell the asker their job was lost'));
@@ -111,11 +109,8 @@ export class GenerationService {
       throw new UserError('queue-closed', msg('error.queue-closed'));
     }
     await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
-    // A job that started at once says so itself ("Drawing…"), from whichever process runs it. The
-    // job is queued by now: a store failure here must not tell the asker it failed.
-    if (result.state === 'waiting') {
-      await this.showPosition(job.id, result.position).catch((error: unknown) => this.options.log.warn({ err: error, jobId: job.id }, 'could not show the queue position'));
-    }
+    // A job that started at once says so itself ("Drawing…"), from whichever process runs it.
+    if (result.state === 'waiting') await this.showPosition(job.id, result.position);
     return { state: 'accepted' };
   }
 
@@ -367,12 +362,20 @@ export class GenerationService {
     });
   }
 
-  /** A change of place is a change of state: always shown (the queues report each place once). */
+  /**
+   * A change of place is a change of state: always shown (the queues report each place once).
+   * Never rejects: it runs detached from the queue's events, and a job already queued must not
+   * be reported failed because its place could not be shown.
+   */
   private async showPosition(jobId: string, position: number): Promise<void> {
-    const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
-    const ref = refs.find((r) => r.jobId === jobId);
-    const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
-    if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force: true, while: 'queued' });
+    try {
+      const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
+      const ref = refs.find((r) => r.jobId === jobId);
+      const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
+      if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force: true, while: 'queued' });
+    } catch (error) {
+      this.options.log.warn({ err: error, jobId }, 'could not show the queue position');
+    }
   }
 
   private async showProgress(job: GenerationJob, progress: Progress, startedAt: number): Promise<void> {

@@ -42,8 +42,9 @@ export type ReplyContent = Omit<WebhookMessageEditOptions, 'threadId' | 'withCom
 
 export class Replier {
   /**
-   * Tokens Discord refused, with when: later edits go straight to the fallback instead of failing
-   * again. A token is dead for good after its 15 minutes, so older entries are dropped.
+   * Replies that cannot be edited any more (token refused, reply deleted), by token, with when:
+   * later edits go straight to the fallback instead of failing again. A token is dead for good
+   * after its 15 minutes, so older entries are dropped.
    */
   private readonly refusedTokens = new Map<string, number>();
 
