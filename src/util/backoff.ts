@@ -1,8 +1,9 @@
 /**
  * Bounded exponential backoff with "equal jitter": each wait is between half and all of its
- * ceiling, so processes throttled together spread out but none retries at once. The replicate client retries 429/5xx six times
- * back to back with no delay (SERVICES.md), which does not help against real throttling; what
- * the bot repeats (polls, re-creates after a 429) waits with this instead.
+ * ceiling, so processes throttled together spread out but none retries at once. The replicate
+ * client retries 429/5xx six times back to back with no delay (SERVICES.md), which does not help
+ * against real throttling; what the bot repeats (polls, re-creates after a 429) waits with this
+ * instead.
  */
 export interface BackoffOptions {
   baseMs: number;
@@ -11,8 +12,11 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** How the waits grow, for a loop that counts its own attempts (polls until a result). */
+export type BackoffDelays = Omit<BackoffOptions, 'attempts'>;
+
 /** The wait before retry `attempt` (0-based): within [ceiling/2, ceiling], ceiling = min(maxMs, baseMs·2^attempt). */
-export function backoffDelay(attempt: number, { baseMs, maxMs, random = Math.random }: Omit<BackoffOptions, 'attempts'>): number {
+export function backoffDelay(attempt: number, { baseMs, maxMs, random = Math.random }: BackoffDelays): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

@@ -1,14 +1,14 @@
 import type Replicate from 'replicate';
 import type { Logger } from '../../log.js';
 import { parseTrainingProgress } from '../../training/progress.js';
-import { backoffDelay, retryWithBackoff, sleep } from '../../util/backoff.js';
+import { backoffDelay, retryWithBackoff, sleep, type BackoffDelays } from '../../util/backoff.js';
 import { ServiceError, type Progress } from '../types.js';
 import { httpStatusOf, isTerminal, type ReplicateRun } from './client.js';
 
 export interface RunOptions {
   signal?: AbortSignal;
   /** Poll backoff; the defaults suit a 10–60 s SDXL prediction. `random` (tests) draws the jitter. */
-  poll?: { baseMs: number; maxMs: number; random?: () => number };
+  poll?: BackoffDelays;
   /** Give up (and cancel the prediction, so it stops billing) after this long. */
   timeoutMs?: number;
   log: Logger;
@@ -73,7 +73,7 @@ export async function runPrediction(
 
 interface FollowOptions {
   signal?: AbortSignal;
-  poll: NonNullable<RunOptions['poll']>;
+  poll: BackoffDelays;
   timeoutMs: number;
   log: Logger;
   onProgress: (progress: Progress) => void;
