@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Optional
 from pathlib import Path as LocalPath
 
 from cog import BasePredictor, Input, Path
@@ -59,6 +60,8 @@ def resolve_base_model(source: str, cache: LocalPath) -> str:
     return str(cache)
 
 
+# BasePredictor and predict() rather than cog 0.23's BaseRunner and run(): 0.23 still runs them (with a
+# deprecation warning), and older cog CLIs a teacher may have installed know nothing else.
 class Predictor(BasePredictor):
     def setup(self) -> None:
         self.base_model = resolve_base_model(os.environ.get("KMPLZ_BASE_MODEL", DEFAULT_BASE_MODEL), BASE_MODEL_CACHE)
@@ -74,7 +77,8 @@ class Predictor(BasePredictor):
         train_batch_size: int = Input(description="Images per step.", default=1, ge=1),
         lora_rank: int = Input(description="LoRA rank.", default=32, ge=1),
         learning_rate: float = Input(description="Constant AdamW learning rate.", default=1e-4),
-        seed: int = Input(description="Random seed; empty for a random one.", default=None),
+        # Optional[int]: cog 0.23 refuses a plain `int` input whose default is None ("Field required").
+        seed: Optional[int] = Input(description="Random seed; empty for a random one.", default=None),
         gradient_checkpointing: bool = Input(description="Less GPU memory, about 40% slower.", default=False),
     ) -> Iterator[Path]:
         # Archives stay on disk until the next prediction: Cog uploads each yielded file after the yield.
