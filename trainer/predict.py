@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Optional
 from pathlib import Path as LocalPath
 
@@ -100,5 +101,8 @@ class Predictor(BasePredictor):
             seed=seed,
             gradient_checkpointing=gradient_checkpointing,
         )
-        for checkpoint in train(config):
-            yield Path(checkpoint.path)
+        # closing(): when Cog cancels (or stops reading), the run is stopped before its next step and
+        # its threads are joined here, not whenever the generator happens to be collected.
+        with closing(train(config)) as checkpoints:
+            for checkpoint in checkpoints:
+                yield Path(checkpoint.path)

@@ -155,7 +155,8 @@ def _train(config: TrainConfig, cancel: threading.Event, on_step, handed: queue.
             snapshot = Snapshot(step, loss, {k: v.detach().to("cpu", copy=True) for k, v in lora_tensors.items()}, time.perf_counter())
             future = writer.submit(write_archive, snapshot, config.output_dir, data.trigger, lora.lora_alpha / lora.r, settings, lora_metadata)
             future.add_done_callback(lambda f, s=snapshot: _hand(f, s, handed))
-    log(f"trained {total} steps in {time.perf_counter() - loop_started:.1f}s ({time.perf_counter() - started:.1f}s with loading)")
+    peak = f", peak GPU memory {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB" if device.type == "cuda" else ""
+    log(f"trained {total} steps in {time.perf_counter() - loop_started:.1f}s ({time.perf_counter() - started:.1f}s with loading){peak}")
 
 
 def _hand(future, snapshot: Snapshot, handed: queue.Queue) -> None:

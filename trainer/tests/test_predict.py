@@ -4,8 +4,9 @@ cog.yaml's `predict` reference, its schema read by cog's inspector, inputs norma
 
 from __future__ import annotations
 
-import io
+import re
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,20 @@ def test_setup_and_predict_yield_one_archive_per_checkpoint_in_order(monkeypatch
                 "lora.safetensors", "embeddings.pti", "special_params.json", "pytorch_lora_weights.safetensors", "training_state.json",
             }
             assert tar.extractfile("special_params.json").read() == b'{"TOK": "<s0>"}'  # "tok" is one token here
+
+
+def test_closing_the_prediction_stops_the_run(monkeypatch, tiny_sdxl: Path, tmp_path: Path, capfd):
+    """What a canceled prediction does to the predict generator: it is closed after an output."""
+    predictor, info = load(monkeypatch, str(tiny_sdxl), tmp_path / "cache")
+    predictor.setup()
+    kwargs = check_input(info.inputs, {"input_images": str(dataset_zip(tmp_path / "data.zip", "TOK")), "max_train_steps": 200, "checkpointing_steps": 2, "lora_rank": 4})
+    outputs = predictor.predict(**kwargs)
+    first = next(outputs)
+    outputs.close()
+    assert Path(first).name == "checkpoint-000002.tar"
+    assert not any(t.name == "kmplz-train" for t in threading.enumerate()), "the training thread outlived the prediction"
+    steps = [int(m) for m in re.findall(r"steps: (\d+)/200 \[", capfd.readouterr().out)]
+    assert 2 <= max(steps) < 20
 
 
 def test_a_bad_archive_fails_the_prediction_with_its_reason(monkeypatch, tiny_sdxl: Path, tmp_path: Path):
