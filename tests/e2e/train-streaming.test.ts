@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type JobRecord, type ModelContext, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
+import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
+import { streamingTrainer } from '../emulators/replicate/trainers.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
@@ -21,8 +22,8 @@ const ctx = () => bot.app.context;
 beforeAll(async () => {
   discord = await startDiscordEmulator();
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const streaming = sdxlTrainer(DEFAULT_TIMING, true);
-  replicate.onTraining(replicate.refs.streamingTrainer, (input, ctl) => {
+  const streaming = streamingTrainer(DEFAULT_TIMING);
+  replicate.onPrediction(replicate.refs.streamingTrainer, (input, ctl) => {
     let step = 0;
     const paced: ModelContext = {
       ...ctl,

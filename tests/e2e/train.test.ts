@@ -6,7 +6,8 @@ import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/trai
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { readZip } from '../emulators/replicate/archive.js';
 import { startReplicateEmulator, type JobRecord, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
+import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
+import { sdxlTrainer } from '../emulators/replicate/trainers.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { drawing, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
@@ -26,8 +27,8 @@ const record = (trainingId: string) => ctx().store.get<TrainingRecord>(keys.trai
 beforeAll(async () => {
   discord = await startDiscordEmulator();
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const fast = sdxlTrainer(DEFAULT_TIMING, false);
-  const slow = sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 }, false);
+  const fast = sdxlTrainer(DEFAULT_TIMING);
+  const slow = sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 });
   replicate.onTraining(replicate.refs.sdxl, (input, ctl) => (Number(input.max_train_steps) > slowAbove ? slow : fast)(input, ctl));
   bot = await startTestBot(
     { discord, replicate },
