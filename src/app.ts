@@ -15,6 +15,7 @@ import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
 import { createReplicateTrainer } from './services/replicate/trainer.js';
+import { VersionResolver } from './services/replicate/versions.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import type { Generator } from './services/types.js';
 import { healthRoute } from './http/health.js';
@@ -264,16 +265,18 @@ function buildServices(
 ): { services: Services; webhookSecret: () => Promise<string> } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
-  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl, poll });
+  const versions = new VersionResolver(replicate);
+  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, versions, log: servicesLog, fetch: fetchImpl, poll });
   const captioner =
     config.CAPTION_BACKEND === 'hf'
       ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })
-      : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, log: servicesLog });
+      : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, versions, log: servicesLog });
   const trainer = createReplicateTrainer({
     token: config.REPLICATE_API_TOKEN ?? '',
     baseUrl: config.REPLICATE_BASE_URL,
     fetch: fetchImpl,
     model: config.REPLICATE_TRAINER,
+    versions,
     destination: config.REPLICATE_TRAINING_DESTINATION,
     strategy: config.REPLICATE_TRAINER_MODE,
     log: servicesLog,

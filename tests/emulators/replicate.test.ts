@@ -561,7 +561,7 @@ describe('Replicate emulator: trainings', () => {
     // The Files API URL has no suffix, whatever the upload's name: cog-sdxl, which infers the
     // archive type from the downloaded file's name, cannot tell it is a zip unless told.
     const named = await uploadDataset({ 'a.png': await solidPng(32, 32, PALETTE.green) });
-    expect(named.name).toBe('dataset.zip');
+    expect((named as { name?: string }).name).toBe('dataset.zip');
     expect(new URL(named.urls.get).pathname).toMatch(/^\/v1\/files\/[a-z2-7]+$/);
     const untyped = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
       destination: DESTINATION,
