@@ -32,7 +32,7 @@ export function createReplicateCaptioner({
           throw toServiceError(error);
         });
       try {
-        const prediction = await runPrediction(client, { version }, { image: uploaded.urls.get, task: 'image_captioning' }, { signal, log, poll: { baseMs: 300, maxMs: 2000 }, timeoutMs: 120_000 });
+        const prediction = await runPrediction(client, { version }, captionerInput(uploaded.urls.get), { signal, log, poll: { baseMs: 300, maxMs: 2000 }, timeoutMs: 120_000 });
         if (typeof prediction.output !== 'string') throw new ServiceError('failed', 'BLIP answered without a caption', prediction.metrics?.predict_time ?? 0);
         return { raw: prediction.output, gpuSeconds: prediction.metrics?.predict_time ?? 0 };
       } finally {
@@ -41,4 +41,9 @@ export function createReplicateCaptioner({
       }
     },
   };
+}
+
+/** salesforce/blip `predict()` inputs (BLIP's predict.py). */
+export function captionerInput(imageUrl: string): Record<string, unknown> {
+  return { image: imageUrl, task: 'image_captioning' };
 }

@@ -37,22 +37,26 @@ export function createReplicateGenerator({
       const target = await chooseTarget(model, request, fetchImpl, versions).catch((error: unknown) => {
         throw toServiceError(error);
       });
-      const input = {
-        prompt: request.prompt,
-        negative_prompt: request.negativePrompt ?? '',
-        num_inference_steps: request.steps,
-        // cog-sdxl refuses guidance_scale below 1, while /kmplz offers 0–20. In diffusers any
-        // scale ≤ 1 turns classifier-free guidance off, so 0…1 all draw the same picture as 1.
-        guidance_scale: Math.max(1, request.guidance),
-        width: request.width,
-        height: request.height,
-        seed: request.seed,
-        num_outputs: 1,
-        ...target.input,
-      };
+      const input = { ...generatorInput(request), ...target.input };
       const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince });
       return downloadOutput(finished, fetchImpl);
     },
+  };
+}
+
+/** cog-sdxl `predict()` inputs of a request (without the LoRA, which depends on where it lives). */
+export function generatorInput(request: Omit<GenerationRequest, 'weights'>): Record<string, unknown> {
+  return {
+    prompt: request.prompt,
+    negative_prompt: request.negativePrompt ?? '',
+    num_inference_steps: request.steps,
+    // cog-sdxl refuses guidance_scale below 1, while /kmplz offers 0–20. In diffusers any
+    // scale ≤ 1 turns classifier-free guidance off, so 0…1 all draw the same picture as 1.
+    guidance_scale: Math.max(1, request.guidance),
+    width: request.width,
+    height: request.height,
+    seed: request.seed,
+    num_outputs: 1,
   };
 }
 
