@@ -127,7 +127,9 @@ describe('/train with the ladder', () => {
     expect(runs.map((r) => r.input.max_train_steps)).toEqual([250, 500, 750, 1000]);
     expect(new Set(runs.map((r) => r.input.input_images)).size).toBe(1);
     expect(new Set(runs.map((r) => r.input.seed)).size).toBe(1);
-    for (const run of runs) expect(run.input).toMatchObject({ token_string: 'KMPLZ', lr_scheduler: 'constant' });
+    // The Files API URL has no .zip: cog-sdxl must be told the archive type, and the squares' size.
+    for (const run of runs) expect(run.input).toMatchObject({ token_string: 'KMPLZ', lr_scheduler: 'constant', input_images_filetype: 'zip', resolution: 1024 });
+    for (const run of runs) expect(run.dataset?.resolution).toBe(1024);
     expect(runs[0]!.dataset).toMatchObject({ captionCsv: 'caption.csv', images: ['cat.jpg', 'hoodie-girl.jpg', 'tree.jpg'] });
     expect(runs[0]!.dataset!.captions).toEqual(['KMPLZ, a drawing of a cat on a chair', 'KMPLZ, a drawing of a sad girl in a hoodie', 'KMPLZ, a drawing of a tree by a lake']);
     const entries = await readZip(runs[0]!.archive!);
