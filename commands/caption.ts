@@ -101,6 +101,7 @@ export const caption: SlashCommand = {
 };
 
 async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, attachment: Attachment): Promise<void> {
+  await ctx.services.models.require('captioning');
   await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * ctx.config.GPU_PRICE_PER_SECOND);
   const data = await downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
     if (error instanceof IntakeError) throw new UserError(error.code, error.text);
@@ -127,6 +128,7 @@ async function captionDataset(interaction: ChatInputCommandInteraction, ctx: Bot
     await respond(interaction, await reviewPage(ctx, guildId, 0, uploadLimitOf(interaction), locale));
     return;
   }
+  await ctx.services.models.require('captioning');
   // A batch takes minutes: it runs as a task, which edits this reply and survives a restart.
   const batch: CaptionBatch = { guildId, reply: replyTargetOf(interaction), locale, uploadLimit: uploadLimitOf(interaction) };
   if (!(await ctx.tasks.start(CAPTION_BATCH, guildId, batch))) throw new UserError('caption-running', msg('error.caption-running'));

@@ -36,7 +36,7 @@ export const train: SlashCommand = {
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
     requireTrainer(interaction, ctx.config);
-    requireTrainingConfigured(ctx);
+    await requireTrainingConfigured(ctx);
     const steps = interaction.options.getInteger('steps') ?? bounds.trainSteps.default;
     const every = interaction.options.getInteger('checkpoint_every') ?? bounds.checkpointEvery.default;
     const blind = interaction.options.getBoolean('blind') ?? false;
@@ -156,9 +156,10 @@ export const train: SlashCommand = {
   },
 };
 
-function requireTrainingConfigured(ctx: BotContext): void {
+async function requireTrainingConfigured(ctx: BotContext): Promise<void> {
   if (!ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
   if (!ctx.config.REPLICATE_TRAINING_DESTINATION) throw new UserError('training-not-configured', msg('error.training-not-configured'));
+  await ctx.services.models.require('training');
 }
 
 /** Discord enforces the ranges in its UI; a raw payload can hold anything, so they are checked again. */

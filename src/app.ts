@@ -15,6 +15,8 @@ import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
 import { createReplicateTrainer } from './services/replicate/trainer.js';
+import { checkedModels, ModelChecks } from './services/replicate/model-checks.js';
+import { VersionResolver } from './services/replicate/versions.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import type { Generator } from './services/types.js';
 import { healthRoute } from './http/health.js';
@@ -100,7 +102,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const { cluster, tasks } = shared;
   const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
-  const { webhookSecret } = built;
+  const { webhookSecret, modelChecks } = built;
   const replier = new Replier(client, clock);
   const generation = new GenerationService({
     store,
@@ -108,6 +110,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     clock,
     log: log.child({ component: 'generation' }),
     generator: services.generator,
+    models: services.models,
     replier,
     ...deps.generation,
     queue: shared.generationQueue,
@@ -164,6 +167,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     context,
     client,
     async start() {
+      // In the background: a slow Replicate does not hold up the gateway login.
+      modelChecks.checkAll();
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       client.on(Events.InteractionCreate, onInteraction);
       await client.login(config.DISCORD_TOKEN);
@@ -261,22 +266,29 @@ function buildServices(
   log: Logger,
   fetchImpl: typeof fetch | undefined,
   poll: AppDependencies['replicatePoll'],
-): { services: Services; webhookSecret: () => Promise<string> } {
+): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
-  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl, poll });
+  const versions = new VersionResolver(replicate);
+  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, versions, log: servicesLog, fetch: fetchImpl, poll });
   const captioner =
     config.CAPTION_BACKEND === 'hf'
       ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })
-      : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, log: servicesLog });
+      : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, versions, log: servicesLog });
   const trainer = createReplicateTrainer({
     token: config.REPLICATE_API_TOKEN ?? '',
     baseUrl: config.REPLICATE_BASE_URL,
     fetch: fetchImpl,
     model: config.REPLICATE_TRAINER,
+    versions,
     destination: config.REPLICATE_TRAINING_DESTINATION,
     strategy: config.REPLICATE_TRAINER_MODE,
     log: servicesLog,
   });
-  return { services: { generator, captioner, trainer }, webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET) };
+  const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }) });
+  return {
+    services: { generator, captioner, trainer, models: modelChecks },
+    webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET),
+    modelChecks,
+  };
 }

@@ -5,6 +5,7 @@ import type { GenerationService } from './generation/service.js';
 import type { Replier } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
 import type { TaskRunner } from './queue/tasks.js';
+import type { ModelGate } from './services/replicate/model-checks.js';
 import type { Captioner, Generator, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
 import type { TrainingSupervisor } from './training/supervisor.js';
@@ -34,4 +35,6 @@ export interface Services {
   readonly generator: Generator;
   readonly captioner: Captioner;
   readonly trainer: Trainer;
+  /** Refuses a feature whose configured model's own schema does not fit what kmplz sends and reads. */
+  readonly models: ModelGate;
 }

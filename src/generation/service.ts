@@ -22,6 +22,7 @@ import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
 import { fingerprint, jobKeys, variantOf, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
+import type { ModelGate } from '../services/replicate/model-checks.js';
 
 export interface GenerationServiceOptions {
   store: Store;
@@ -29,6 +30,8 @@ export interface GenerationServiceOptions {
   clock: Clock;
   log: Logger;
   generator: Generator;
+  /** Refuses drawing while REPLICATE_GENERATOR's model does not fit (src/services/replicate/model-checks.ts). */
+  models?: ModelGate;
   replier: Replier;
   /** Predictions in flight at once, for the whole bot. */
   concurrency?: number;
@@ -86,6 +89,7 @@ export class GenerationService {
   async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'accepted' }> {
     const { store, config, clock } = this.options;
     if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
+    await this.options.models?.require('generation');
     if (job.parameters.seedChosen) {
       const cachedId = await store.get<string>(jobKeys.cached(job.guildId, fingerprint(job.parameters)));
       const cached = cachedId && (await store.get<GenerationJob>(jobKeys.job(job.guildId, cachedId)));

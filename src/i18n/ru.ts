@@ -54,6 +54,21 @@ export const ru: Catalog = {
   'error.replicate-not-configured.training': 'Для обучения нужен GPU-сервис, а у бота не задан REPLICATE_API_TOKEN. Обратитесь к администратору бота.',
   'error.training-not-configured':
     'Для обучения нужен REPLICATE_TRAINING_DESTINATION (модель на Replicate, в которую сохранится стиль). Попросите администратора бота его задать.',
+  'error.model-mismatch': '{feature} на этом боте отключено: {problem} Обратитесь к администратору бота.',
+  'model-check.feature.generation': 'Рисование',
+  'model-check.feature.training': 'Обучение',
+  'model-check.feature.captioning': 'Подписывание',
+  'model-check.not-found': '{key} называет модель {model}, которой на Replicate нет.',
+  'model-check.no-version': '{key} называет модель {model}, у которой нет версии для запуска.',
+  'model-check.no-schema': 'Модель из {key} ({model}) не публикует схему своих входов и выходов, проверить её не по чему.',
+  'model-check.no-input': 'У модели из {key} ({model}) нет входа {input}.',
+  'model-check.required-input': 'Модели из {key} ({model}) обязателен вход {input}, а kmplz его не передаёт.',
+  'model-check.bad-input': 'Модель из {key} ({model}) не принимает вход {input} в том виде, в каком его передаёт kmplz ({detail}).',
+  'model-check.output.generator': 'Модель из {key} ({model}) не возвращает список URL картинок.',
+  'model-check.output.ladder-trainer': 'Модель из {key} ({model}) нельзя обучить в веса (у её версии нет обучения с выходом weights).',
+  'model-check.output.streaming-trainer':
+    'Модель из {key} ({model}) не выдаёт растущий список весов, а он нужен для REPLICATE_TRAINER_MODE=streaming (официальный тренер возвращает один результат в конце: используйте ladder).',
+  'model-check.output.captioner': 'Модель из {key} ({model}) не возвращает подпись текстом.',
   'error.queue-full-for-user':
     'У вас уже {cap} {cap|картинка|картинки|картинок} в очереди или в работе. Дождитесь, пока одна будет готова, и попросите снова.',
   'error.unknown-job': 'Эта картинка здесь больше не известна.',

@@ -98,8 +98,10 @@ export interface TrainingRunInput {
   datasetUrl: string;
   triggerWord: string;
   run: PlannedRun;
-  /** One seed for every run, so a ladder's short runs are the first steps of its long ones. */
+  /** One seed for every run of a training. */
   seed: number;
+  /** Side of the dataset's training squares: the trainer trains at this size. */
+  resolution: number;
   /** Where the service posts this run's events; unset means the bot polls. */
   webhook?: string;
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import { msg, t, type Locale } from '../i18n/index.js';
+import { DEFAULT_TRAINING_SIZE } from '../images/preprocess.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
 import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
@@ -502,6 +503,8 @@ export class TrainingSupervisor {
         triggerWord: config.TRIGGER_WORD,
         run: { steps: run.steps, checkpointSteps: run.checkpointSteps },
         seed: record.seed!,
+        // Every drawing was cropped to this square when it came in (src/images/preprocess.ts).
+        resolution: DEFAULT_TRAINING_SIZE,
         webhook: this.webhookUrl(ref),
       });
       this.o.log.info({ trainingId: ref.trainingId, runId: created.id, steps: run.steps }, 'training run created');

@@ -30,6 +30,10 @@ describe('/train across a SIGKILL of the bot', () => {
         ...(strategy === 'streaming' ? { REPLICATE_TRAINER: replicate.refs.streamingTrainer, REPLICATE_TRAINER_MODE: 'streaming' } : {}),
         ...(transport === 'webhooks' ? { PUBLIC_URL: `http://127.0.0.1:${port}`, HTTP_PORT: String(port) } : {}),
       };
+      // A streaming run is a prediction of the streaming trainer; a ladder's rungs are trainings.
+      const streamingVersion = replicate.refs.streamingTrainer.split(':')[1];
+      const runs = () =>
+        strategy === 'ladder' ? [...replicate.trainings.values()] : [...replicate.predictions.values()].filter((p) => p.version === streamingVersion);
       let bot = await startBotProcess(env);
       try {
         // The drawings come in through /train's own archive option, and are captioned from the confirmation.
@@ -51,7 +55,7 @@ describe('/train across a SIGKILL of the bot', () => {
 
         await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 250), 20_000);
         await bot.kill('SIGKILL');
-        const runsBefore = [...replicate.trainings.values()];
+        const runsBefore = runs();
         expect(runsBefore.some((run) => run.status === 'processing' || run.status === 'starting')).toBe(true);
 
         bot = await startBotProcess(env);
@@ -61,7 +65,7 @@ describe('/train across a SIGKILL of the bot', () => {
         expect(previews.map((p) => p.step).sort((a, b) => a - b)).toEqual([250, 500, 750, 1000]);
         for (const { message } of previews) expect(message.attachments).toHaveLength(1);
         // The runs were taken up, not started again; one status message, one final message.
-        expect(replicate.trainings.size).toBe(strategy === 'ladder' ? 4 : 1);
+        expect(runs()).toHaveLength(strategy === 'ladder' ? 4 : 1);
         expect(discord.messagesIn(threadId)).toHaveLength(1 + 4 + 1);
         expect(bot.output()).toMatch(/took up unfinished trainings/);
         discord.assertNoSpecErrors();

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type JobRecord, type ModelContext, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
+import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
+import { streamingTrainer } from '../emulators/replicate/trainers.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
@@ -16,13 +17,15 @@ let bot: TestBot;
 let slowFrom = Infinity;
 
 const guildId = () => discord.guild().id;
+/** The streaming trainer's runs: predictions of its version (it is no trainer in Replicate's sense). */
+const streamingRuns = () => [...replicate.predictions.values()].filter((p) => p.version === replicate.refs.streamingTrainer.split(':')[1]);
 const ctx = () => bot.app.context;
 
 beforeAll(async () => {
   discord = await startDiscordEmulator();
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const streaming = sdxlTrainer(DEFAULT_TIMING, true);
-  replicate.onTraining(replicate.refs.streamingTrainer, (input, ctl) => {
+  const streaming = streamingTrainer(DEFAULT_TIMING);
+  replicate.onPrediction(replicate.refs.streamingTrainer, (input, ctl) => {
     let step = 0;
     const paced: ModelContext = {
       ...ctl,
@@ -67,13 +70,16 @@ describe('/train with a streaming trainer', () => {
   });
 
   it('runs once with a checkpoint every 250 steps and posts four previews, each once, with its vote button', async () => {
-    const before = replicate.trainings.size;
+    const before = streamingRuns().length;
+    const trainingsBefore = replicate.trainings.size;
     const { trainingId, threadId } = await startTraining(discord);
     const final = await discord.waitForMessage(threadId, isFinal, 20_000);
 
-    const runs: JobRecord[] = [...replicate.trainings.values()].slice(before);
+    const runs: JobRecord[] = streamingRuns().slice(before);
     expect(runs).toHaveLength(1);
-    expect(runs[0]!.input).toMatchObject({ max_train_steps: 1000, checkpointing_steps: 250, token_string: 'KMPLZ', lr_scheduler: 'constant' });
+    expect(replicate.trainings.size).toBe(trainingsBefore);
+    // Its learning rate is constant by design: it has no lr_scheduler input to send.
+    expect(runs[0]!.input).toMatchObject({ max_train_steps: 1000, checkpointing_steps: 250, token_string: 'KMPLZ', resolution: 1024, seed: expect.any(Number) });
     expect(runs[0]!.dataset).toMatchObject({ captionCsv: 'caption.csv', images: ['cat.jpg', 'hoodie-girl.jpg'] });
 
     const previews = previewsIn(discord, threadId);
@@ -94,7 +100,7 @@ describe('/train with a streaming trainer', () => {
 
   it('stops after step 500 by canceling the one run, keeping what it made', async () => {
     slowFrom = 501;
-    const before = replicate.trainings.size;
+    const before = streamingRuns().length;
     const { trainingId, threadId } = await startTraining(discord);
     const preview500 = (await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 500), 15_000)).message;
     const vote = await discord.button({ customId: buttonOf(preview500, 'train:vote:'), message: preview500, user: discord.users.dave });
@@ -103,7 +109,7 @@ describe('/train with a streaming trainer', () => {
     expect((await stop.waitForOriginal((m) => !m.loading, 10_000)).content).toMatch(/after step 500: canceled the 1000-step run, which saves about/);
 
     const final = await discord.waitForMessage(threadId, isFinal, 15_000);
-    const run = [...replicate.trainings.values()].slice(before)[0]!;
+    const run = streamingRuns().slice(before)[0]!;
     expect(run.status).toBe('canceled');
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500]);
     expect(final.content).toMatch(/now draws with \*\*step 500\*\*: step 500 wins with 1 vote/);

@@ -6,7 +6,8 @@ import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/trai
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { readZip } from '../emulators/replicate/archive.js';
 import { startReplicateEmulator, type JobRecord, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
+import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
+import { sdxlTrainer } from '../emulators/replicate/trainers.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { drawing, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
@@ -26,8 +27,8 @@ const record = (trainingId: string) => ctx().store.get<TrainingRecord>(keys.trai
 beforeAll(async () => {
   discord = await startDiscordEmulator();
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  const fast = sdxlTrainer(DEFAULT_TIMING, false);
-  const slow = sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 }, false);
+  const fast = sdxlTrainer(DEFAULT_TIMING);
+  const slow = sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 });
   replicate.onTraining(replicate.refs.sdxl, (input, ctl) => (Number(input.max_train_steps) > slowAbove ? slow : fast)(input, ctl));
   bot = await startTestBot(
     { discord, replicate },
@@ -126,7 +127,9 @@ describe('/train with the ladder', () => {
     expect(runs.map((r) => r.input.max_train_steps)).toEqual([250, 500, 750, 1000]);
     expect(new Set(runs.map((r) => r.input.input_images)).size).toBe(1);
     expect(new Set(runs.map((r) => r.input.seed)).size).toBe(1);
-    for (const run of runs) expect(run.input).toMatchObject({ token_string: 'KMPLZ', lr_scheduler: 'constant' });
+    // The Files API URL has no .zip: cog-sdxl must be told the archive type, and the squares' size.
+    for (const run of runs) expect(run.input).toMatchObject({ token_string: 'KMPLZ', lr_scheduler: 'constant', input_images_filetype: 'zip', resolution: 1024 });
+    for (const run of runs) expect(run.dataset?.resolution).toBe(1024);
     expect(runs[0]!.dataset).toMatchObject({ captionCsv: 'caption.csv', images: ['cat.jpg', 'hoodie-girl.jpg', 'tree.jpg'] });
     expect(runs[0]!.dataset!.captions).toEqual(['KMPLZ, a drawing of a cat on a chair', 'KMPLZ, a drawing of a sad girl in a hoodie', 'KMPLZ, a drawing of a tree by a lake']);
     const entries = await readZip(runs[0]!.archive!);

@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys, loadActiveCheckpoint, loadLastTraining, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
-import { DEFAULT_TIMING, sdxlTrainer } from '../emulators/replicate/models.js';
+import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
+import { sdxlTrainer } from '../emulators/replicate/trainers.js';
 import type { TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
@@ -104,7 +105,7 @@ describe('/vote and /checkpoints', () => {
     const guildId = discord.guild().id;
     await seedDataset(bot.app.context, guildId, CLASS_DRAWINGS);
     // Slow runs: still going while the buttons are pressed.
-    replicate.onTraining(replicate.refs.sdxl, sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 }, false));
+    replicate.onTraining(replicate.refs.sdxl, sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 }));
     const trainingsBefore = replicate.trainings.size;
     const runs = () => [...replicate.trainings.values()].slice(trainingsBefore);
     const { trainingId, threadId } = await startTraining(discord, { steps: 500, checkpoint_every: 250 });

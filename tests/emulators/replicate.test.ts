@@ -225,6 +225,41 @@ describe('Replicate emulator: predictions', () => {
     expect(emulator.predictions.size).toBe(count);
   });
 
+  it("validates like the model's schema: type, enum, range, format, required; unknown keys are dropped", async () => {
+    const count = emulator.predictions.size;
+    const refused = async (create: () => Promise<unknown>) => {
+      const error = (await create().catch((e) => e)) as Error;
+      expect(statusOf(error)).toBe(422);
+      return JSON.parse(/\{.*\}/s.exec(error.message)?.[0] ?? '{}') as { title: string; invalid_fields: { type: string; field: string; description: string }[] };
+    };
+    const bad = await refused(() =>
+      replicate.predictions.create({ version: SDXL_VERSION, input: { prompt: 'x', num_outputs: '2', scheduler: 'FAST', num_inference_steps: 501, image: 'not a url' } }),
+    );
+    expect(bad.title).toBe('Input validation failed');
+    expect(bad.invalid_fields).toEqual(
+      expect.arrayContaining([
+        { type: 'invalid_type', field: 'input.num_outputs', description: 'Invalid type. Expected: integer, given: string' },
+        expect.objectContaining({ type: 'enum', field: 'input.scheduler' }),
+        { type: 'number_lte', field: 'input.num_inference_steps', description: 'Must be less than or equal to 500' },
+        { type: 'format', field: 'input.image', description: "Does not match format 'uri'" },
+      ]),
+    );
+    const training = await refused(() =>
+      replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, { destination: DESTINATION, input: { lr_scheduler: 'cosine', resolution: 1024.5 } }),
+    );
+    expect(training.invalid_fields).toEqual(
+      expect.arrayContaining([
+        { type: 'required', field: 'input', description: 'input_images is required' },
+        expect.objectContaining({ type: 'enum', field: 'input.lr_scheduler' }),
+        { type: 'invalid_type', field: 'input.resolution', description: 'Invalid type. Expected: integer, given: number' },
+      ]),
+    );
+    expect(emulator.predictions.size).toBe(count);
+    // Cog strips inputs its predict() does not take; the API passes them on without a word.
+    const done = await replicate.wait(await replicate.predictions.create({ version: SDXL_VERSION, input: { prompt: 'x', num_inference_steps: 2, lora_strength: 2 } }), { interval: 10 });
+    expect(done.status).toBe('succeeded');
+  });
+
   it('cancel: a slow prediction stops with status canceled and metrics', async () => {
     const ref = emulator.addModel('tests/forever');
     emulator.onPrediction(ref, async (_input, ctl) => {
@@ -353,8 +388,15 @@ describe('Replicate emulator: spec checks', () => {
     const model = await replicate.models.get('stability-ai', 'sdxl');
     expect(model.latest_version?.id).toBe(SDXL_VERSION);
     const version = await replicate.models.versions.get('stability-ai', 'sdxl', SDXL_VERSION);
-    const schema = version.openapi_schema as { components: { schemas: { Input: { properties: object } } } };
-    expect(schema.components.schemas.Input.properties).toHaveProperty('replicate_weights');
+    const schema = version.openapi_schema as { components: { schemas: Record<string, { properties?: object; type?: string }> } };
+    expect(schema.components.schemas.Input?.properties).toHaveProperty('replicate_weights');
+    expect(schema.components.schemas.Output).toMatchObject({ type: 'array', items: { type: 'string', format: 'uri' } });
+    expect(schema.components.schemas.TrainingInput?.properties).toHaveProperty('input_images_filetype');
+    expect(schema.components.schemas.TrainingOutput?.properties).toHaveProperty('weights');
+    const blip = await replicate.models.versions.get('salesforce', 'blip', emulator.refs.blip.split(':')[1] ?? '');
+    expect((blip.openapi_schema as typeof schema).components.schemas.Output).toMatchObject({ type: 'string' });
+    const streaming = await replicate.models.versions.get('kmplz-emulator', 'sdxl-lora-streaming', emulator.refs.streamingTrainer.split(':')[1] ?? '');
+    expect((streaming.openapi_schema as typeof schema).components.schemas.Output).toMatchObject({ type: 'array', 'x-cog-array-type': 'iterator' });
   });
 });
 
@@ -371,7 +413,7 @@ describe('Replicate emulator: trainings', () => {
 
     const created = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
       destination: DESTINATION,
-      input: { input_images: file.urls.get, token_string: 'KMPLZ', max_train_steps: 1000, lr_scheduler: 'constant', seed: 7 },
+      input: { input_images: file.urls.get, input_images_filetype: 'zip', token_string: 'KMPLZ', max_train_steps: 1000, lr_scheduler: 'constant', seed: 7 },
     });
     expect(created.status).toBe('starting');
 
@@ -402,6 +444,7 @@ describe('Replicate emulator: trainings', () => {
       captionCsv: 'caption.csv',
       csvImageFiles: ['0001.png', '0002.png'],
       ignored: ['notes.txt'],
+      resolution: 768,
     });
 
     const output = done.output as { version: string; weights: string };
@@ -436,23 +479,24 @@ describe('Replicate emulator: trainings', () => {
     expect(emulator.output(viaVersion.output[0])?.data.equals(emulator.output(withWeights.output[0])?.data ?? Buffer.alloc(0))).toBe(true);
   });
 
-  it('the streaming trainer output grows by one weights URL per checkpoint', async () => {
+  it("kmplz's streaming trainer is a prediction whose output grows by one weights URL per checkpoint", async () => {
     const file = await uploadDataset({ 'a.png': await solidPng(32, 32, PALETTE.green) });
-    const [owner = '', rest = ''] = emulator.refs.streamingTrainer.split('/');
-    const [name = '', version = ''] = rest.split(':');
-    const created = await replicate.trainings.create(owner, name, version, {
-      destination: DESTINATION,
+    const version = emulator.refs.streamingTrainer.split(':')[1] ?? '';
+    const created = await replicate.predictions.create({
+      version,
       input: { input_images: file.urls.get, token_string: 'KMPLZ', max_train_steps: 1000, checkpointing_steps: 250 },
     });
     const lengths = new Set<number>();
     const done = await poll(
-      () => replicate.trainings.get(created.id),
+      () => replicate.predictions.get(created.id),
       (t) => {
         lengths.add(Array.isArray(t.output) ? t.output.length : 0);
         return terminal(t);
       },
     );
     expect(done.status).toBe('succeeded');
+    expect(done.logs).toContain('steps: 100%|██████████| 1000/1000 [');
+    expect(emulator.predictions.get(created.id)?.dataset?.resolution).toBe(1024);
     const urls = done.output as unknown as string[];
     expect(urls.map((u) => u.split('/').at(-1))).toEqual(['checkpoint-250.tar', 'checkpoint-500.tar', 'checkpoint-750.tar', 'checkpoint-1000.tar']);
     expect([...lengths].some((n) => n > 0 && n < 4)).toBe(true);
@@ -465,6 +509,29 @@ describe('Replicate emulator: trainings', () => {
       { interval: 10 },
     );
     expect(preview.status).toBe('succeeded');
+    // It is no trainer in Replicate's sense: its version has no TrainingInput.
+    const error = await replicate.trainings
+      .create('kmplz-emulator', 'sdxl-lora-streaming', version, { destination: DESTINATION, input: { input_images: file.urls.get } })
+      .catch((e) => e);
+    expect(statusOf(error)).toBe(422);
+  });
+
+  it('cog-sdxl trains whole epochs: its bar counts max_train_steps and runs past it, pivoting halfway', async () => {
+    const images = Object.fromEntries(await Promise.all([1, 2, 3, 4, 5].map(async (i) => [`${i}.png`, await solidPng(32, 32, PALETTE.green)] as const)));
+    const file = await uploadDataset(images);
+    const created = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
+      destination: DESTINATION,
+      // 5 images at batch 4: 2 steps an epoch, so 5 steps need 3 epochs, which are 6 steps.
+      input: { input_images: file.urls.get, input_images_filetype: 'zip', max_train_steps: 5 },
+    });
+    const done = await poll(() => replicate.trainings.get(created.id));
+    expect(done.status).toBe('succeeded');
+    expect(emulator.trainings.get(created.id)?.stepsRun).toBe(6);
+    expect(done.logs).toContain('# PTI :  Num Epochs = 3\n');
+    expect(done.logs).toContain('# PTI :  Pivot halfway\n');
+    expect(done.logs).toContain('| 5/5 [');
+    expect(done.logs).toMatch(/\r# PTI :step: 5, epoch: 2: 6it \[\d\d:\d\d, /);
+    expect(emulator.trainings.get(created.id)?.dataset?.resolution).toBe(768);
   });
 
   it('cog-sdxl failures: caption count mismatch, input not uploaded here, unknown destination', async () => {
@@ -474,7 +541,7 @@ describe('Replicate emulator: trainings', () => {
     });
     const mismatch = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
       destination: DESTINATION,
-      input: { input_images: file.urls.get },
+      input: { input_images: file.urls.get, input_images_filetype: 'zip' },
     });
     const failed = await poll(() => replicate.trainings.get(mismatch.id));
     expect(failed.status).toBe('failed');
@@ -491,16 +558,25 @@ describe('Replicate emulator: trainings', () => {
       .catch((e) => e);
     expect(statusOf(error)).toBe(404);
 
-    // A Blob uploads as `blob_<ms>`: cog-sdxl cannot infer the archive type without a .zip name.
-    const nameless = await replicate.files.create(new Blob([await zip({ 'a.png': await solidPng(32, 32, PALETTE.green) })]));
+    // The Files API URL has no suffix, whatever the upload's name: cog-sdxl, which infers the
+    // archive type from the downloaded file's name, cannot tell it is a zip unless told.
+    const named = await uploadDataset({ 'a.png': await solidPng(32, 32, PALETTE.green) });
+    expect((named as { name?: string }).name).toBe('dataset.zip');
+    expect(new URL(named.urls.get).pathname).toMatch(/^\/v1\/files\/[a-z2-7]+$/);
     const untyped = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
       destination: DESTINATION,
-      input: { input_images: nameless.urls.get, max_train_steps: 10 },
+      input: { input_images: named.urls.get, max_train_steps: 10 },
     });
     expect((await poll(() => replicate.trainings.get(untyped.id))).error).toBe('AssertionError: input_images_filetype must be zip or tar');
+    // `tar` on a URL without `.tar` trips preprocess.py's second assert.
+    const tar = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
+      destination: DESTINATION,
+      input: { input_images: named.urls.get, max_train_steps: 10, input_images_filetype: 'tar' },
+    });
+    expect((await poll(() => replicate.trainings.get(tar.id))).error).toBe('AssertionError: files must be a tar file if not zip');
     const typed = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
       destination: DESTINATION,
-      input: { input_images: nameless.urls.get, max_train_steps: 10, input_images_filetype: 'zip' },
+      input: { input_images: named.urls.get, max_train_steps: 10, input_images_filetype: 'zip' },
     });
     expect((await poll(() => replicate.trainings.get(typed.id))).status).toBe('succeeded');
   });
@@ -509,7 +585,7 @@ describe('Replicate emulator: trainings', () => {
     const file = await uploadDataset({ 'a.png': await solidPng(32, 32, PALETTE.green) });
     const created = await replicate.trainings.create('stability-ai', 'sdxl', SDXL_VERSION, {
       destination: DESTINATION,
-      input: { input_images: file.urls.get, max_train_steps: 100000 },
+      input: { input_images: file.urls.get, input_images_filetype: 'zip', max_train_steps: 100000 },
     });
     // replicate.wait() polls /predictions/{id}: the emulator does not serve trainings there.
     await expect(replicate.wait(created as unknown as Prediction, { interval: 10 })).rejects.toSatisfy((e) => statusOf(e) === 404);

@@ -28,6 +28,14 @@ describe('Replicate BLIP captioner', () => {
     expect(emulator.files.size).toBe(0);
     expect(emulator.specErrors).toEqual([]);
   });
+
+  it('captions with an unversioned REPLICATE_CAPTIONER at its latest version', async () => {
+    const client = new Replicate({ auth: emulator.token, baseUrl: emulator.baseUrl, useFileOutput: false });
+    const captioner = createReplicateCaptioner({ client, model: 'salesforce/blip', log: captureLogger().log });
+    expect((await captioner.caption({ data: await redSquare(), contentType: 'image/jpeg', name: 'red.jpg' })).raw).toMatch(/^Caption: /);
+    expect([...emulator.predictions.values()].at(-1)!.version).toBe(emulator.refs.blip.split(':')[1]);
+    expect(emulator.specErrors).toEqual([]);
+  });
 });
 
 describe('Hugging Face BLIP captioner', () => {

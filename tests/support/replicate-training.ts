@@ -27,7 +27,7 @@ export async function trainCheckpoint(emulator: ReplicateEmulator, steps = 100):
   const [name = '', version = ''] = rest.split(':');
   const created = await replicate.trainings.create(owner, name, version, {
     destination: TEST_DESTINATION,
-    input: { input_images: file.urls.get, token_string: 'KMPLZ', max_train_steps: steps, lr_scheduler: 'constant', seed: 7 },
+    input: { input_images: file.urls.get, input_images_filetype: 'zip', token_string: 'KMPLZ', max_train_steps: steps, lr_scheduler: 'constant', seed: 7 },
   });
   for (;;) {
     const training = await replicate.trainings.get(created.id);

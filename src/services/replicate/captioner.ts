@@ -1,24 +1,38 @@
 import type Replicate from 'replicate';
 import type { Logger } from '../../log.js';
 import { ServiceError, type Captioner } from '../types.js';
-import { modelTarget } from './client.js';
 import { runPrediction, toServiceError } from './prediction.js';
+import { VersionResolver } from './versions.js';
 
 /**
  * BLIP on Replicate (`salesforce/blip`, task `image_captioning`). The image is uploaded with
  * `POST /files` first: the model needs a URL it can read, and a Discord CDN link may expire or
  * be a local file of the dataset.
  */
-export function createReplicateCaptioner({ client, model, log }: { client: Replicate; model: string; log: Logger }): Captioner {
+export function createReplicateCaptioner({
+  client,
+  model,
+  versions = new VersionResolver(client),
+  log,
+}: {
+  client: Replicate;
+  model: string;
+  /** Shared with the other adapters, so one name resolves to one version for the whole process. */
+  versions?: VersionResolver;
+  log: Logger;
+}): Captioner {
   return {
     async caption(image, { signal } = {}) {
+      const version = await versions.id(model).catch((error: unknown) => {
+        throw toServiceError(error);
+      });
       const uploaded = await client.files
         .create(new File([new Uint8Array(image.data)], image.name, { type: image.contentType }), { kmplz: 'caption' }, { signal })
         .catch((error: unknown) => {
           throw toServiceError(error);
         });
       try {
-        const prediction = await runPrediction(client, modelTarget(model), { image: uploaded.urls.get, task: 'image_captioning' }, { signal, log, poll: { baseMs: 300, maxMs: 2000 }, timeoutMs: 120_000 });
+        const prediction = await runPrediction(client, { version }, captionerInput(uploaded.urls.get), { signal, log, poll: { baseMs: 300, maxMs: 2000 }, timeoutMs: 120_000 });
         if (typeof prediction.output !== 'string') throw new ServiceError('failed', 'BLIP answered without a caption', prediction.metrics?.predict_time ?? 0);
         return { raw: prediction.output, gpuSeconds: prediction.metrics?.predict_time ?? 0 };
       } finally {
@@ -27,4 +41,9 @@ export function createReplicateCaptioner({ client, model, log }: { client: Repli
       }
     },
   };
+}
+
+/** salesforce/blip `predict()` inputs (BLIP's predict.py). */
+export function captionerInput(imageUrl: string): Record<string, unknown> {
+  return { image: imageUrl, task: 'image_captioning' };
 }

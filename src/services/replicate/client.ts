@@ -35,13 +35,6 @@ function surfaceLostAnswers(fetchImpl: typeof fetch): typeof fetch {
   };
 }
 
-
-/** `owner/name:version` → a version id for `/predictions`; `owner/name` → the model's own endpoint. */
-export function modelTarget(ref: string): { version: string } | { model: string } {
-  const [model, version] = ref.split(':');
-  return version ? { version } : { model: model! };
-}
-
 /** The HTTP status of a failed call through the replicate client (its ApiError carries the response). */
 export function httpStatusOf(error: unknown): number | undefined {
   const response = (error as { response?: { status?: unknown } } | undefined)?.response;

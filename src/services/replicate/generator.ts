@@ -1,13 +1,16 @@
 import type Replicate from 'replicate';
 import type { Logger } from '../../log.js';
 import { ServiceError, type GeneratedImage, type GenerationRequest, type Generator } from '../types.js';
-import { modelTarget, type ReplicateRun } from './client.js';
-import { runPrediction, type RunOptions } from './prediction.js';
+import type { ReplicateRun } from './client.js';
+import { runPrediction, toServiceError, type RunOptions } from './prediction.js';
+import { VersionResolver } from './versions.js';
 
 export interface ReplicateGeneratorOptions {
   client: Replicate;
   /** `REPLICATE_GENERATOR`: a cog-sdxl version that accepts `replicate_weights`. */
   model: string;
+  /** Shared with the other adapters, so one name resolves to one version for the whole process. */
+  versions?: VersionResolver;
   log: Logger;
   fetch?: typeof fetch;
   poll?: RunOptions['poll'];
@@ -22,6 +25,7 @@ export interface ReplicateGeneratorOptions {
 export function createReplicateGenerator({
   client,
   model,
+  versions = new VersionResolver(client),
   log,
   fetch: fetchImpl = fetch,
   poll,
@@ -30,23 +34,29 @@ export function createReplicateGenerator({
 }: ReplicateGeneratorOptions): Generator {
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
-      const target = await chooseTarget(model, request, fetchImpl);
-      const input = {
-        prompt: request.prompt,
-        negative_prompt: request.negativePrompt ?? '',
-        num_inference_steps: request.steps,
-        // cog-sdxl refuses guidance_scale below 1, while /kmplz offers 0–20. In diffusers any
-        // scale ≤ 1 turns classifier-free guidance off, so 0…1 all draw the same picture as 1.
-        guidance_scale: Math.max(1, request.guidance),
-        width: request.width,
-        height: request.height,
-        seed: request.seed,
-        num_outputs: 1,
-        ...target.input,
-      };
+      const target = await chooseTarget(model, request, fetchImpl, versions).catch((error: unknown) => {
+        throw toServiceError(error);
+      });
+      const input = { ...generatorInput(request), ...target.input };
       const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince });
       return downloadOutput(finished, fetchImpl);
     },
+  };
+}
+
+/** cog-sdxl `predict()` inputs of a request (without the LoRA, which depends on where it lives). */
+export function generatorInput(request: Omit<GenerationRequest, 'weights'>): Record<string, unknown> {
+  return {
+    prompt: request.prompt,
+    negative_prompt: request.negativePrompt ?? '',
+    num_inference_steps: request.steps,
+    // cog-sdxl refuses guidance_scale below 1, while /kmplz offers 0–20. In diffusers any
+    // scale ≤ 1 turns classifier-free guidance off, so 0…1 all draw the same picture as 1.
+    guidance_scale: Math.max(1, request.guidance),
+    width: request.width,
+    height: request.height,
+    seed: request.seed,
+    num_outputs: 1,
   };
 }
 
@@ -54,13 +64,14 @@ async function chooseTarget(
   model: string,
   { weights }: GenerationRequest,
   fetchImpl: typeof fetch,
-): Promise<{ ref: { version: string } | { model: string }; input: Record<string, string> }> {
+  versions: VersionResolver,
+): Promise<{ ref: { version: string }; input: Record<string, string> }> {
   if (weights.weightsUrl && !(weights.version && (await isGone(weights.weightsUrl, fetchImpl)))) {
-    return { ref: modelTarget(model), input: { replicate_weights: weights.weightsUrl } };
+    return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.weightsUrl } };
   }
   if (weights.version) {
     // The trained version carries its own LoRA: no replicate_weights needed.
-    return { ref: modelTarget(weights.version), input: {} };
+    return { ref: { version: await versions.id(weights.version) }, input: {} };
   }
   throw new ServiceError('failed', `checkpoint ${weights.step} has neither weights nor a trained version`);
 }

@@ -30,7 +30,7 @@ export interface RunOptions {
  */
 export async function runPrediction(
   client: Replicate,
-  target: { version: string } | { model: string },
+  target: { version: string },
   input: Record<string, unknown>,
   {
     signal,

@@ -2,8 +2,9 @@ import type { Logger } from '../../log.js';
 import { ladderPlan, streamingPlan } from '../../training/plan.js';
 import { parseTrainingProgress } from '../../training/progress.js';
 import { retryWithBackoff } from '../../util/backoff.js';
-import { ServiceError, type Trainer, type TrainingRunStatus, type TrainingSnapshot, type TrainingStrategy } from '../types.js';
-import { createReplicateClient, httpStatusOf } from './client.js';
+import { ServiceError, type Trainer, type TrainingRunInput, type TrainingRunStatus, type TrainingSnapshot, type TrainingStrategy } from '../types.js';
+import { createReplicateClient, httpStatusOf, type ReplicateRun } from './client.js';
+import { parseModelRef, VersionResolver, VersionUnavailable } from './versions.js';
 
 export interface ReplicateTrainerOptions {
   token: string;
@@ -11,6 +12,8 @@ export interface ReplicateTrainerOptions {
   fetch?: typeof fetch;
   /** `REPLICATE_TRAINER`: `owner/name:version`, or `owner/name` for its latest version. */
   model: string;
+  /** Shared with the other adapters, so one name resolves to one version for the whole process. */
+  versions?: VersionResolver;
   /** `REPLICATE_TRAINING_DESTINATION`: where trained versions go; the API requires one. */
   destination: string | undefined;
   strategy: TrainingStrategy;
@@ -22,36 +25,37 @@ export interface ReplicateTrainerOptions {
 const WEBHOOK_EVENTS = ['start', 'output', 'logs', 'completed'] as const;
 
 /**
- * cog-sdxl style trainings on Replicate. With `ladder`, each run is an official cog-sdxl
- * training whose output is `{ version, weights }`; with `streaming`, one run whose output array
- * grows by one weights URL every `checkpointing_steps`. Both read the same zip, trigger word,
- * seed and constant learning rate, so a ladder's runs share their first steps.
+ * LoRA trainings on Replicate. With `ladder`, each run is a cog-sdxl *training* whose output is
+ * `{ version, weights }` (cog-sdxl trains whole epochs, so each rung is its own training of that
+ * length); with `streaming`, one *prediction* of kmplz's own trainer (a Cog model whose
+ * `predict()` yields a weights .tar every `checkpointing_steps`), whose output array grows by
+ * one URL per checkpoint. Both read the same zip, trigger word, seed and square size.
  */
 export function createReplicateTrainer({
   token,
   baseUrl,
   fetch: fetchImpl = fetch,
   model,
+  versions,
   destination,
   strategy,
   log,
   throttleRetry = { baseMs: 1000, maxMs: 8000, attempts: 4 },
 }: ReplicateTrainerOptions): Trainer {
   const client = createReplicateClient({ token, baseUrl, fetch: fetchImpl });
-  const [owner = '', rest = ''] = model.split('/');
-  const [name = '', pinned] = rest.split(':');
-  let version: Promise<string> | undefined;
+  const resolver = versions ?? new VersionResolver(client);
+  const { owner, name } = parseModelRef(model);
   const resolveVersion = () =>
-    (version ??= pinned
-      ? Promise.resolve(pinned)
-      : client.models.get(owner, name).then((found) => {
-          const latest = found.latest_version?.id;
-          if (!latest) throw new ServiceError('failed', `${owner}/${name} has no version to train`);
-          return latest;
-        })).catch((error: unknown) => {
-      version = undefined;
-      throw toTrainerError(error);
+    resolver.id(model).catch((error: unknown) => {
+      throw error instanceof VersionUnavailable ? new ServiceError('failed', error.message) : toTrainerError(error);
     });
+  const streaming = strategy === 'streaming';
+  // A streaming run is a prediction; a ladder's rungs are trainings. Same JSON either way.
+  const runs = {
+    get: (id: string) => (streaming ? client.predictions.get(id) : client.trainings.get(id)) as Promise<ReplicateRun>,
+    cancel: (id: string) => (streaming ? client.predictions.cancel(id) : client.trainings.cancel(id)) as Promise<ReplicateRun>,
+    list: async () => ((streaming ? await client.predictions.list() : await client.trainings.list()).results as ReplicateRun[]),
+  };
 
   return {
     strategy,
@@ -71,24 +75,19 @@ export function createReplicateTrainer({
       });
     },
 
-    async start({ datasetUrl, triggerWord, run, seed, webhook }) {
-      if (!destination) throw new ServiceError('failed', 'REPLICATE_TRAINING_DESTINATION is not set');
-      const input = {
-        input_images: datasetUrl,
-        token_string: triggerWord,
-        max_train_steps: run.steps,
-        // Constant, so the first N steps of every run of a ladder are the same steps.
-        lr_scheduler: 'constant',
-        seed,
-        ...(strategy === 'streaming' ? { checkpointing_steps: run.checkpointSteps[0] } : {}),
-      };
+    async start({ datasetUrl, triggerWord, run, seed, resolution, webhook }) {
+      if (!streaming && !destination) throw new ServiceError('failed', 'REPLICATE_TRAINING_DESTINATION is not set');
+      const input = streaming ? streamingInput({ datasetUrl, triggerWord, run, seed, resolution }) : ladderInput({ datasetUrl, triggerWord, run, seed, resolution });
+      const events = webhook ? { webhook, webhook_events_filter: [...WEBHOOK_EVENTS] } : {};
       const created = await retryWithBackoff(
-        async () =>
-          client.trainings.create(owner, name, await resolveVersion(), {
-            destination: destination as `${string}/${string}`,
-            input,
-            ...(webhook ? { webhook, webhook_events_filter: [...WEBHOOK_EVENTS] } : {}),
-          }),
+        async () => {
+          const version = await resolveVersion();
+          return (
+            streaming
+              ? client.predictions.create({ version, input, ...events })
+              : client.trainings.create(owner, name, version, { destination: destination as `${string}/${string}`, input, ...events })
+          ) as Promise<ReplicateRun>;
+        },
         // A 429 created nothing; anything else might have, and is found again by `find`.
         (error) => httpStatusOf(error) === 429,
         { ...throttleRetry, onRetry: (_error, delayMs) => log.warn({ delayMs }, 'replicate throttled the training create; waiting') },
@@ -99,25 +98,25 @@ export function createReplicateTrainer({
     },
 
     async get(runId) {
-      const training = await client.trainings.get(runId).catch((error: unknown) => {
+      const training = await runs.get(runId).catch((error: unknown) => {
         throw toTrainerError(error);
       });
       return snapshotOf(training, strategy) ?? failShape(training);
     },
 
     async cancel(runId) {
-      const training = await client.trainings.cancel(runId).catch((error: unknown) => {
+      const training = await runs.cancel(runId).catch((error: unknown) => {
         throw toTrainerError(error);
       });
       return snapshotOf(training, strategy) ?? failShape(training);
     },
 
     async find({ datasetUrl, steps }, createdAfter) {
-      const page = await client.trainings.list().catch((error: unknown) => {
+      const results = await runs.list().catch((error: unknown) => {
         throw toTrainerError(error);
       });
       // A minute of slack for clock skew between the bot and the service.
-      const recent = page.results.filter((t) => Date.parse(t.created_at) >= createdAfter - 60_000);
+      const recent = results.filter((t) => Date.parse(t.created_at ?? '') >= createdAfter - 60_000);
       const found = recent.find((t) => {
         const input = (t.input ?? {}) as Record<string, unknown>;
         return input.input_images === datasetUrl && input.max_train_steps === steps;
@@ -126,6 +125,38 @@ export function createReplicateTrainer({
     },
 
     fromWebhook: (body) => snapshotOf(body, strategy),
+  };
+}
+
+type RunInput = Pick<TrainingRunInput, 'datasetUrl' | 'triggerWord' | 'run' | 'seed' | 'resolution'>;
+
+/** cog-sdxl `train()` inputs (train.py). */
+export function ladderInput({ datasetUrl, triggerWord, run, seed, resolution }: RunInput): Record<string, unknown> {
+  return {
+    input_images: datasetUrl,
+    // cog-sdxl infers the archive type from the downloaded file's name (preprocess.py), and a
+    // Files API URL has no suffix: without this every training fails its first step with
+    // "AssertionError: input_images_filetype must be zip or tar".
+    input_images_filetype: 'zip',
+    token_string: triggerWord,
+    max_train_steps: run.steps,
+    // Its default is 768: train at the size the class's squares were cropped to.
+    resolution,
+    // Constant, so a ladder's rungs learn at the same rate.
+    lr_scheduler: 'constant',
+    seed,
+  };
+}
+
+/** kmplz's streaming trainer's inputs (trainer/, issue 15's interface). */
+export function streamingInput({ datasetUrl, triggerWord, run, seed, resolution }: RunInput): Record<string, unknown> {
+  return {
+    input_images: datasetUrl,
+    token_string: triggerWord,
+    max_train_steps: run.steps,
+    checkpointing_steps: run.checkpointSteps[0],
+    resolution,
+    seed,
   };
 }
 

@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ModelHandler } from './jobs.js';
-import {
-  BLIP_INPUT,
-  blipCaptioner,
-  type InputSchema,
-  type ModelTiming,
-  SDXL_INPUT,
-  SDXL_TRAIN_INPUT,
-  STREAMING_TRAIN_INPUT,
-  sdxlGenerator,
-  sdxlTrainer,
-} from './models.js';
+import { blipCaptioner, type ModelTiming, sdxlGenerator } from './models.js';
+import { BLIP_SCHEMA, COG_SDXL_SCHEMA, type OpenApiSchema, STREAMING_TRAINER_SCHEMA } from './schemas.js';
+import { sdxlTrainer, streamingTrainer } from './trainers.js';
 
 /** One model version and what it does when run or trained. */
 export interface VersionEntry {
@@ -20,8 +12,8 @@ export interface VersionEntry {
   readonly createdAt: number;
   readonly predict?: ModelHandler;
   readonly train?: ModelHandler;
-  readonly inputSchema?: InputSchema;
-  readonly trainSchema?: InputSchema;
+  /** The version's `openapi_schema`: inputs are validated against its `Input` / `TrainingInput`. */
+  readonly schema?: OpenApiSchema;
   /** Weights baked into a version a training created; they outlive the training's weights URL. */
   readonly weights?: Buffer;
 }
@@ -41,7 +33,7 @@ export const SDXL_MODEL = 'stability-ai/sdxl';
 export const SDXL_VERSION = '7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc';
 export const BLIP_MODEL = 'salesforce/blip';
 export const BLIP_VERSION = '2e1dddc8621f72155f24cf2e0adbde548458d3cab9f00c0139eea840d0ac4746';
-/** A cog-sdxl fine-tuner that yields a checkpoint every `checkpointing_steps` (no public one exists). */
+/** kmplz's own trainer (a prediction that yields a checkpoint every `checkpointing_steps`), pushed by a user. */
 export const STREAMING_TRAINER_MODEL = 'kmplz-emulator/sdxl-lora-streaming';
 
 export function versionIdFor(seed: string): string {
@@ -63,25 +55,22 @@ export class Catalogue {
       model: SDXL_MODEL,
       createdAt: now,
       predict: generate,
-      train: sdxlTrainer(timing, false),
-      inputSchema: SDXL_INPUT,
-      trainSchema: SDXL_TRAIN_INPUT,
+      train: sdxlTrainer(timing),
+      schema: COG_SDXL_SCHEMA,
     });
     this.addModel(BLIP_MODEL, { official: false, visibility: 'public' }).versions.push({
       id: BLIP_VERSION,
       model: BLIP_MODEL,
       createdAt: now,
       predict: blipCaptioner(timing),
-      inputSchema: BLIP_INPUT,
+      schema: BLIP_SCHEMA,
     });
     this.addModel(STREAMING_TRAINER_MODEL, { official: false, visibility: 'public' }).versions.push({
       id: versionIdFor(STREAMING_TRAINER_MODEL),
       model: STREAMING_TRAINER_MODEL,
       createdAt: now,
-      predict: generate,
-      train: sdxlTrainer(timing, true),
-      inputSchema: SDXL_INPUT,
-      trainSchema: STREAMING_TRAIN_INPUT,
+      predict: streamingTrainer(timing),
+      schema: STREAMING_TRAINER_SCHEMA,
     });
   }
 

@@ -25,13 +25,15 @@ import {
   toWire,
   type WebhookEvent,
 } from './jobs.js';
-import { DEFAULT_TIMING, type InputSchema, type ModelTiming, validateInput } from './models.js';
+import { DEFAULT_TIMING, type ModelTiming } from './models.js';
+import { checkInput, type InputKey, type OpenApiSchema } from './schemas.js';
 import { newWebhookSecret, type RedeliverOptions, type WebhookDelivery, WebhookSender } from './webhooks.js';
 
 export type { JobRecord, ModelContext, ModelHandler, StoredFile, TrainingDataset, WebhookEvent } from './jobs.js';
 export type { WebhookAttempt, WebhookDelivery, RedeliverOptions } from './webhooks.js';
 export type { ModelTiming } from './models.js';
 export { signWebhook } from './webhooks.js';
+export { BLIP_SCHEMA, COG_SDXL_SCHEMA, STREAMING_TRAINER_SCHEMA, type OpenApiSchema, withoutInputs } from './schemas.js';
 
 export interface ReplicateEmulatorOptions {
   /** API token the emulator accepts (`Authorization: Bearer …` or `Token …`). */
@@ -192,11 +194,14 @@ export class ReplicateEmulator {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  /** Adds a model (and a first version) that tests give behaviour with `onPrediction`/`onTraining`. */
-  addModel(model: string, options: { official?: boolean } = {}): VersionRef {
+  /**
+   * Adds a model (and a version) that tests give behaviour with `onPrediction`/`onTraining`;
+   * with `schema`, the version publishes it and its inputs are validated against it.
+   */
+  addModel(model: string, options: { official?: boolean; schema?: OpenApiSchema } = {}): VersionRef {
     const entry = this.catalogue.addModel(model, { official: options.official ?? false, visibility: 'public' });
     const id = versionIdFor(`${model}#${entry.versions.length}`);
-    entry.versions.push({ id, model, createdAt: this.now() });
+    entry.versions.push({ id, model, createdAt: this.now(), ...(options.schema ? { schema: options.schema } : {}) });
     return `${entry.owner}/${entry.name}:${id}`;
   }
 
@@ -551,7 +556,7 @@ export class ReplicateEmulator {
       throw new HttpError(400, { detail: 'Cancel-After must be a duration of at least 5 seconds', status: 400 });
     }
     const handler = this.catalogue.handlerFor('prediction', version);
-    const job = this.startJob('prediction', version, handler, body, version.inputSchema);
+    const job = this.startJob('prediction', version, handler, body, 'Input');
     if (lifetime !== undefined) this.scheduler.later(lifetime, () => this.runs.get(job.id)?.cancel());
     const prefer = /^wait(?:=(\d+))?$/.exec(String(x.headers.prefer ?? ''));
     if (!prefer) return { status: 201, body: this.wire(job) };
@@ -578,7 +583,7 @@ export class ReplicateEmulator {
     }
     const handler = this.catalogue.handlerFor('training', version);
     if (!handler) throw new HttpError(422, { detail: 'This version does not support training', status: 422 });
-    const job = this.startJob('training', version, handler, body, version.trainSchema);
+    const job = this.startJob('training', version, handler, body, 'TrainingInput');
     return { status: 201, body: this.wire(job) };
   }
 
@@ -587,9 +592,9 @@ export class ReplicateEmulator {
     version: VersionEntry,
     handler: ModelHandler | undefined,
     body: { input: Record<string, unknown>; webhook?: string; webhook_events_filter?: WebhookEvent[]; destination?: string },
-    schema: InputSchema | undefined,
+    schemaKey: InputKey,
   ): JobRecord {
-    const invalid = schema ? validateInput(schema, body.input) : [];
+    const { invalid } = checkInput(version.schema, schemaKey, body.input);
     if (invalid.length > 0) {
       throw new HttpError(422, {
         title: 'Input validation failed',
@@ -666,7 +671,7 @@ export class ReplicateEmulator {
         model: job.destination,
         createdAt: job.completedAt ?? this.now(),
         ...(base?.predict ? { predict: base.predict } : {}),
-        ...(base?.inputSchema ? { inputSchema: base.inputSchema } : {}),
+        ...(base?.schema ? { schema: base.schema } : {}),
         ...(weights ? { weights } : {}),
       });
       job.output = { version: `${job.destination}:${id}`, weights: output.weights };
@@ -744,19 +749,12 @@ function notFound(): HttpError {
 }
 
 function versionWire(version: VersionEntry): Record<string, unknown> {
-  const schemas: Record<string, unknown> = {};
-  if (version.inputSchema) schemas.Input = jsonSchema(version.inputSchema);
-  if (version.trainSchema) schemas.TrainingInput = jsonSchema(version.trainSchema);
   return {
     id: version.id,
     created_at: new Date(version.createdAt).toISOString(),
     cog_version: '0.9.6',
-    openapi_schema: Object.keys(schemas).length > 0 ? { openapi: '3.0.2', info: { title: 'Cog', version: '0.1.0' }, components: { schemas } } : null,
+    openapi_schema: version.schema ?? null,
   };
-}
-
-function jsonSchema(schema: InputSchema): Record<string, unknown> {
-  return { type: 'object', title: 'Input', properties: schema.properties, ...(schema.required ? { required: schema.required } : {}) };
 }
 
 function matches(matcher: RouteMatcher, record: RecordedRequest): boolean {

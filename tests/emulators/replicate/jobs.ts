@@ -23,6 +23,8 @@ export interface TrainingDataset {
   csvImageFiles?: string[];
   /** Archive entries the trainer skipped (not png/jpg/jpeg and not the caption CSV). */
   ignored: string[];
+  /** The `resolution` the trainer trained at (its input, or the model's default). */
+  resolution?: number;
 }
 
 /** One prediction or training as the emulator keeps it. */
@@ -55,6 +57,8 @@ export interface JobRecord {
   archive?: Buffer;
   /** Trainings: what the trainer understood of `archive`. */
   dataset?: TrainingDataset;
+  /** Trainings: the optimisation steps the trainer ran (cog-sdxl: whole epochs, so at least `max_train_steps`). */
+  stepsRun?: number;
   /** URLs of the files this job produced; they answer 404 once removed. */
   readonly servedUrls: string[];
 }
@@ -237,7 +241,7 @@ export class JobRun {
       },
       progress: (n, total, elapsedSeconds, description) => {
         alive();
-        job.logs += `\r${tqdmLine(n, total, elapsedSeconds, description)}${n >= total ? '\n' : ''}`;
+        job.logs += `\r${tqdmLine(n, total, elapsedSeconds, description)}${n === total ? '\n' : ''}`;
         host.notify(job, 'logs');
       },
       sleep: async (seconds) => {

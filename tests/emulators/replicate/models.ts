@@ -5,147 +5,12 @@ import {
   parseCsv,
   readSafetensorsMetadata,
   readTar,
-  readZip,
   safetensorsWithMetadata,
   writeTar,
 } from './archive.js';
 import { colourFor, describeImage, solidPng } from './images.js';
 import type { ModelContext, ModelHandler, TrainingDataset } from './jobs.js';
-
-/** One input of a Cog model, the subset of JSON Schema Replicate checks before queueing a job. */
-export interface InputField {
-  type: 'string' | 'integer' | 'number' | 'boolean';
-  minimum?: number;
-  maximum?: number;
-  enum?: readonly string[];
-  default?: string | number | boolean;
-}
-
-export interface InputSchema {
-  properties: Record<string, InputField>;
-  required?: readonly string[];
-}
-
-export interface InvalidField {
-  type: string;
-  field: string;
-  description: string;
-}
-
-/**
- * Checks an input the way Replicate's API does at creation (gojsonschema messages, 422 when
- * anything is wrong). Unknown keys are accepted and ignored, as the API ignores them.
- */
-export function validateInput(schema: InputSchema, input: Record<string, unknown>): InvalidField[] {
-  const invalid: InvalidField[] = [];
-  for (const name of schema.required ?? []) {
-    if (input[name] === undefined) {
-      invalid.push({ type: 'required', field: 'input', description: `${name} is required` });
-    }
-  }
-  for (const [name, field] of Object.entries(schema.properties)) {
-    const value = input[name];
-    if (value === undefined || value === null) continue;
-    const path = `input.${name}`;
-    const given = typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
-    const typeOk =
-      field.type === 'number' ? typeof value === 'number' : field.type === 'integer' ? given === 'integer' : typeof value === field.type;
-    if (!typeOk) {
-      invalid.push({ type: 'invalid_type', field: path, description: `Invalid type. Expected: ${field.type}, given: ${given}` });
-      continue;
-    }
-    if (field.enum && !field.enum.includes(String(value))) {
-      const choices = field.enum.map((c) => `"${c}"`).join(', ');
-      invalid.push({ type: 'enum', field: path, description: `${path} must be one of the following: ${choices}` });
-    }
-    if (typeof value === 'number' && field.minimum !== undefined && value < field.minimum) {
-      invalid.push({ type: 'number_gte', field: path, description: `Must be greater than or equal to ${field.minimum}` });
-    }
-    if (typeof value === 'number' && field.maximum !== undefined && value > field.maximum) {
-      invalid.push({ type: 'number_lte', field: path, description: `Must be less than or equal to ${field.maximum}` });
-    }
-  }
-  return invalid;
-}
-
-/** cog-sdxl `predict()` inputs (replicate/cog-sdxl predict.py). */
-export const SDXL_INPUT: InputSchema = {
-  properties: {
-    prompt: { type: 'string', default: 'An astronaut riding a rainbow unicorn' },
-    negative_prompt: { type: 'string', default: '' },
-    image: { type: 'string' },
-    mask: { type: 'string' },
-    width: { type: 'integer', default: 1024 },
-    height: { type: 'integer', default: 1024 },
-    num_outputs: { type: 'integer', minimum: 1, maximum: 4, default: 1 },
-    scheduler: {
-      type: 'string',
-      enum: ['DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM'],
-      default: 'K_EULER',
-    },
-    num_inference_steps: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-    guidance_scale: { type: 'number', minimum: 1, maximum: 50, default: 7.5 },
-    prompt_strength: { type: 'number', minimum: 0, maximum: 1, default: 0.8 },
-    seed: { type: 'integer' },
-    refine: { type: 'string', enum: ['no_refiner', 'expert_ensemble_refiner', 'base_image_refiner'], default: 'no_refiner' },
-    high_noise_frac: { type: 'number', minimum: 0, maximum: 1, default: 0.8 },
-    refine_steps: { type: 'integer' },
-    apply_watermark: { type: 'boolean', default: true },
-    lora_scale: { type: 'number', minimum: 0, maximum: 1, default: 0.6 },
-    replicate_weights: { type: 'string' },
-    disable_safety_checker: { type: 'boolean', default: false },
-  },
-};
-
-/** cog-sdxl `train()` inputs (replicate/cog-sdxl train.py). */
-export const SDXL_TRAIN_INPUT: InputSchema = {
-  required: ['input_images'],
-  properties: {
-    input_images: { type: 'string' },
-    seed: { type: 'integer' },
-    resolution: { type: 'integer', default: 768 },
-    train_batch_size: { type: 'integer', default: 4 },
-    num_train_epochs: { type: 'integer', default: 4000 },
-    max_train_steps: { type: 'integer', default: 1000 },
-    is_lora: { type: 'boolean', default: true },
-    unet_learning_rate: { type: 'number', default: 1e-6 },
-    ti_lr: { type: 'number', default: 3e-4 },
-    lora_lr: { type: 'number', default: 1e-4 },
-    lora_rank: { type: 'integer', default: 32 },
-    lr_scheduler: { type: 'string', enum: ['constant', 'linear'], default: 'constant' },
-    lr_warmup_steps: { type: 'integer', default: 100 },
-    token_string: { type: 'string', default: 'TOK' },
-    caption_prefix: { type: 'string', default: 'a photo of TOK, ' },
-    mask_target_prompts: { type: 'string' },
-    crop_based_on_salience: { type: 'boolean', default: true },
-    use_face_detection_instead: { type: 'boolean', default: false },
-    clipseg_temperature: { type: 'number', default: 1 },
-    verbose: { type: 'boolean', default: true },
-    checkpointing_steps: { type: 'integer', default: 999999 },
-    input_images_filetype: { type: 'string', enum: ['zip', 'tar', 'infer'], default: 'infer' },
-  },
-};
-
-/** The streaming trainer takes cog-sdxl's inputs but checkpoints every 250 steps unless told. */
-export const STREAMING_TRAIN_INPUT: InputSchema = {
-  ...SDXL_TRAIN_INPUT,
-  properties: { ...SDXL_TRAIN_INPUT.properties, checkpointing_steps: { type: 'integer', minimum: 1, default: 250 } },
-};
-
-/** salesforce/blip inputs. */
-export const BLIP_INPUT: InputSchema = {
-  required: ['image'],
-  properties: {
-    image: { type: 'string' },
-    task: {
-      type: 'string',
-      enum: ['image_captioning', 'visual_question_answering', 'image_text_matching'],
-      default: 'image_captioning',
-    },
-    question: { type: 'string' },
-    caption: { type: 'string' },
-  },
-};
+import { BLIP_SCHEMA, COG_SDXL_SCHEMA, withDefaults } from './schemas.js';
 
 /** How long the emulated models work, in emulated seconds (what `metrics.predict_time` reports). */
 export interface ModelTiming {
@@ -171,28 +36,26 @@ export const DEFAULT_TIMING: ModelTiming = {
   trainerPreprocessSecondsPerImage: 2,
 };
 
-function withDefaults(schema: InputSchema, input: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(schema.properties)) {
-    const value = input[name];
-    out[name] = value === undefined || value === null ? field.default : value;
-  }
-  return out;
-}
-
 /**
  * Runs `total` steps of `secondsPerStep` and logs a tqdm refresh per step. Sleeps in chunks of
  * about five emulated seconds (a timer per step would be a sub-millisecond one) and never across
  * a step `stopAt` asks for, so a poller sees the bar move and checkpoints appear on time.
  */
-async function steppedLoop(
+export async function steppedLoop(
   ctl: ModelContext,
   total: number,
   secondsPerStep: number,
-  options: { description?: (n: number) => string; stopAt?: (n: number) => boolean; onStep?: (n: number) => Promise<void> } = {},
+  options: {
+    description?: (n: number) => string;
+    stopAt?: (n: number) => boolean;
+    onStep?: (n: number) => Promise<void>;
+    /** The bar's `total` when it differs from the steps run (cog-sdxl's bar counts `max_train_steps`, its loop whole epochs). */
+    barTotal?: number;
+  } = {},
 ): Promise<void> {
   const chunk = Math.max(1, Math.floor(5 / secondsPerStep));
-  ctl.progress(0, total, 0, options.description?.(0));
+  const barTotal = options.barTotal ?? total;
+  ctl.progress(0, barTotal, 0, options.description?.(0));
   let n = 0;
   while (n < total) {
     let next = Math.min(total, n + chunk);
@@ -204,7 +67,7 @@ async function steppedLoop(
     }
     await ctl.sleep((next - n) * secondsPerStep);
     for (let m = n + 1; m <= next; m++) {
-      ctl.progress(m, total, m * secondsPerStep, options.description?.(m));
+      ctl.progress(m, barTotal, m * secondsPerStep, options.description?.(m));
       await options.onStep?.(m);
     }
     n = next;
@@ -237,7 +100,7 @@ function loadWeights(tar: Buffer): LoadedWeights {
  */
 export function sdxlGenerator(timing: ModelTiming, nsfwWord: string): ModelHandler {
   return async (rawInput, ctl) => {
-    const input = withDefaults(SDXL_INPUT, rawInput);
+    const input = withDefaults(COG_SDXL_SCHEMA, 'Input', rawInput);
     const seed = typeof input.seed === 'number' ? input.seed : randomInt(65536);
     ctl.log(`Using seed: ${seed}`);
 
@@ -286,7 +149,7 @@ export function sdxlGenerator(timing: ModelTiming, nsfwWord: string): ModelHandl
 /** salesforce/blip: `"Caption: <sentence naming the image's colour>"`. */
 export function blipCaptioner(timing: ModelTiming): ModelHandler {
   return async (rawInput, ctl) => {
-    const input = withDefaults(BLIP_INPUT, rawInput);
+    const input = withDefaults(BLIP_SCHEMA, 'Input', rawInput);
     if (input.task !== 'image_captioning') {
       throw new Error(`the emulated BLIP answers task "image_captioning" only, got "${String(input.task)}"`);
     }
@@ -305,7 +168,7 @@ const LOADED_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
  * CSV whose path contains "caption", loads png/jpg/jpeg sorted by name, and pairs the CSV's
  * captions (sorted by `image_file`) with the images by position. Fails where cog-sdxl fails.
  */
-async function preprocess(
+export async function preprocess(
   entries: ArchiveEntry[],
   captionPrefix: string,
   ctl: ModelContext,
@@ -369,7 +232,7 @@ async function preprocess(
   return { images, captions, ignored };
 }
 
-function weightsTar(trainingId: string, step: number, token: string, isLora: boolean, rank: number): Buffer {
+export function weightsTar(trainingId: string, step: number, token: string, isLora: boolean, rank: number): Buffer {
   // cog-sdxl's `token_map = token_string + ":2"`: the token becomes two new embeddings.
   const tokenMap = { [token]: '<s0><s1>' };
   const meta = { training_id: trainingId, step: String(step), token_string: token, lora_rank: String(rank) };
@@ -378,74 +241,4 @@ function weightsTar(trainingId: string, step: number, token: string, isLora: boo
     { name: 'embeddings.pti', data: safetensorsWithMetadata({ [token]: tokenMap[token] ?? '' }) },
     { name: 'special_params.json', data: Buffer.from(JSON.stringify(tokenMap)) },
   ]);
-}
-
-/**
- * cog-sdxl `train()`: downloads `input_images` (only a file uploaded to this emulator), records the
- * archive and what preprocessing made of it on the job, logs cog-sdxl's lines and a tqdm bar with
- * cog-sdxl's description (`# PTI :step: N, epoch: E`), and returns `{ weights }` (the platform
- * adds `version`). With `streaming`, it instead yields one weights URL every
- * `checkpointing_steps` and at the end: an output array that grows while the job runs.
- */
-export function sdxlTrainer(timing: ModelTiming, streaming: boolean): ModelHandler {
-  return async (rawInput, ctl) => {
-    const input = withDefaults(streaming ? STREAMING_TRAIN_INPUT : SDXL_TRAIN_INPUT, rawInput);
-    const url = String(input.input_images);
-    const file = ctl.uploadedFile(url);
-    if (!file) {
-      throw new Error(`input_images must be the urls.get of a file uploaded with POST /files to this emulator, got ${url}`);
-    }
-    ctl.job.archive = file.data;
-    const filetype = input.input_images_filetype === 'infer' ? posix.extname(file.name).slice(1).toLowerCase() : input.input_images_filetype;
-    if (filetype !== 'zip' && filetype !== 'tar') throw new Error('AssertionError: input_images_filetype must be zip or tar');
-    let entries: ArchiveEntry[];
-    try {
-      entries = filetype === 'zip' ? await readZip(file.data) : readTar(file.data);
-    } catch (error) {
-      throw new Error(`${filetype === 'zip' ? 'zipfile.BadZipFile' : 'tarfile.ReadError'}: ${(error as Error).message}`);
-    }
-
-    const token = String(input.token_string);
-    const dataset = await preprocess(entries, String(input.caption_prefix), ctl);
-    ctl.job.dataset = dataset;
-    const count = dataset.images.length;
-    ctl.log(`Generating ${count} masks...`);
-    ctl.log(`Upscaling ${count} images...`);
-    await ctl.sleep(count * timing.trainerPreprocessSecondsPerImage);
-
-    const total = Number(input.max_train_steps);
-    const batchSize = Number(input.train_batch_size);
-    const batchesPerEpoch = Math.ceil(count / batchSize);
-    const checkpointEvery = Number(input.checkpointing_steps);
-    const isLora = Boolean(input.is_lora);
-    const rank = Number(input.lora_rank);
-    ctl.log(`Using seed ${typeof input.seed === 'number' ? input.seed : randomInt(2 ** 31)}`);
-    ctl.log('# PTI : Loaded models');
-    ctl.log('# PTI : Loaded dataset');
-    ctl.log('# PTI :  Running training ');
-    ctl.log(`# PTI :  Num examples = ${count}`);
-    ctl.log(`# PTI :  Num batches each epoch = ${batchesPerEpoch}`);
-    ctl.log(`# PTI :  Num Epochs = ${Math.ceil(total / batchesPerEpoch)}`);
-    ctl.log(`# PTI :  Instantaneous batch size per device = ${batchSize}`);
-    ctl.log(`# PTI :  Total optimization steps = ${total}`);
-
-    const isCheckpoint = (n: number) => streaming && (n % checkpointEvery === 0 || n === total);
-    await steppedLoop(ctl, total, timing.trainerSecondsPerStep, {
-      // tqdm's description is set after `update(1)`, from the step counter before its increment.
-      description: (n) => `# PTI :step: ${Math.max(0, n - 1)}, epoch: ${Math.floor(Math.max(0, n - 1) / batchesPerEpoch)}`,
-      stopAt: isCheckpoint,
-      onStep: async (n) => {
-        if (!isCheckpoint(n)) return;
-        ctl.emit(ctl.serve(`checkpoint-${n}.tar`, weightsTar(ctl.job.id, n, token, isLora, rank), 'application/x-tar'));
-        ctl.log(`Saved checkpoint at step ${n}`);
-      },
-    });
-    if (streaming) return undefined;
-
-    ctl.log('Saving final model for return');
-    for (const name of [isLora ? 'lora.safetensors' : 'unet.safetensors', 'embeddings.pti', 'special_params.json']) {
-      ctl.log(`training_out/${name}`);
-    }
-    return { weights: ctl.serve('trained_model.tar', weightsTar(ctl.job.id, total, token, isLora, rank), 'application/x-tar') };
-  };
 }

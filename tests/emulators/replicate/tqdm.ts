@@ -4,6 +4,13 @@
  * `# PTI :step: 249, epoch: 62:  25%|██▌       | 250/1000 [01:52<05:37,  2.22it/s]`.
  */
 export function tqdmLine(n: number, total: number, elapsedSeconds: number, description?: string): string {
+  // Past its total (cog-sdxl's whole epochs overrun `max_train_steps`), tqdm drops the total:
+  // `format_meter` sets `total = None` once `n >= total + 0.5` and prints `256it [01:52,  2.22it/s]`.
+  if (total > 0 && n >= total + 0.5) {
+    const rate = elapsedSeconds > 0 ? n / elapsedSeconds : undefined;
+    const rateText = rate === undefined ? '?it/s' : 1 / rate > 1 ? `${(1 / rate).toFixed(2).padStart(5)}s/it` : `${rate.toFixed(2).padStart(5)}it/s`;
+    return `${description ? `${description}: ` : ''}${n}it [${formatInterval(elapsedSeconds)}, ${rateText}]`;
+  }
   const fraction = total > 0 ? n / total : 0;
   const percentage = roundHalfEven(fraction * 100).toString().padStart(3);
   const rate = elapsedSeconds > 0 && n > 0 ? n / elapsedSeconds : undefined;

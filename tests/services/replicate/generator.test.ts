@@ -92,6 +92,23 @@ describe('Replicate generator', () => {
     expect(emulator.predictions.get(image.predictionId)!.version).toBe(other.version.split(':')[1]);
   });
 
+  it('runs an unversioned REPLICATE_GENERATOR at its latest version through POST /predictions (the model route serves official models only)', async () => {
+    const { client, sent } = recordingClient();
+    const image = await generator({ client, model: 'stability-ai/sdxl' }).generate(request());
+    expect(emulator.predictions.get(image.predictionId)!.version).toBe(emulator.refs.sdxl.split(':')[1]);
+    expect(sent.filter((r) => r.method === 'POST').map((r) => r.path)).toEqual(['/v1/predictions']);
+    // Resolved once: a second picture asks nothing more of the model.
+    await generator({ client, model: 'stability-ai/sdxl' }).generate(request({ seed: 43 }));
+    expect(sent.filter((r) => r.path === '/v1/models/stability-ai/sdxl').length).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses a model that does not exist with the reason, creating nothing', async () => {
+    const before = emulator.predictions.size;
+    const failure = await generator({ model: 'nobody/nothing' }).generate(request()).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ failure: 'failed', message: 'nobody/nothing was not found on Replicate' });
+    expect(emulator.predictions.size).toBe(before);
+  });
+
   it('tells NSFW failures apart', async () => {
     const failure = await generator().generate(request({ prompt: 'KMPLZ, nsfw' })).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ServiceError);
