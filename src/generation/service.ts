@@ -21,7 +21,7 @@ import { keys as trainingKeys, type TrainingRecord } from '../training/records.j
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
-import { fingerprint, jobKeys, variantOf, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
+import { fingerprint, jobKeys, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 
 export interface GenerationServiceOptions {
   store: Store;
@@ -150,7 +150,7 @@ export class GenerationService {
     if (!job || !isUnanswered(job)) return 'already-answered';
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
     if (job.status !== 'queued') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
-    const running: GenerationJob = { ...job, status: 'running', result: undefined, takenOver: job.status !== 'queued' };
+    const running: GenerationJob = { ...job, parameters: withStrength(job.parameters), status: 'running', result: undefined, takenOver: job.status !== 'queued' };
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
     const locale = job.locale ?? 'en';
@@ -248,6 +248,7 @@ export class GenerationService {
         { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
         { name: t(locale, 'field.steps'), value: comparison.axis === 'steps' ? varies : String(p.steps), inline: true },
         { name: t(locale, 'field.guidance'), value: comparison.axis === 'guidance' ? varies : String(p.guidance), inline: true },
+        { name: t(locale, 'field.strength'), value: comparison.axis === 'strength' ? varies : String(p.strength), inline: true },
         { name: t(locale, 'field.checkpoint'), value: comparison.axis === 'checkpoint' ? varies : t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
       )
       .setImage(`attachment://${grid.filename}`);
@@ -288,6 +289,7 @@ export class GenerationService {
       .addFields(
         { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
         { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
+        { name: t(locale, 'field.strength'), value: String(p.strength), inline: true },
         { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
         { name: t(locale, 'field.size'), value: `${p.width}×${p.height}`, inline: true },
         { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },

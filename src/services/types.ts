@@ -15,6 +15,8 @@ export interface GenerationRequest {
   negativePrompt?: string;
   steps: number;
   guidance: number;
+  /** The LoRA scale, 0–1 (cog-sdxl's `lora_scale`). */
+  strength: number;
   width: number;
   height: number;
   seed: number;

@@ -1,3 +1,4 @@
+import { GENERATION_DEFAULTS } from '../../src/generation/prompt.js';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addToDataset, removeFromDataset } from '../../src/dataset/dataset.js';
@@ -152,6 +153,8 @@ describe('/train with the ladder', () => {
     const promptsAndSeeds = (list: JobRecord[]) => list.map((p) => `${String(p.input.prompt)}#${String(p.input.seed)}`).sort();
     for (const list of byWeights.values()) expect(promptsAndSeeds(list)).toEqual(promptsAndSeeds(byWeights.get(weights[0])!));
     expect(promptsAndSeeds(byWeights.get(weights[0])!).some((p) => p.startsWith('KMPLZ, a drawing of a sad girl in a hoodie and jeans#'))).toBe(true);
+    // At /kmplz's default strength, sent: what the class votes on is what /kmplz draws.
+    expect(new Set(predictions.map((p) => p.input.lora_scale))).toEqual(new Set([GENERATION_DEFAULTS.strength]));
 
     // One status message, edited with a bar, step / total, an ETA and the cost so far, finished at the end.
     const record1 = (await record(trainingId))!;
