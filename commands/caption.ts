@@ -26,6 +26,7 @@ import { replyTargetOf, type ReplyTarget } from '../src/interactions/reply-targe
 import { respond } from '../src/interactions/respond.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 import { requireBudget } from '../src/money/budget.js';
+import { usdPerSecond } from '../src/money/prices.js';
 import { ServiceError } from '../src/services/types.js';
 import { progressBar } from '../src/util/progress-bar.js';
 import { INTAKE_LIMITS } from './dataset.js';
@@ -101,7 +102,7 @@ export const caption: SlashCommand = {
 };
 
 async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, attachment: Attachment): Promise<void> {
-  await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * ctx.config.GPU_PRICE_PER_SECOND);
+  await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * usdPerSecond(ctx.config, 'captioning'));
   const data = await downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
     if (error instanceof IntakeError) throw new UserError(error.code, error.text);
     throw error;

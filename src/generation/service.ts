@@ -11,6 +11,7 @@ import { customId } from '../interactions/command.js';
 import type { Replier, ReplyContent } from '../interactions/reply-target.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, recordSpend, requireBudget } from '../money/budget.js';
+import { usdPerSecond } from '../money/prices.js';
 import { JobLostError } from '../queue/bull-queue.js';
 import { FairQueue } from '../queue/fair-queue.js';
 import type { Job, JobQueue, JobWorker } from '../queue/job-queue.js';
@@ -94,7 +95,7 @@ export class GenerationService {
     const { width, height } = job.parameters;
     const stepsToDraw = job.comparison?.axis === 'steps' ? job.comparison.values : Array(job.comparison?.values.length ?? 1).fill(job.parameters.steps);
     const estimate = stepsToDraw.reduce((sum: number, steps: number) => sum + estimateGenerationSeconds(steps, width, height), 0);
-    await requireBudget(store, config, clock, job.guildId, estimate * config.GPU_PRICE_PER_SECOND);
+    await requireBudget(store, config, clock, job.guildId, estimate * usdPerSecond(config, 'generation'));
     const key = jobKeys.job(job.guildId, job.id);
     // Not fresh: the job of this interaction was stored by a process that died answering it.
     const fresh = await store.setIfAbsent(key, job);
@@ -200,11 +201,11 @@ export class GenerationService {
       // have died between creating it and recording its id.
       const recoverSince = job.takenOver && !existing ? job.createdAt : undefined;
       const image = await generator.generate({ ...parameters, weights }, { signal, onProgress, follow: existing, onCreated, recoverSince });
-      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
+      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds, 'generation');
       return image;
     } catch (error) {
       // A failed or canceled prediction is billed for the time it ran.
-      if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, error.gpuSeconds);
+      if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, error.gpuSeconds, 'generation');
       throw error;
     }
   }

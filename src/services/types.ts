@@ -83,8 +83,9 @@ export class ServiceError extends Error {
 }
 
 /**
- * How checkpoints every N steps are obtained (SERVICES.md): `ladder` starts one run per
- * checkpoint with the official trainer (same seed, same zip, constant schedule); `streaming`
+ * How checkpoints every N steps are obtained (SERVICES.md): `ladder` starts one separate training
+ * per checkpoint with the official trainer (same seed, same zip, constant schedule; each of
+ * whole epochs, not a point of one run); `streaming`
  * starts one run of a trainer whose output grows by one weights URL per checkpoint.
  */
 export type TrainingStrategy = 'ladder' | 'streaming';
@@ -100,7 +101,7 @@ export interface TrainingRunInput {
   datasetUrl: string;
   triggerWord: string;
   run: PlannedRun;
-  /** One seed for every run, so a ladder's short runs are the first steps of its long ones. */
+  /** One seed for every run, so a ladder's runs differ by their length, not by chance. */
   seed: number;
   /** Where the service posts this run's events; unset means the bot polls. */
   webhook?: string;

@@ -25,7 +25,9 @@ const WEBHOOK_EVENTS = ['start', 'output', 'logs', 'completed'] as const;
  * cog-sdxl style trainings on Replicate. With `ladder`, each run is an official cog-sdxl
  * training whose output is `{ version, weights }`; with `streaming`, one run whose output array
  * grows by one weights URL every `checkpointing_steps`. Both read the same zip, trigger word,
- * seed and constant learning rate, so a ladder's runs share their first steps.
+ * seed and constant learning rate. A ladder's runs are still separate trainings, not points of
+ * one: cog-sdxl trains whole epochs and pivots from textual inversion to LoRA halfway through
+ * each run's own epochs (src/training/plan.ts).
  */
 export function createReplicateTrainer({
   token,
@@ -77,7 +79,9 @@ export function createReplicateTrainer({
         input_images: datasetUrl,
         token_string: triggerWord,
         max_train_steps: run.steps,
-        // Constant, so the first N steps of every run of a ladder are the same steps.
+        // Constant: the learning rate does not depend on the run's length, so a ladder's runs
+        // differ by how long they train rather than by their schedule (they still pivot at
+        // their own halfway points and end on whole epochs: separate trainings, not one run's points).
         lr_scheduler: 'constant',
         seed,
         ...(strategy === 'streaming' ? { checkpointing_steps: run.checkpointSteps[0] } : {}),
