@@ -23,9 +23,11 @@ import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { replyTargetOf, type ReplyTarget } from '../src/interactions/reply-target.js';
+import { prefill } from '../src/interactions/modal.js';
 import { respond } from '../src/interactions/respond.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 import { requireBudget } from '../src/money/budget.js';
+import { usdPerSecond } from '../src/money/prices.js';
 import { ServiceError } from '../src/services/types.js';
 import { progressBar } from '../src/util/progress-bar.js';
 import { INTAKE_LIMITS } from './dataset.js';
@@ -33,6 +35,13 @@ import { captionDefinition } from './definitions.js';
 
 const REVIEW_PAGE_SIZE = 5;
 const CAPTION_BATCH = 'caption-batch';
+
+/**
+ * The caption editor's limit. SDXL's text encoders read 77 tokens, about 300 characters of
+ * English: a longer caption's tail is not trained on. A stored caption can still be longer (the
+ * trigger word is put in front of what was typed), so its pre-filled value is cut to fit.
+ */
+export const CAPTION_INPUT_MAX = 300;
 
 /**
  * `/caption image:` captions one picture and shows it as the trainer would read it;
@@ -77,9 +86,9 @@ export const caption: SlashCommand = {
                   .setCustomId('caption')
                   .setLabel(t(locale, 'caption.modal.label'))
                   .setStyle(TextInputStyle.Paragraph)
-                  .setMaxLength(300)
+                  .setMaxLength(CAPTION_INPUT_MAX)
                   .setRequired(true)
-                  .setValue(image.caption ?? `${ctx.config.TRIGGER_WORD}, a drawing of `),
+                  .setValue(prefill(image.caption ?? `${ctx.config.TRIGGER_WORD}, a drawing of `, CAPTION_INPUT_MAX)),
               ),
             ),
         );
@@ -102,7 +111,7 @@ export const caption: SlashCommand = {
 
 async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, attachment: Attachment): Promise<void> {
   await ctx.services.models.require('captioning');
-  await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * ctx.config.GPU_PRICE_PER_SECOND);
+  await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * usdPerSecond(ctx.config, 'captioning'));
   const data = await downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
     if (error instanceof IntakeError) throw new UserError(error.code, error.text);
     throw error;

@@ -24,7 +24,7 @@ export const compare: SlashCommand = {
     const guildId = requireGuildId(interaction);
     requireAppPermissions(interaction, BOT_NEEDS.picture);
     const axis = interaction.options.getString('axis', true);
-    if (axis !== 'steps' && axis !== 'guidance' && axis !== 'checkpoint') throw new UserError('bad-axis', msg('error.bad-axis'));
+    if (axis !== 'steps' && axis !== 'guidance' && axis !== 'strength' && axis !== 'checkpoint') throw new UserError('bad-axis', msg('error.bad-axis'));
     const values = parseValues(interaction.options.getString('values', true), axis);
     const checkpoint = await chooseCheckpoint(ctx, guildId, undefined);
     if (axis === 'checkpoint') {
@@ -54,8 +54,8 @@ export const compare: SlashCommand = {
 export function parseValues(text: string, axis: Comparison['axis']): number[] {
   const parts = text.split(/[,\s;]+/).filter(Boolean);
   const values = [...new Set(parts.map(Number))];
-  const bounds = axis === 'steps' ? GENERATION_BOUNDS.steps : axis === 'guidance' ? GENERATION_BOUNDS.guidance : { min: 1, max: Number.MAX_SAFE_INTEGER };
-  const integer = axis !== 'guidance';
+  const bounds = axis === 'checkpoint' ? { min: 1, max: Number.MAX_SAFE_INTEGER } : GENERATION_BOUNDS[axis];
+  const integer = axis === 'steps' || axis === 'checkpoint';
   const bad = parts.filter((part) => {
     const n = Number(part);
     return !Number.isFinite(n) || n < bounds.min || n > bounds.max || (integer && !Number.isInteger(n));

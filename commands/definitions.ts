@@ -12,6 +12,7 @@ import { t } from '../src/i18n/index.js';
 export const bounds = {
   steps: { ...GENERATION_BOUNDS.steps, default: GENERATION_DEFAULTS.steps },
   guidance: { ...GENERATION_BOUNDS.guidance, default: GENERATION_DEFAULTS.guidance },
+  strength: { ...GENERATION_BOUNDS.strength, default: GENERATION_DEFAULTS.strength },
   seed: GENERATION_BOUNDS.seed,
   size: { ...GENERATION_BOUNDS.size, default: GENERATION_DEFAULTS.width },
   prompt: { maxLength: 1000 },
@@ -34,7 +35,7 @@ function ru<T extends { setNameLocalizations(map: LocalizationMap | null): T; se
   return builder.setNameLocalizations({ ru: name }).setDescriptionLocalizations({ ru: description });
 }
 
-type FieldName = 'prompt' | 'steps' | 'guidance' | 'negative' | 'seed' | 'width' | 'height' | 'checkpoint' | 'checkpoint_every' | 'vote_minutes';
+type FieldName = 'prompt' | 'steps' | 'guidance' | 'strength' | 'negative' | 'seed' | 'width' | 'height' | 'checkpoint' | 'checkpoint_every' | 'vote_minutes';
 const field = (name: FieldName): string => t('ru', `field.${name}`);
 
 /** `width` and `height` of /kmplz: the same bounds, in pixels. */
@@ -86,6 +87,13 @@ export const kmplzDefinition = ru(new SlashCommandBuilder(), 'kmplz', 'Нари�
       .setName('checkpoint')
       .setDescription('Checkpoint (training step) to use; default: the class’s pick')
       .setAutocomplete(true),
+  )
+  .addNumberOption((o) =>
+    ru(o, field('strength'), `Сила стиля, масштаб LoRA (${bounds.strength.min}–${bounds.strength.max}, по умолчанию ${bounds.strength.default})`)
+      .setName('strength')
+      .setDescription(`How strongly the trained style applies: the LoRA scale (${bounds.strength.min}–${bounds.strength.max}, default ${bounds.strength.default})`)
+      .setMinValue(bounds.strength.min)
+      .setMaxValue(bounds.strength.max),
   )
   .toJSON();
 
@@ -165,9 +173,9 @@ export const checkpointsDefinition = ru(new SlashCommandBuilder(), 'чекпои
   )
   .toJSON();
 
-export const compareDefinition = ru(new SlashCommandBuilder(), 'сравнить', 'Одна подписанная сетка: тот же запрос и сид при разных шагах, точности или чекпоинтах')
+export const compareDefinition = ru(new SlashCommandBuilder(), 'сравнить', 'Одна подписанная сетка: тот же запрос и сид при разных шагах, точности, силе или чекпоинтах')
   .setName('compare')
-  .setDescription('One labelled grid of the same prompt and seed across steps, guidance or checkpoints')
+  .setDescription('One labelled grid of the same prompt and seed across steps, guidance, strength or checkpoints')
   .addStringOption((o) => ru(o, field('prompt'), 'Что нарисовать').setName('prompt').setDescription('What to draw').setRequired(true).setMaxLength(bounds.prompt.maxLength))
   .addStringOption((o) =>
     ru(o, 'ось', 'Что меняется от клетки к клетке')
@@ -177,6 +185,7 @@ export const compareDefinition = ru(new SlashCommandBuilder(), 'сравнить
       .addChoices(
         { name: 'steps', value: 'steps', name_localizations: { ru: field('steps') } },
         { name: 'guidance', value: 'guidance', name_localizations: { ru: field('guidance') } },
+        { name: 'strength', value: 'strength', name_localizations: { ru: field('strength') } },
         { name: 'checkpoint', value: 'checkpoint', name_localizations: { ru: field('checkpoint') } },
       ),
   )

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { EmbedBuilder } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
-import { jobKeys, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
+import { jobKeys, withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
@@ -22,7 +22,7 @@ export const kmplz: SlashCommand = {
     const guildId = requireGuildId(interaction);
     requireAppPermissions(interaction, BOT_NEEDS.picture);
     const raw = (name: string) => interaction.options.get(name)?.value;
-    const checked = validateGenerationOptions({ steps: raw('steps'), guidance: raw('guidance'), width: raw('width'), height: raw('height'), seed: raw('seed') });
+    const checked = validateGenerationOptions({ steps: raw('steps'), guidance: raw('guidance'), strength: raw('strength'), width: raw('width'), height: raw('height'), seed: raw('seed') });
     const locale = localeOf(interaction);
     if (!checked.ok) throw new UserError('bad-options', checked.errors.map((e) => optionProblem(e, locale)));
     const promptText = raw('prompt');
@@ -93,7 +93,7 @@ async function loadJob(ctx: BotContext, guildId: string, jobId: string | undefin
   // The key includes the guild the click came from: a button forged with another server's job id finds nothing.
   const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
   if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
-  return job;
+  return { ...job, parameters: withStrength(job.parameters) };
 }
 
 /** A refused option in the caller's words: the option named as their Discord shows it. */
@@ -115,7 +115,7 @@ function optionProblem(error: GenerationOptionError, locale: Locale): Message {
 
 function parametersEmbed(job: GenerationJob, locale: Locale): EmbedBuilder {
   const p = job.parameters;
-  const line = [`prompt:${p.prompt}`, `steps:${p.steps}`, `guidance:${p.guidance}`, `seed:${p.seed}`, `width:${p.width}`, `height:${p.height}`, `checkpoint:${p.checkpoint.step}`];
+  const line = [`prompt:${p.prompt}`, `steps:${p.steps}`, `guidance:${p.guidance}`, `strength:${p.strength}`, `seed:${p.seed}`, `width:${p.width}`, `height:${p.height}`, `checkpoint:${p.checkpoint.step}`];
   if (p.negativePrompt) line.push(`negative:${p.negativePrompt}`);
   return new EmbedBuilder()
     .setTitle(t(locale, 'kmplz.params.title'))

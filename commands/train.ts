@@ -15,7 +15,9 @@ import { trainingItems } from '../src/training/dataset-export.js';
 import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/training/plan.js';
 import { keys, type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
 import { describeCost, formatDuration } from '../src/training/status.js';
-import { estimateFor, runningAlready } from '../src/training/supervisor.js';
+import { estimateFor, runningAlready, trainingPrices } from '../src/training/supervisor.js';
+import { usdPerSecond } from '../src/money/prices.js';
+import { requireTriggerOutsideWords } from '../src/training/trigger-words.js';
 import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
 import { addAttachments } from './dataset.js';
@@ -79,6 +81,8 @@ export const train: SlashCommand = {
         // Checked again: the channel's permissions, the dataset or the month's spending may have changed since the confirmation.
         requireAppPermissions(interaction, BOT_NEEDS.training, draft.channelId);
         const items = await trainingItems(ctx.store, ctx.config, guildId);
+        // Again: a caption may have been edited since the confirmation.
+        requireTriggerOutsideWords(items.map((item) => ({ name: item.image.name, caption: item.caption })), ctx.config.TRIGGER_WORD);
         await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, estimateFor(ctx.services.trainer, ctx.config, items, draft.steps, draft.checkpointEvery).usd);
         const training = await ctx.training.begin(draft);
         const locale = localeOf(interaction);
@@ -132,7 +136,7 @@ export const train: SlashCommand = {
             step,
             steps: canceledSteps.join(` ${t(locale, 'common.and')} `),
             count: canceledSteps.length,
-            cost: describeCost(savedGpuSeconds, ctx.config.GPU_PRICE_PER_SECOND, locale),
+            cost: describeCost(savedGpuSeconds, usdPerSecond(ctx.config, 'training'), locale),
           }),
         });
       },
@@ -144,7 +148,7 @@ export const train: SlashCommand = {
         requireTrainer(interaction, ctx.config);
         const { savedGpuSeconds } = await ctx.training.cancel(guildId, trainingId ?? '', interaction.user.id);
         const locale = localeOf(interaction);
-        await respond(interaction, { content: t(locale, 'train.canceled', { cost: describeCost(savedGpuSeconds, ctx.config.GPU_PRICE_PER_SECOND, locale) }) }, { ephemeral: true });
+        await respond(interaction, { content: t(locale, 'train.canceled', { cost: describeCost(savedGpuSeconds, usdPerSecond(ctx.config, 'training'), locale) }) }, { ephemeral: true });
       },
     },
     votes: {
@@ -197,11 +201,12 @@ async function confirmation(ctx: BotContext, draft: TrainingDraft, added?: AddRe
   const locale = draft.locale ?? 'en';
   const items = await trainingItems(store, config, draft.guildId);
   if (items.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset.train'));
+  requireTriggerOutsideWords(items.map((item) => ({ name: item.image.name, caption: item.caption })), config.TRIGGER_WORD);
   const missing = items.filter((item) => !item.image.caption).length;
   const runs = services.trainer.plan(draft.steps, draft.checkpointEvery);
   const estimate = estimateFor(services.trainer, config, items, draft.steps, draft.checkpointEvery);
   await requireBudget(store, config, clock, draft.guildId, estimate.usd);
-  const price = config.GPU_PRICE_PER_SECOND;
+  const prices = trainingPrices(config);
   const steps = checkpointSteps(draft.steps, draft.checkpointEvery);
   const drawings = !added
     ? String(items.length)
@@ -221,13 +226,13 @@ async function confirmation(ctx: BotContext, draft: TrainingDraft, added?: AddRe
       {
         name: t(locale, 'train.confirm.cost'),
         value: t(locale, 'train.confirm.cost.value', {
-          cost: describeCost(estimate.gpuSeconds, price, locale),
-          training: formatUsd(estimate.trainingGpuSeconds * price),
-          previews: formatUsd(estimate.previewGpuSeconds * price),
+          cost: t(locale, 'cost.gpu', { duration: formatDuration(estimate.gpuSeconds, locale), usd: formatUsd(estimate.usd) }),
+          training: formatUsd(estimate.trainingGpuSeconds * prices.training),
+          previews: formatUsd(estimate.previewGpuSeconds * prices.preview),
           wall: formatDuration(estimate.wallSeconds, locale),
         }),
       },
-      { name: t(locale, 'train.confirm.strategy'), value: describeStrategy(services.trainer.strategy, runs, locale) },
+      { name: t(locale, 'train.confirm.strategy'), value: describeStrategy(services.trainer.strategy, runs, items.length, locale) },
     );
   if (config.BUDGET_USD !== undefined) {
     const spent = formatUsd((await spentThisMonth(store, clock, draft.guildId)).usd);

@@ -3,6 +3,7 @@ import { allCommands } from '../commands/index.js';
 import { hasChanges, registerCommands } from '../deploy/registration.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { configWarnings } from './config-warnings.js';
 import { redisCluster, soloCluster, type Cluster } from './cluster/cluster.js';
 import type { BotContext, Services } from './context.js';
 import type { SlashCommand } from './interactions/command.js';
@@ -67,6 +68,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       level: config.LOG_LEVEL,
       secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET],
     });
+  for (const warning of configWarnings(config)) log.warn({ key: warning.key, value: warning.value }, warning.message);
   const store = await openStore(config.STORE_URL, { dataDir: config.DATA_DIR, log: log.child({ component: 'store' }) });
 
   const client = new Client({

@@ -89,7 +89,8 @@ const configSchema = z.object({
   SHOWCASE_CHANNEL_ID: optionalSnowflake,
   TRAINER_ROLE_ID: optionalSnowflake,
   DATA_DIR: z.string().trim().min(1).default('./data'),
-  GPU_PRICE_PER_SECOND: optionalNumber((n) => n > 0, 'a positive number (USD per GPU second)').transform((n) => n ?? 0.001525),
+  // Unset: each model's own hardware price (src/money/prices.ts).
+  GPU_PRICE_PER_SECOND: optionalNumber((n) => n > 0, 'a positive number (USD per GPU second)'),
   BUDGET_USD: optionalNumber((n) => n > 0, 'a positive number (USD per server per month)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });

@@ -24,12 +24,13 @@ describe('parseConfig', () => {
       TRIGGER_WORD: 'KMPLZ',
       STORE_URL: 'sqlite://./data/kmplz.sqlite',
       DATA_DIR: './data',
-      GPU_PRICE_PER_SECOND: 0.001525,
       LOG_LEVEL: 'info',
       REPLICATE_TRAINER_MODE: 'ladder',
     });
     expect(config.REDIS_URL).toBeUndefined();
     expect(config.BUDGET_USD).toBeUndefined();
+    // Unset: each model is priced from its own hardware (src/money/prices.ts).
+    expect(config.GPU_PRICE_PER_SECOND).toBeUndefined();
   });
 
   it('is frozen', () => {

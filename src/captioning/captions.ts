@@ -5,6 +5,7 @@ import { loadDataset, readTrainingImage, setCaption } from '../dataset/dataset.j
 import { mapConcurrent } from '../images/concurrency.js';
 import type { Logger } from '../log.js';
 import { recordSpend, requireBudget } from '../money/budget.js';
+import { usdPerSecond } from '../money/prices.js';
 import { ServiceError, type Captioner } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { retryWithBackoff } from '../util/backoff.js';
@@ -38,10 +39,10 @@ export async function captionImage(
       (error) => error instanceof ServiceError && (error.failure === 'throttled' || error.failure === 'unavailable'),
       { baseMs: 1000, maxMs: 8000, attempts: 3 },
     );
-    await recordSpend(store, config, clock, guildId, result.gpuSeconds);
+    await recordSpend(store, config, clock, guildId, result.gpuSeconds, 'captioning');
     return toTrainingCaption(result.raw, config.TRIGGER_WORD);
   } catch (error) {
-    if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, guildId, error.gpuSeconds);
+    if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, guildId, error.gpuSeconds, 'captioning');
     throw error;
   }
 }
@@ -59,7 +60,7 @@ export async function captionMissing(
   const { store, config, clock, log } = deps;
   const todo = (await loadDataset(store, guildId)).images.filter((image) => !image.caption);
   if (todo.length === 0) return { captioned: [], failed: [] };
-  await requireBudget(store, config, clock, guildId, todo.length * CAPTION_ESTIMATE_SECONDS * config.GPU_PRICE_PER_SECOND);
+  await requireBudget(store, config, clock, guildId, todo.length * CAPTION_ESTIMATE_SECONDS * usdPerSecond(config, 'captioning'));
   const captioned: string[] = [];
   const failed: string[] = [];
   await mapConcurrent(todo, CONCURRENCY, async (image) => {

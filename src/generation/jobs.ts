@@ -16,7 +16,7 @@ export interface GenerationParameters extends Omit<GenerationRequest, 'weights'>
 
 /** `/compare`: the same prompt and seed drawn once per value of one parameter. */
 export interface Comparison {
-  axis: 'steps' | 'guidance' | 'checkpoint';
+  axis: 'steps' | 'guidance' | 'strength' | 'checkpoint';
   values: number[];
 }
 
@@ -66,11 +66,22 @@ export const jobKeys = {
   unfinished: () => 'jobs:unfinished',
 };
 
-/** The same picture comes from the same prompt, negative, steps, guidance, size, seed and checkpoint. */
+/**
+ * The LoRA scale of jobs stored before `strength` existed: nothing was sent, so cog-sdxl applied
+ * its own default, 0.6 (predict.py). 🎲 again and 📋 of such a job keep the scale it was drawn at.
+ */
+export const STRENGTH_BEFORE_OPTION = 0.6;
+
+/** A stored job's parameters with the strength it was (or will be) drawn at, old records included. */
+export function withStrength(parameters: GenerationParameters): GenerationParameters {
+  return parameters.strength === undefined ? { ...parameters, strength: STRENGTH_BEFORE_OPTION } : parameters;
+}
+
+/** The same picture comes from the same prompt, negative, steps, guidance, strength, size, seed and checkpoint. */
 export function fingerprint(parameters: GenerationParameters): string {
-  const { prompt, negativePrompt = '', steps, guidance, width, height, seed, checkpoint } = parameters;
+  const { prompt, negativePrompt = '', steps, guidance, strength, width, height, seed, checkpoint } = withStrength(parameters);
   return createHash('sha256')
-    .update(JSON.stringify([prompt, negativePrompt, steps, guidance, width, height, seed, checkpoint.trainingId, checkpoint.step]))
+    .update(JSON.stringify([prompt, negativePrompt, steps, guidance, strength, width, height, seed, checkpoint.trainingId, checkpoint.step]))
     .digest('base64url')
     .slice(0, 32);
 }
@@ -79,5 +90,6 @@ export function fingerprint(parameters: GenerationParameters): string {
 export function variantOf(parameters: GenerationParameters, axis: Comparison['axis'], value: number): GenerationParameters {
   if (axis === 'steps') return { ...parameters, steps: value };
   if (axis === 'guidance') return { ...parameters, guidance: value };
+  if (axis === 'strength') return { ...parameters, strength: value };
   return { ...parameters, checkpoint: { ...parameters.checkpoint, step: value } };
 }

@@ -141,6 +141,7 @@ export interface NumericBounds {
 export interface GenerationBounds {
   steps: NumericBounds;
   guidance: NumericBounds;
+  strength: NumericBounds;
   size: NumericBounds & { multipleOf: number };
   seed: NumericBounds;
 }
@@ -150,27 +151,39 @@ export interface GenerationBounds {
  * latent space 8× smaller than the image, so sides must be multiples of 8; it was trained on
  * buckets of about one megapixel whose sides run from 512 to about 2048, and below 512 its
  * images fall apart while above 1536 (2.4 MP square) it starts repeating subjects, so
- * 512–1536 is what it handles well. Seeds are unsigned 32-bit integers.
+ * 512–1536 is what it handles well. Seeds are unsigned 32-bit integers. Strength is the LoRA
+ * scale, cog-sdxl's `lora_scale` (0–1 in its predict.py).
  */
 export const GENERATION_BOUNDS: GenerationBounds = {
   steps: { min: 1, max: 100 },
   guidance: { min: 0, max: 20 },
+  strength: { min: 0, max: 1 },
   size: { min: 512, max: 1536, multipleOf: 8 },
   seed: { min: 0, max: 2 ** 32 - 1 },
 };
 
-export const GENERATION_DEFAULTS = { steps: 30, guidance: 7, width: 1024, height: 1024 } as const;
+/**
+ * Strength 1 (the LoRA at full scale), not cog-sdxl's own default of 0.6: the class's original
+ * project drew its pictures through diffusers' `load_lora_weights`, which applies a LoRA at 1.0
+ * unless told otherwise, and those pictures are what the class knows the style from; training
+ * also fits the weights at scale 1, so previews at 1 show what each checkpoint learned rather
+ * than a blend with plain SDXL. 0.6 is cog-sdxl's general-purpose choice for its model page;
+ * `strength:0.6` gives it back, and `/compare axis:strength` shows the difference.
+ */
+export const GENERATION_DEFAULTS = { steps: 30, guidance: 7, strength: 1, width: 1024, height: 1024 } as const;
 
 export interface GenerationOptions {
   steps: number;
   guidance: number;
+  /** The LoRA scale (`lora_scale`). */
+  strength: number;
   width: number;
   height: number;
   /** Absent: the generator picks one (and the bot stores the one used). */
   seed?: number;
 }
 
-export type GenerationOptionField = 'options' | 'steps' | 'guidance' | 'width' | 'height' | 'seed';
+export type GenerationOptionField = 'options' | 'steps' | 'guidance' | 'strength' | 'width' | 'height' | 'seed';
 export type GenerationOptionErrorCode = 'not-an-object' | 'not-a-number' | 'not-an-integer' | 'out-of-range' | 'not-a-multiple';
 
 export interface GenerationOptionError {
@@ -199,6 +212,7 @@ export function validateGenerationOptions(raw: unknown, bounds: GenerationBounds
   const rules: FieldRule[] = [
     { field: 'steps', bounds: bounds.steps, integer: true },
     { field: 'guidance', bounds: bounds.guidance, integer: false },
+    { field: 'strength', bounds: bounds.strength, integer: false },
     { field: 'width', bounds: bounds.size, integer: true, multipleOf: bounds.size.multipleOf },
     { field: 'height', bounds: bounds.size, integer: true, multipleOf: bounds.size.multipleOf },
     { field: 'seed', bounds: bounds.seed, integer: true },
@@ -221,6 +235,7 @@ export function validateGenerationOptions(raw: unknown, bounds: GenerationBounds
     options: {
       steps: values.get('steps') ?? GENERATION_DEFAULTS.steps,
       guidance: values.get('guidance') ?? GENERATION_DEFAULTS.guidance,
+      strength: values.get('strength') ?? GENERATION_DEFAULTS.strength,
       width: values.get('width') ?? GENERATION_DEFAULTS.width,
       height: values.get('height') ?? GENERATION_DEFAULTS.height,
       ...(seed === undefined ? {} : { seed }),

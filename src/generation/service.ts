@@ -11,6 +11,7 @@ import { customId } from '../interactions/command.js';
 import type { Replier, ReplyContent } from '../interactions/reply-target.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, recordSpend, requireBudget } from '../money/budget.js';
+import { usdPerSecond } from '../money/prices.js';
 import { JobLostError } from '../queue/bull-queue.js';
 import { FairQueue } from '../queue/fair-queue.js';
 import type { Job, JobQueue, JobWorker } from '../queue/job-queue.js';
@@ -21,7 +22,7 @@ import { keys as trainingKeys, type TrainingRecord } from '../training/records.j
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
-import { fingerprint, jobKeys, variantOf, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
+import { fingerprint, jobKeys, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
 
 export interface GenerationServiceOptions {
@@ -98,7 +99,7 @@ export class GenerationService {
     const { width, height } = job.parameters;
     const stepsToDraw = job.comparison?.axis === 'steps' ? job.comparison.values : Array(job.comparison?.values.length ?? 1).fill(job.parameters.steps);
     const estimate = stepsToDraw.reduce((sum: number, steps: number) => sum + estimateGenerationSeconds(steps, width, height), 0);
-    await requireBudget(store, config, clock, job.guildId, estimate * config.GPU_PRICE_PER_SECOND);
+    await requireBudget(store, config, clock, job.guildId, estimate * usdPerSecond(config, 'generation'));
     const key = jobKeys.job(job.guildId, job.id);
     // Not fresh: the job of this interaction was stored by a process that died answering it.
     const fresh = await store.setIfAbsent(key, job);
@@ -154,7 +155,7 @@ export class GenerationService {
     if (!job || !isUnanswered(job)) return 'already-answered';
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
     if (job.status !== 'queued') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
-    const running: GenerationJob = { ...job, status: 'running', result: undefined, takenOver: job.status !== 'queued' };
+    const running: GenerationJob = { ...job, parameters: withStrength(job.parameters), status: 'running', result: undefined, takenOver: job.status !== 'queued' };
     await store.set(jobKeys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
     const locale = job.locale ?? 'en';
@@ -204,11 +205,11 @@ export class GenerationService {
       // have died between creating it and recording its id.
       const recoverSince = job.takenOver && !existing ? job.createdAt : undefined;
       const image = await generator.generate({ ...parameters, weights }, { signal, onProgress, follow: existing, onCreated, recoverSince });
-      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds);
+      await recordSpend(store, config, clock, job.guildId, image.gpuSeconds, 'generation');
       return image;
     } catch (error) {
       // A failed or canceled prediction is billed for the time it ran.
-      if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, error.gpuSeconds);
+      if (error instanceof ServiceError && error.gpuSeconds > 0) await recordSpend(store, config, clock, job.guildId, error.gpuSeconds, 'generation');
       throw error;
     }
   }
@@ -252,6 +253,7 @@ export class GenerationService {
         { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
         { name: t(locale, 'field.steps'), value: comparison.axis === 'steps' ? varies : String(p.steps), inline: true },
         { name: t(locale, 'field.guidance'), value: comparison.axis === 'guidance' ? varies : String(p.guidance), inline: true },
+        { name: t(locale, 'field.strength'), value: comparison.axis === 'strength' ? varies : String(p.strength), inline: true },
         { name: t(locale, 'field.checkpoint'), value: comparison.axis === 'checkpoint' ? varies : t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
       )
       .setImage(`attachment://${grid.filename}`);
@@ -292,6 +294,7 @@ export class GenerationService {
       .addFields(
         { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
         { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
+        { name: t(locale, 'field.strength'), value: String(p.strength), inline: true },
         { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
         { name: t(locale, 'field.size'), value: `${p.width}×${p.height}`, inline: true },
         { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },

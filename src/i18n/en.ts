@@ -23,6 +23,7 @@ export const en = {
   'field.prompt': 'prompt',
   'field.steps': 'steps',
   'field.guidance': 'guidance',
+  'field.strength': 'strength',
   'field.negative': 'negative',
   'field.seed': 'seed',
   'field.width': 'width',
@@ -84,13 +85,16 @@ export const en = {
   'error.unknown-checkpoint.yet': 'There is no checkpoint at step {step} yet.',
   'error.unknown-checkpoint.compare': 'No checkpoint at step {missing}. Available: {available}.',
   'error.unknown-checkpoint.compare-none': 'No checkpoint at step {missing}. Available: none.',
-  'error.bad-axis': 'Compare across `steps`, `guidance` or `checkpoint`.',
+  'error.bad-axis': 'Compare across `steps`, `guidance`, `strength` or `checkpoint`.',
   'error.bad-values.steps': 'These steps values do not work: {bad}. Use whole numbers from {min} to {max}, separated by commas.',
   'error.bad-values.guidance': 'These guidance values do not work: {bad}. Use numbers from {min} to {max}, separated by commas.',
+  'error.bad-values.strength': 'These strength values do not work: {bad}. Use numbers from {min} to {max}, separated by commas.',
   'error.bad-values.checkpoint': 'These checkpoint values do not work: {bad}. Use checkpoint steps, separated by commas.',
   'error.too-few-values': 'Give at least two values to compare, e.g. `20,50,70`.',
   'error.too-many-values': 'At most {max} values fit in one grid.',
   'error.empty-dataset': 'The dataset is empty: add drawings with `/dataset add` first.',
+  'error.trigger-inside-words':
+    'The trigger word {trigger} occurs inside ordinary words of the captions: {words}. The trainer lowercases captions and replaces {trigger} wherever it appears, so it would silently rewrite those words into the style. Edit the {count|caption of this drawing|captions of these drawings} with `/caption` (or choose another TRIGGER_WORD): {drawings}.',
   'error.empty-dataset.train': 'The dataset is empty: add drawings with `/dataset add` (or give `/train` an archive) first.',
   'error.dataset-full': 'The dataset is full ({max} drawings). Remove some with `/dataset remove` first.',
   'error.unknown-image': 'There is no drawing named “{name}” in this server’s dataset.',
@@ -287,7 +291,9 @@ export const en = {
   'train.confirm.budget.value': '{spent} of {budget} spent this month',
   'train.strategy.streaming': 'streaming: one run that hands over a checkpoint as it goes (GPU time = one training).',
   'train.strategy.ladder':
-    'ladder: {runs} runs of {steps} steps with the same seed and images, side by side — you wait as long as the longest, but pay for all of them ({factor}× one training).',
+    'ladder: {runs} separate trainings of {steps} steps (same seed and images), side by side — each checkpoint is a training of its own length, not a point of one run. You wait as long as the longest, but pay for all of them ({factor}× one training).',
+  'train.strategy.ladder.epochs':
+    'The trainer runs whole epochs ({images} drawings at batch {batch} = {perEpoch} steps each), so they really train {trained} steps; the estimate counts those.',
   'train.button.start': 'Start',
   'train.button.caption': 'Caption the {count} first',
   'train.started': 'Training started. A preview of every checkpoint will be posted there to vote on.',
@@ -304,6 +310,8 @@ export const en = {
   // ---- the training thread ----------------------------------------------------------------------
   'training.announcement':
     '🏋️ <@{user}> started training the style ({trigger}): {steps} steps, a checkpoint every {every}. Progress, and a preview of every checkpoint to vote on, in the thread.',
+  'training.announcement.ladder':
+    'Each checkpoint is a separate training of that many steps (rounded up to whole epochs), run side by side: not a point of one run, so compare them as trainings of different lengths.',
   'training.thread-name': 'Training {trigger} · {steps} steps',
   'training.button.votes': 'Votes so far',
   'training.button.cancel': 'Cancel training',

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import { msg } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
+import { usdPerSecond, type PaidWork } from './prices.js';
 
 /**
  * GPU money per server and month. Every paid call's billed time (`metrics.predict_time`) is
@@ -25,11 +26,12 @@ export function formatUsd(usd: number): string {
   return `$${usd < 1 ? usd.toFixed(3) : usd.toFixed(2)}`;
 }
 
-export async function recordSpend(store: Store, config: Config, clock: Clock, guildId: string, gpuSeconds: number): Promise<MonthlySpend | undefined> {
+/** Adds billed GPU time of one kind of work, priced at its model's rate. */
+export async function recordSpend(store: Store, config: Config, clock: Clock, guildId: string, gpuSeconds: number, work: PaidWork): Promise<MonthlySpend | undefined> {
   if (!(gpuSeconds > 0)) return store.get<MonthlySpend>(spendKey(guildId, monthOf(clock.now())));
   return store.update<MonthlySpend>(spendKey(guildId, monthOf(clock.now())), (current) => ({
     gpuSeconds: (current?.gpuSeconds ?? 0) + gpuSeconds,
-    usd: (current?.usd ?? 0) + gpuSeconds * config.GPU_PRICE_PER_SECOND,
+    usd: (current?.usd ?? 0) + gpuSeconds * usdPerSecond(config, work),
   }));
 }
 

@@ -15,6 +15,8 @@ export interface GenerationRequest {
   negativePrompt?: string;
   steps: number;
   guidance: number;
+  /** The LoRA scale, 0–1 (cog-sdxl's `lora_scale`). */
+  strength: number;
   width: number;
   height: number;
   seed: number;
@@ -81,8 +83,9 @@ export class ServiceError extends Error {
 }
 
 /**
- * How checkpoints every N steps are obtained (docs/services.md#training-a-lora-cog-sdxl): `ladder` starts one run per
- * checkpoint with the official trainer (same seed, same zip, constant schedule); `streaming`
+ * How checkpoints every N steps are obtained (docs/services.md#training-a-lora-cog-sdxl): `ladder`
+ * starts one separate training per checkpoint with the official trainer (same seed, same zip,
+ * constant schedule; each of whole epochs, not a point of one run); `streaming`
  * starts one run of a trainer whose output grows by one weights URL per checkpoint.
  */
 export type TrainingStrategy = 'ladder' | 'streaming';
@@ -98,7 +101,7 @@ export interface TrainingRunInput {
   datasetUrl: string;
   triggerWord: string;
   run: PlannedRun;
-  /** One seed for every run of a training. */
+  /** One seed for every run, so a ladder's runs differ by their length, not by chance. */
   seed: number;
   /** Side of the dataset's training squares: the trainer trains at this size. */
   resolution: number;

@@ -21,7 +21,7 @@ export const SAD_GIRL_PROMPT = 'a drawing of a sad girl in a hoodie and jeans';
 /** Captions of the dataset previewed besides it: what the style looks like on what it was shown. */
 const DATASET_PROMPTS = 2;
 /** Previews draw like `/kmplz` with its defaults, so what the class votes on is what it gets. */
-export const PREVIEW_SETTINGS = { steps: GENERATION_DEFAULTS.steps, guidance: GENERATION_DEFAULTS.guidance, width: GENERATION_DEFAULTS.width, height: GENERATION_DEFAULTS.height };
+export const PREVIEW_SETTINGS = { steps: GENERATION_DEFAULTS.steps, guidance: GENERATION_DEFAULTS.guidance, strength: GENERATION_DEFAULTS.strength, width: GENERATION_DEFAULTS.width, height: GENERATION_DEFAULTS.height };
 const CELL = 256;
 
 /**

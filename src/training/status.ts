@@ -5,6 +5,7 @@ import { formatUsd } from '../money/budget.js';
 import { isHidden } from '../voting/blind.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { estimateEta } from './progress.js';
+import type { TrainingPrices } from './plan.js';
 import type { TrainingRecord, TrainingRunRecord } from './records.js';
 
 /**
@@ -17,8 +18,9 @@ export const isTerminalRun = (run: Pick<TrainingRunRecord, 'status'>): boolean =
   run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled';
 
 /** GPU seconds so far: finished runs by their metrics, running ones by the time since they started, and the previews. */
-export function gpuSecondsSoFar(training: TrainingRecord, now: number): { seconds: number; exact: boolean } {
-  let seconds = training.previewGpuSeconds ?? 0;
+export function gpuSecondsSoFar(training: TrainingRecord, now: number): { seconds: number; exact: boolean; previewSeconds: number } {
+  const previewSeconds = training.previewGpuSeconds ?? 0;
+  let seconds = previewSeconds;
   let exact = true;
   for (const run of training.runs ?? []) {
     if (run.gpuSeconds !== undefined) seconds += run.gpuSeconds;
@@ -27,7 +29,7 @@ export function gpuSecondsSoFar(training: TrainingRecord, now: number): { second
       exact = false;
     }
   }
-  return { seconds, exact };
+  return { seconds, exact, previewSeconds };
 }
 
 /** The run whose bar stands for the training: the longest one still going, else the longest. */
@@ -48,6 +50,12 @@ export function describeCost(seconds: number, pricePerSecond: number, locale: Lo
   return t(locale, 'cost.gpu', { duration: formatDuration(seconds, locale), usd: formatUsd(seconds * pricePerSecond) });
 }
 
+/** A training's GPU time so far, its runs at the trainer's price and its previews at the generator's. */
+export function describeSpend({ seconds, previewSeconds }: { seconds: number; previewSeconds: number }, prices: TrainingPrices, locale: Locale = 'en'): string {
+  const usd = (seconds - previewSeconds) * prices.training + previewSeconds * prices.preview;
+  return t(locale, 'cost.gpu', { duration: formatDuration(seconds, locale), usd: formatUsd(usd) });
+}
+
 function checkpointLine(training: TrainingRecord): string {
   const planned = [...new Set((training.runs ?? []).flatMap((run) => run.checkpointSteps))].sort((a, b) => a - b);
   const made = new Map(training.checkpoints.map((c) => [c.step, c]));
@@ -63,7 +71,7 @@ function checkpointLine(training: TrainingRecord): string {
     .join(' · ');
 }
 
-export function renderStatus(training: TrainingRecord, { now, triggerWord, pricePerSecond }: { now: number; triggerWord: string; pricePerSecond: number }): MessageCreateOptions & { content: string } {
+export function renderStatus(training: TrainingRecord, { now, triggerWord, prices }: { now: number; triggerWord: string; prices: TrainingPrices }): MessageCreateOptions & { content: string } {
   const lead = leadingRun(training);
   const target = training.stopAfter?.step ?? training.steps;
   const step = Math.min(target, Math.max(0, ...training.checkpoints.map((c) => c.step), lead?.progress?.step ?? 0));
@@ -86,7 +94,7 @@ export function renderStatus(training: TrainingRecord, { now, triggerWord, price
   const end = training.finishedAt ?? now;
   const estimate = training.estimate ? ` ${t(locale, 'common.estimated', { usd: formatUsd(training.estimate.usd) })}` : '';
   const elapsed = formatDuration((end - training.createdAt) / 1000, locale);
-  lines.push(t(locale, cost.exact ? 'training.status.elapsed' : 'training.status.elapsed.so-far', { elapsed, cost: describeCost(cost.seconds, pricePerSecond, locale), estimate }));
+  lines.push(t(locale, cost.exact ? 'training.status.elapsed' : 'training.status.elapsed.so-far', { elapsed, cost: describeSpend(cost, prices, locale), estimate }));
   lines.push(t(locale, 'training.status.checkpoints', { checkpoints: checkpointLine(training) }));
   if (training.stopAfter) lines.push(t(locale, 'training.status.stopped', { step: training.stopAfter.step, user: training.stopAfter.by }));
   if (training.failure) lines.push(t(locale, 'training.status.failure', { failure: training.failure.slice(0, 300) }));

@@ -15,7 +15,8 @@ import type { Store } from '../store/store.js';
 import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
 import { explainWinner, tally, winner } from '../voting/tally.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
-import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
+import { estimateTraining, remainingRunSeconds, type TrainingEstimate, type TrainingPrices } from './plan.js';
+import { usdPerSecond } from '../money/prices.js';
 import { Follower } from './follower.js';
 import { LiveTallies } from './live-tallies.js';
 import { postOnce, type PostOnceDeps, type PostOnceRequest } from './post-once.js';
@@ -23,7 +24,7 @@ import { previewContent } from './preview-text.js';
 import { mergeRun, runIndexOf, withRun } from './run-snapshots.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
 import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
-import { cancelId, describeCost, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
+import { cancelId, describeCost, describeSpend, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
 
 export interface TrainingTiming {
   /** Bounded backoff between polls of running runs: back to `baseMs` whenever something moved. */
@@ -67,9 +68,15 @@ export function estimateFor(trainer: Trainer, config: Config, items: readonly Tr
   return estimateTraining(trainer.plan(steps, every), {
     images: items.length,
     samples: choosePreviewSamples(items, config.TRIGGER_WORD, 0).length,
-    pricePerSecond: config.GPU_PRICE_PER_SECOND,
+    prices: trainingPrices(config),
     preview: PREVIEW_SETTINGS,
+    strategy: trainer.strategy,
   });
+}
+
+/** A training's runs bill at the trainer's price, its previews at the generator's. */
+export function trainingPrices(config: Config): TrainingPrices {
+  return { training: usdPerSecond(config, 'training'), preview: usdPerSecond(config, 'generation') };
 }
 
 const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
@@ -439,7 +446,10 @@ export class TrainingSupervisor {
         channelId: record.channelId,
         tag: votesId(ref.trainingId, 'announcement'),
         build: async () => ({
-          content: t(locale, 'training.announcement', { user: record.startedBy, trigger: config.TRIGGER_WORD, steps: record.steps, every: record.checkpointEvery }),
+          content: [
+            t(locale, 'training.announcement', { user: record.startedBy, trigger: config.TRIGGER_WORD, steps: record.steps, every: record.checkpointEvery }),
+            ...((record.strategy ?? 'ladder') === 'ladder' && (record.runs?.length ?? 0) > 1 ? [t(locale, 'training.announcement.ladder')] : []),
+          ].join('\n'),
           components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'announcement', locale))],
         }),
       });
@@ -564,7 +574,7 @@ export class TrainingSupervisor {
     });
     if (snapshot.gpuSeconds !== undefined && record?.runs?.some((run) => run.id === snapshot.id)) {
       if (await this.o.store.setIfAbsent(keys.runSpend(ref.guildId, ref.trainingId, snapshot.id), snapshot.gpuSeconds)) {
-        await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, snapshot.gpuSeconds);
+        await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, snapshot.gpuSeconds, 'training');
       }
     }
     return { record, changed };
@@ -594,7 +604,7 @@ export class TrainingSupervisor {
     let sheet = await loadSavedPreview(config, record, checkpoint.step);
     let refused: string | undefined;
     if (!sheet) {
-      const estimate = (record.samples?.length ?? 0) * estimateGenerationSeconds(PREVIEW_SETTINGS.steps, PREVIEW_SETTINGS.width, PREVIEW_SETTINGS.height) * config.GPU_PRICE_PER_SECOND;
+      const estimate = (record.samples?.length ?? 0) * estimateGenerationSeconds(PREVIEW_SETTINGS.steps, PREVIEW_SETTINGS.width, PREVIEW_SETTINGS.height) * usdPerSecond(config, 'generation');
       try {
         await requireBudget(store, config, clock, ref.guildId, estimate);
       } catch (error) {
@@ -629,7 +639,7 @@ export class TrainingSupervisor {
 
   private async addPreviewSpend(ref: TrainingRef, gpuSeconds: number): Promise<void> {
     if (!(gpuSeconds > 0)) return;
-    await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, gpuSeconds);
+    await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, gpuSeconds, 'generation');
     await this.update(ref, (current) => ({ ...current, previewGpuSeconds: (current.previewGpuSeconds ?? 0) + gpuSeconds }));
   }
 
@@ -706,10 +716,11 @@ export class TrainingSupervisor {
 
   private async finalMessage(record: TrainingRecord, chosen: ReturnType<typeof winner>): Promise<MessageCreateOptions> {
     const { config, clock, store } = this.o;
-    const price = config.GPU_PRICE_PER_SECOND;
+    const prices = trainingPrices(config);
+    const price = prices.training;
     const locale = record.locale ?? 'en';
     const estimate = record.estimate ? ` ${t(locale, 'common.estimated', { usd: formatUsd(record.estimate.usd) })}` : '';
-    const cost = t(locale, 'training.cost', { cost: describeCost(gpuSecondsSoFar(record, clock.now()).seconds, price, locale), estimate });
+    const cost = t(locale, 'training.cost', { cost: describeSpend(gpuSecondsSoFar(record, clock.now()), prices, locale), estimate });
     const noReason = t(locale, 'common.no-reason');
     const lines: string[] = [];
     if (record.status === 'succeeded') {
@@ -758,11 +769,11 @@ export class TrainingSupervisor {
 
   /** GPU time the runs `which` selects would still have used. */
   private savedBy(record: TrainingRecord, which: (run: TrainingRunRecord) => boolean, now: number): number {
-    return (record.runs ?? []).filter((run) => !isTerminalRun(run) && which(run)).reduce((sum, run) => sum + remainingRunSeconds(run, record.imageCount ?? 0, now), 0);
+    return (record.runs ?? []).filter((run) => !isTerminalRun(run) && which(run)).reduce((sum, run) => sum + remainingRunSeconds(run, record.imageCount ?? 0, now, record.strategy ?? 'ladder'), 0);
   }
 
   private statusPayload(record: TrainingRecord) {
-    return renderStatus(record, { now: this.o.clock.now(), triggerWord: this.o.config.TRIGGER_WORD, pricePerSecond: this.o.config.GPU_PRICE_PER_SECOND });
+    return renderStatus(record, { now: this.o.clock.now(), triggerWord: this.o.config.TRIGGER_WORD, prices: trainingPrices(this.o.config) });
   }
 
   /** Edits the status message: at most once per interval unless `force`, and never with the same text. */

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { loadDataset } from '../../src/dataset/dataset.js';
+import { loadDataset, setCaption } from '../../src/dataset/dataset.js';
+import { CAPTION_INPUT_MAX } from '../../commands/caption.js';
 import { trainingItems, trainingZip } from '../../src/training/dataset-export.js';
 import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
@@ -180,6 +181,22 @@ describe('/dataset', () => {
     expect((await submit.waitForOriginal()).content).toMatch(/Saved the caption of \*\*tiny\*\*/);
     const tiny = (await loadDataset(bot.app.context.store, guildId())).images.find((i) => i.name === 'tiny')!;
     expect(tiny).toMatchObject({ caption: 'KMPLZ, a drawing of a small brown square, sketchy lines', captionSource: 'edited' });
+  });
+
+  it('opens the caption editor on a caption longer than it takes, cut to fit (Discord refuses an over-long pre-filled value)', async () => {
+    const long = `KMPLZ, a drawing of ${'a girl with a very long scarf and '.repeat(9)}boots`;
+    expect(long.length).toBeGreaterThan(CAPTION_INPUT_MAX);
+    await setCaption(bot.app.context, guildId(), 'tiny', long, 'edited');
+    const review = await (await discord.slash({ name: 'caption', user: discord.users.bob })).waitForOriginal((m) => m.embeds[0]?.title?.startsWith('Captions') ?? false, 20_000);
+    const click = await discord.button({ customId: 'caption:edit:tiny', message: review, user: discord.users.bob });
+    const modal = await click.modal();
+    const input = JSON.parse(JSON.stringify(modal.components[0])).components[0] as { value: string; max_length: number };
+    expect(input.max_length).toBe(CAPTION_INPUT_MAX);
+    expect(input.value.length).toBeLessThanOrEqual(CAPTION_INPUT_MAX);
+    expect(input.value.length).toBeGreaterThan(CAPTION_INPUT_MAX * 0.8);
+    expect(long.startsWith(input.value)).toBe(true);
+    // Cut at a space, not mid-word.
+    expect(long[input.value.length]).toBe(' ');
   });
 
   it('exports the training zip: the processed squares plus caption.csv with the trigger word in every caption', async () => {

@@ -40,6 +40,12 @@ afterEach(() => {
   expect(replicate.specErrors).toEqual([]);
 });
 
+describe('an http PUBLIC_URL', () => {
+  it('is named in a warning at start: Replicate requires an HTTPS webhook URL', () => {
+    expect(bot.logs().some((line) => line.level === 40 && line.key === 'PUBLIC_URL' && /not https: Replicate requires an HTTPS webhook URL/.test(String(line.msg)))).toBe(true);
+  });
+});
+
 describe('/train followed by Replicate webhooks', () => {
   let trainingId: string;
   let threadId: string;

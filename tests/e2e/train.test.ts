@@ -1,3 +1,4 @@
+import { GENERATION_DEFAULTS } from '../../src/generation/prompt.js';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addToDataset, removeFromDataset } from '../../src/dataset/dataset.js';
@@ -63,7 +64,7 @@ describe('/train confirmation', () => {
     expect(fields['captions missing']).toMatch(/^1 — /);
     expect(fields.checkpoints).toMatch(/^250, 500, 750, 1000 /);
     expect(fields['estimated GPU time and cost']).toMatch(/≈ \$\d+\.\d+ \(training \$\d+\.\d+, previews \$\d+\.\d+\)/);
-    expect(fields.strategy).toMatch(/ladder: 4 runs of 250 \/ 500 \/ 750 \/ 1000 steps .* \(2\.5× one training\)/);
+    expect(fields.strategy).toMatch(/ladder: 4 separate trainings of 250 \/ 500 \/ 750 \/ 1000 steps .*not a point of one run.* \(2\.5× one training\)/);
     expect(fields.budget).toMatch(/\$0\.000 of \$50\.00 spent this month/);
     expect(customIdsOf(reply).map((id) => id.split(':')[1])).toEqual(['start', 'discard', 'caption']);
     expect(replicate.trainings.size).toBe(0);
@@ -155,9 +156,13 @@ describe('/train with the ladder', () => {
     const promptsAndSeeds = (list: JobRecord[]) => list.map((p) => `${String(p.input.prompt)}#${String(p.input.seed)}`).sort();
     for (const list of byWeights.values()) expect(promptsAndSeeds(list)).toEqual(promptsAndSeeds(byWeights.get(weights[0])!));
     expect(promptsAndSeeds(byWeights.get(weights[0])!).some((p) => p.startsWith('KMPLZ, a drawing of a sad girl in a hoodie and jeans#'))).toBe(true);
+    // At /kmplz's default strength, sent: what the class votes on is what /kmplz draws.
+    expect(new Set(predictions.map((p) => p.input.lora_scale))).toEqual(new Set([GENERATION_DEFAULTS.strength]));
 
     // One status message, edited with a bar, step / total, an ETA and the cost so far, finished at the end.
     const record1 = (await record(trainingId))!;
+    // The thread's first message says what a rung is.
+    expect(discord.message(record1.announcementId!)?.content).toMatch(/Each checkpoint is a separate training of that many steps \(rounded up to whole epochs\)/);
     const edits = discord.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/channels/${threadId}/messages/${record1.statusMessageId}`));
     expect(edits.length).toBeGreaterThan(2);
     const texts = edits.map((e) => String((e.body as { content?: string }).content));

@@ -80,6 +80,13 @@ async function bot(i: Interaction): Promise<void> {
           ),
       );
     }
+    if (action === 'prefill') {
+      const modal = new ModalBuilder()
+        .setCustomId('prefill-modal')
+        .setTitle('Prefilled')
+        .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(new TextInputBuilder().setCustomId('text').setLabel('Text').setStyle(TextInputStyle.Paragraph).setMaxLength(10).setValue(job!)));
+      await i.showModal(modal).then(() => report('prefill', 'opened'), (error: unknown) => report('prefill', error));
+    }
     return;
   }
   if (i.isModalSubmit()) {
@@ -293,6 +300,20 @@ describe('Discord emulator with the real discord.js client', () => {
       `GET /channels/${channelId}/no-such-thing: unknown route: GET /channels/${channelId}/no-such-thing`,
     ]);
     discord.specErrors.length = 0;
+  });
+
+  it('refuses a modal whose pre-filled value is longer than its own max_length, as Discord does (50035)', async () => {
+    const message = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
+    const fits = outcome('prefill');
+    const opened = await discord.button({ customId: 'prefill:tenletters', message, forged: true });
+    expect(await fits).toBe('opened');
+    expect((await opened.modal()).custom_id).toBe('prefill-modal');
+    const refused = outcome('prefill');
+    await discord.button({ customId: 'prefill:elevenletter', message, forged: true });
+    const error = await refused;
+    expect(error).toBeInstanceOf(DiscordAPIError);
+    expect((error as DiscordAPIError).code).toBe(50035);
+    expect((error as DiscordAPIError).message).toMatch(/between 0 and 10 in length/);
   });
 
   it('answers a second acknowledgement with 40060 and a late one with 10062', async () => {

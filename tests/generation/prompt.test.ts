@@ -126,17 +126,17 @@ describe('displaySafe', () => {
 });
 
 describe('validateGenerationOptions', () => {
-  const defaults = { steps: 30, guidance: 7, width: 1024, height: 1024 };
+  const defaults = { steps: 30, guidance: 7, strength: 1, width: 1024, height: 1024 };
 
   it.each([
     { name: 'nothing given', raw: {}, options: defaults },
     { name: 'nulls from absent options', raw: { steps: null, guidance: null, seed: null }, options: defaults },
     {
       name: 'every option set',
-      raw: { steps: 50, guidance: 7.5, width: 768, height: 1344, seed: 42 },
-      options: { steps: 50, guidance: 7.5, width: 768, height: 1344, seed: 42 },
+      raw: { steps: 50, guidance: 7.5, strength: 0.45, width: 768, height: 1344, seed: 42 },
+      options: { steps: 50, guidance: 7.5, strength: 0.45, width: 768, height: 1344, seed: 42 },
     },
-    { name: 'the bounds themselves', raw: { steps: 100, guidance: 0, width: 512, height: 1536, seed: 2 ** 32 - 1 }, options: { steps: 100, guidance: 0, width: 512, height: 1536, seed: 2 ** 32 - 1 } },
+    { name: 'the bounds themselves', raw: { steps: 100, guidance: 0, strength: 0, width: 512, height: 1536, seed: 2 ** 32 - 1 }, options: { steps: 100, guidance: 0, strength: 0, width: 512, height: 1536, seed: 2 ** 32 - 1 } },
     { name: 'numbers sent as strings', raw: { steps: '25', guidance: ' 3.5 ', seed: '0' }, options: { ...defaults, steps: 25, guidance: 3.5, seed: 0 } },
     { name: 'unknown keys ignored', raw: { prompt: 'a cat', steps: 20 }, options: { ...defaults, steps: 20 } },
   ])('accepts $name', ({ raw, options }) => {
@@ -156,6 +156,8 @@ describe('validateGenerationOptions', () => {
     { raw: { steps: 101 }, field: 'steps', code: 'out-of-range' },
     { raw: { guidance: -0.5 }, field: 'guidance', code: 'out-of-range' },
     { raw: { guidance: 20.5 }, field: 'guidance', code: 'out-of-range' },
+    { raw: { strength: -0.1 }, field: 'strength', code: 'out-of-range' },
+    { raw: { strength: 1.01 }, field: 'strength', code: 'out-of-range' },
     { raw: { width: 1020 }, field: 'width', code: 'not-a-multiple' },
     { raw: { height: 256 }, field: 'height', code: 'out-of-range' },
     { raw: { height: 2048 }, field: 'height', code: 'out-of-range' },

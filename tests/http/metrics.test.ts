@@ -24,7 +24,7 @@ describe('GET /metrics', () => {
   it('counts acknowledged interactions with their latency, and shows queue depth and this month’s GPU spend', async () => {
     for (let i = 0; i < 3; i++) await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
     const { context } = bot.app;
-    await recordSpend(context.store, context.config, context.clock, discord.guild().id, 120);
+    await recordSpend(context.store, context.config, context.clock, discord.guild().id, 120, 'generation');
     const response = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);

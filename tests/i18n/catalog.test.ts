@@ -88,7 +88,7 @@ describe('choosing and rendering', () => {
       checkpoints: [{ step: 250, createdAt: 0 }], votes: { a: 250, b: 250 }, createdAt: 0, strategy: 'ladder',
       runs: [{ steps: 250, checkpointSteps: [250], status: 'succeeded', gpuSeconds: 60 }],
     };
-    const options = { now: 100_000, triggerWord: 'KMPLZ', pricePerSecond: 0.001 };
+    const options = { now: 100_000, triggerWord: 'KMPLZ', prices: { training: 0.001, preview: 0.001 } };
     expect(renderStatus(record, options).content).toMatch(/Checkpoints: 🖼️ 250/);
     const russian = renderStatus({ ...record, locale: 'ru' }, options).content;
     expect(russian).toMatch(/^\*\*🏋️ Обучение: KMPLZ\*\* · ladder · 1000 шагов, чекпоинт каждые 250/);

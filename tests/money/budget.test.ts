@@ -25,10 +25,10 @@ describe('budget', () => {
     const store = openMemoryStore();
     const config = parseConfig({ DISCORD_TOKEN: 't', GPU_PRICE_PER_SECOND: '0.002' });
     const november = clockAt('2026-11-24T15:00:00Z');
-    await recordSpend(store, config, november, 'g1', 100);
-    await recordSpend(store, config, november, 'g1', 50);
-    await recordSpend(store, config, november, 'g2', 10);
-    await recordSpend(store, config, clockAt('2026-12-01T00:00:00Z'), 'g1', 7);
+    await recordSpend(store, config, november, 'g1', 100, 'generation');
+    await recordSpend(store, config, november, 'g1', 50, 'generation');
+    await recordSpend(store, config, november, 'g2', 10, 'generation');
+    await recordSpend(store, config, clockAt('2026-12-01T00:00:00Z'), 'g1', 7, 'generation');
     const g1 = await spentThisMonth(store, november, 'g1');
     expect(g1.gpuSeconds).toBe(150);
     expect(g1.usd).toBeCloseTo(0.3, 10);
@@ -42,7 +42,7 @@ describe('budget', () => {
     const store = openMemoryStore();
     const config = parseConfig({ DISCORD_TOKEN: 't', GPU_PRICE_PER_SECOND: '0.01', BUDGET_USD: '1' });
     const clock = clockAt('2026-11-24T15:00:00Z');
-    await recordSpend(store, config, clock, 'g1', 90); // $0.90
+    await recordSpend(store, config, clock, 'g1', 90, 'generation'); // $0.90
     await expect(requireBudget(store, config, clock, 'g1', 0.1)).resolves.toBeUndefined();
     const refusal = await requireBudget(store, config, clock, 'g1', 0.2).catch((e: unknown) => e);
     expect(refusal).toBeInstanceOf(UserError);

@@ -18,7 +18,7 @@ const base: TrainingRecord = {
   estimate: { gpuSeconds: 1000, trainingGpuSeconds: 900, previewGpuSeconds: 100, wallSeconds: 500, usd: 1.5 },
   previewGpuSeconds: 0,
 };
-const options = { now: 100_000, triggerWord: 'KMPLZ', pricePerSecond: 0.001 };
+const options = { now: 100_000, triggerWord: 'KMPLZ', prices: { training: 0.001, preview: 0.001 } };
 
 describe('the status message', () => {
   it('before any step: starting, an empty bar, every checkpoint waiting, a Cancel button', () => {
@@ -44,8 +44,11 @@ describe('the status message', () => {
     // 500 of 1000 in 50 s: 50 s more.
     expect(status.content).toContain(`▰▰▰▰▰▰▰▰▰▰▱▱▱▱▱▱▱▱▱▱ 500 / 1000 · done <t:${(100_000 + 50_000) / 1000}:R>`);
     // 120 + 10 billed + 20 previews + 50 s and 60 s running.
-    expect(gpuSecondsSoFar(running, options.now)).toEqual({ seconds: 260, exact: false });
+    expect(gpuSecondsSoFar(running, options.now)).toEqual({ seconds: 260, exact: false, previewSeconds: 20 });
     expect(status.content).toMatch(/Elapsed 1 min 40 s · cost so far 4 min 20 s of GPU ≈ \$0\.260 \(estimated \$1\.50\)/);
+    // The runs at the trainer's price, the 20 s of previews at the generator's: 240 × 0.001 + 20 × 0.01.
+    const priced = renderStatus(running, { ...options, prices: { training: 0.001, preview: 0.01 } });
+    expect(priced.content).toMatch(/cost so far 4 min 20 s of GPU ≈ \$0\.440 /);
     expect(status.content).toMatch(/Checkpoints: ✅ \[250\]\(https:\/\/discord\.com\/channels\/G\/T\/M\) · ⏳ 500 · ✖️ 750 · ⏳ 1000/);
   });
 

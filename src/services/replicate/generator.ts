@@ -53,6 +53,8 @@ export function generatorInput(request: Omit<GenerationRequest, 'weights'>): Rec
     // cog-sdxl refuses guidance_scale below 1, while /kmplz offers 0–20. In diffusers any
     // scale ≤ 1 turns classifier-free guidance off, so 0…1 all draw the same picture as 1.
     guidance_scale: Math.max(1, request.guidance),
+    // Always sent: left out, cog-sdxl would apply its own 0.6, a scale nobody chose.
+    lora_scale: request.strength,
     width: request.width,
     height: request.height,
     seed: request.seed,

@@ -30,10 +30,10 @@ function sentInputs(role: ModelRole): { key: InputKey; inputs: Record<string, un
   const run = { datasetUrl: SAMPLE_URL, triggerWord: 'KMPLZ', seed: SAMPLE_SEED, resolution: DEFAULT_TRAINING_SIZE };
   switch (role) {
     case 'generator': {
-      const { steps, guidance, size } = GENERATION_BOUNDS;
+      const { steps, guidance, strength, size } = GENERATION_BOUNDS;
       const extremes = [
-        { steps: steps.min, guidance: guidance.min, width: size.min, height: size.max },
-        { steps: steps.max, guidance: guidance.max, width: size.max, height: size.min },
+        { steps: steps.min, guidance: guidance.min, strength: strength.min, width: size.min, height: size.max },
+        { steps: steps.max, guidance: guidance.max, strength: strength.max, width: size.max, height: size.min },
       ];
       return {
         key: 'Input',

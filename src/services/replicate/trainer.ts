@@ -30,6 +30,8 @@ const WEBHOOK_EVENTS = ['start', 'output', 'logs', 'completed'] as const;
  * length); with `streaming`, one *prediction* of kmplz's own trainer (a Cog model whose
  * `predict()` yields a weights .tar every `checkpointing_steps`), whose output array grows by
  * one URL per checkpoint. Both read the same zip, trigger word, seed and square size.
+ * A ladder's rungs are separate trainings, not points of one run: cog-sdxl also pivots from
+ * textual inversion to LoRA halfway through each run's own epochs (src/training/plan.ts).
  */
 export function createReplicateTrainer({
   token,

@@ -519,6 +519,9 @@ export class RestApi {
           }
           break;
         }
+        case InteractionResponseType.Modal:
+          checkModalValues(body.data);
+          break;
         default:
           break;
       }
@@ -754,6 +757,25 @@ export class RestApi {
   private guildChannels(guildId: string) {
     return [...this.o.state.channels.values()].filter((ch) => ch.guild_id === guildId && ch.type === ChannelType.GuildText);
   }
+}
+
+/**
+ * Discord refuses a modal whose pre-filled text input `value` breaks that input's own bounds
+ * (`max_length` 1–4000, `min_length`; developer docs, "Text Input"), with 50035 naming the field:
+ * the modal never opens. Text inputs sit in action rows or, in the newer layout, in labels.
+ */
+function checkModalValues(data: unknown): void {
+  type Input = { type?: number; value?: unknown; max_length?: unknown; min_length?: unknown };
+  const tops = ((data as { components?: unknown } | undefined)?.components ?? []) as { components?: Input[]; component?: Input }[];
+  tops.forEach((top, row) => {
+    const inputs = top.components ?? (top.component ? [top.component] : []);
+    inputs.forEach((input, column) => {
+      if (input.type !== 4 || typeof input.value !== 'string') return;
+      const field = top.components ? `data.components.${row}.components.${column}.value` : `data.components.${row}.component.value`;
+      const max = typeof input.max_length === 'number' ? input.max_length : 4000;
+      if (input.value.length > max) throw invalidFormBody(field, 'BASE_TYPE_BAD_LENGTH', `Must be between ${typeof input.min_length === 'number' ? input.min_length : 0} and ${max} in length.`);
+    });
+  });
 }
 
 function allowedResponses(record: InteractionRecord): InteractionResponseType[] {
