@@ -267,7 +267,7 @@ function buildServices(
   const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, log: servicesLog, fetch: fetchImpl, poll });
   const captioner =
     config.CAPTION_BACKEND === 'hf'
-      ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })
+      ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, model: config.HF_CAPTION_MODEL, fetch: fetchImpl, log: servicesLog })
       : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, log: servicesLog });
   const trainer = createReplicateTrainer({
     token: config.REPLICATE_API_TOKEN ?? '',

@@ -103,6 +103,7 @@ export const en = {
   'error.caption_missing_trigger.more': 'Every caption must contain {trigger}; these do not: {files} and {more} more.',
   'error.caption': 'BLIP could not caption “{name}”: {reason}.',
   'error.caption.throttled': 'BLIP could not caption “{name}”: the service is busy, try again in a minute.',
+  'error.caption-model-unavailable': 'No Hugging Face Inference Provider runs {model}, the captioning model (HF_CAPTION_MODEL). Whoever runs the bot can set HF_CAPTION_MODEL to a vision-language model that providers serve, or HF_CAPTION_ENDPOINT to a dedicated endpoint.',
   'error.nothing-to-showcase': 'Give a link to a kmplz picture (`link`) or attach a picture (`image`).',
   'error.nothing-to-showcase.unfinished': 'This picture is not finished, so it cannot be showcased.',
   'error.showcase-not-configured': 'This bot has no showcase channel yet: an admin can set SHOWCASE_CHANNEL_ID.',

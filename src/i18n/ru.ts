@@ -108,6 +108,7 @@ export const ru: Catalog = {
   'error.caption_missing_trigger.more': 'В каждой подписи должно быть {trigger}; в этих нет: {files} и ещё {more}.',
   'error.caption': 'BLIP не смог подписать «{name}»: {reason}.',
   'error.caption.throttled': 'BLIP не смог подписать «{name}»: сервис перегружен, попробуйте через минуту.',
+  'error.caption-model-unavailable': 'Ни один провайдер Hugging Face (Inference Providers) не запускает {model} — модель для подписей (HF_CAPTION_MODEL). Тот, кто запускает бота, может указать в HF_CAPTION_MODEL модель «зрение–язык», которую обслуживают провайдеры, или в HF_CAPTION_ENDPOINT — выделенный эндпоинт.',
   'error.nothing-to-showcase': 'Дайте ссылку на картинку kmplz (`ссылка`) или прикрепите картинку (`картинка`).',
   'error.nothing-to-showcase.unfinished': 'Эта картинка ещё не готова, поэтому в витрину её не отправить.',
   'error.showcase-not-configured': 'У бота пока нет канала-витрины: администратор может задать SHOWCASE_CHANNEL_ID.',
