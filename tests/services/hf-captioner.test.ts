@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HF_CAPTION_MODEL } from '../../src/config.js';
 import { createHfCaptioner } from '../../src/services/hf/captioner.js';
 import { CaptionModelUnavailableError } from '../../src/services/hf/errors.js';
+import { checkCaptionModel } from '../../src/services/hf/model-check.js';
 import { asPhrase } from '../../src/services/hf/vlm.js';
 import { ServiceError } from '../../src/services/types.js';
 import { startHfEmulator, type HfEmulator } from '../emulators/hf/index.js';
@@ -111,5 +112,24 @@ describe('asPhrase: a chat model’s answer as a captioner’s phrase', () => {
     ['\n  a boy with a kite!  ', 'a boy with a kite'],
   ])('%j → %j', (answer, phrase) => {
     expect(asPhrase(answer)).toBe(phrase);
+  });
+});
+
+describe('checkCaptionModel: HF_CAPTION_MODEL against the Hub, at start', () => {
+  it.each([
+    [DEFAULT_HF_CAPTION_MODEL, { ok: true, providers: ['groq', 'together'] }],
+    [`${DEFAULT_HF_CAPTION_MODEL}:fastest`, { ok: true, providers: ['groq', 'together'] }],
+    [`${DEFAULT_HF_CAPTION_MODEL}:groq`, { ok: true, providers: ['groq'] }],
+    ['Qwen/Qwen2.5-VL-7B-Instruct:together', { ok: false, reason: 'no Inference Provider serves it' }],
+    ['Salesforce/blip-image-captioning-large', { ok: false, reason: 'it is not a vision-language model (its task is image-to-text)' }],
+    ['meta-llama/Llama-3.1-8B-Instruct', { ok: false, reason: 'it is not a vision-language model (its task is text-generation)' }],
+    ['nobody/no-such-model', { ok: false, reason: 'the Hub has no such model' }],
+  ])('%s', async (model, expected) => {
+    expect(await checkCaptionModel({ model, token: pipeline.token, fetch: pipeline.fetch })).toEqual(expected);
+  });
+
+  it('says nothing is known when the Hub cannot be asked', async () => {
+    const unreachable: typeof fetch = () => Promise.reject(new TypeError('fetch failed'));
+    expect(await checkCaptionModel({ model: DEFAULT_HF_CAPTION_MODEL, token: 't', fetch: unreachable })).toEqual({ ok: undefined, reason: 'fetch failed' });
   });
 });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeImage } from '../replicate/images.js';
-import { chatCompletion, HUB_MODELS, hubModel, type ProviderMapping } from './providers.js';
+import { chatCompletion, HUB_MODELS, hubModel, type HubModel } from './providers.js';
 
 export interface HfEmulatorOptions {
   /** Token the endpoint and the router accept as `Authorization: Bearer …` (the router wants `hf_…`). */
@@ -17,7 +17,7 @@ export interface HfEmulatorOptions {
    */
   endpointShape?: 'list' | 'object';
   /** The Hub's provider mappings (default: HUB_MODELS, where no provider serves BLIP). */
-  hubModels?: Record<string, ProviderMapping[]>;
+  hubModels?: Record<string, HubModel>;
 }
 
 export type HfService = 'endpoint' | 'hub' | 'router';

@@ -21,20 +21,37 @@ export interface ProviderMapping {
   task: 'conversational' | 'image-to-text';
 }
 
+export interface HubModel {
+  /** The model's task on the Hub: `image-text-to-text` for a VLM, `image-to-text` for BLIP. */
+  pipelineTag: string;
+  providers: ProviderMapping[];
+}
+
 /**
  * What the Hub maps, as of 2026. BLIP: no provider at all (open requests for it in
  * huggingface/InferenceSupport). The default VLM (src/config.ts DEFAULT_HF_CAPTION_MODEL): its
  * providers as hub-docs' `docs/inference-providers/tasks/chat-completion.md` and
  * `image-text-to-text.md` list them.
  */
-export const HUB_MODELS: Record<string, ProviderMapping[]> = {
-  'Salesforce/blip-image-captioning-large': [],
-  'Salesforce/blip-image-captioning-base': [],
-  'meta-llama/Llama-4-Scout-17B-16E-Instruct': [
-    { provider: 'groq', providerId: 'meta-llama/llama-4-scout-17b-16e-instruct', task: 'conversational' },
-    { provider: 'together', providerId: 'meta-llama/Llama-4-Scout-17B-16E-Instruct', task: 'conversational' },
-  ],
-  'Qwen/Qwen2.5-VL-7B-Instruct': [{ provider: 'hyperbolic', providerId: 'Qwen/Qwen2.5-VL-7B-Instruct', task: 'conversational' }],
+export const HUB_MODELS: Record<string, HubModel> = {
+  'Salesforce/blip-image-captioning-large': { pipelineTag: 'image-to-text', providers: [] },
+  'Salesforce/blip-image-captioning-base': { pipelineTag: 'image-to-text', providers: [] },
+  'meta-llama/Llama-4-Scout-17B-16E-Instruct': {
+    pipelineTag: 'image-text-to-text',
+    providers: [
+      { provider: 'groq', providerId: 'meta-llama/llama-4-scout-17b-16e-instruct', task: 'conversational' },
+      { provider: 'together', providerId: 'meta-llama/Llama-4-Scout-17B-16E-Instruct', task: 'conversational' },
+    ],
+  },
+  'Qwen/Qwen2.5-VL-7B-Instruct': {
+    pipelineTag: 'image-text-to-text',
+    providers: [{ provider: 'hyperbolic', providerId: 'Qwen/Qwen2.5-VL-7B-Instruct', task: 'conversational' }],
+  },
+  // A text-only chat model: served, but it cannot see the picture.
+  'meta-llama/Llama-3.1-8B-Instruct': {
+    pipelineTag: 'text-generation',
+    providers: [{ provider: 'cerebras', providerId: 'llama3.1-8b', task: 'conversational' }],
+  },
 };
 
 type Reply = { status: number; body: unknown };
@@ -45,13 +62,13 @@ type Reply = { status: number; body: unknown };
  * (huggingface_hub `hf_api.py`, `ModelInfo.__init__`: "API returns a dict on model_info and a
  * list on list_models"). An unknown repository: 404 `{"error": "Repository not found"}`.
  */
-export function hubModel(models: Record<string, ProviderMapping[]>, id: string): Reply {
-  const mappings = models[id];
-  if (!mappings) return { status: 404, body: { error: 'Repository not found' } };
+export function hubModel(models: Record<string, HubModel>, id: string): Reply {
+  const model = models[id];
+  if (!model) return { status: 404, body: { error: 'Repository not found' } };
   const inferenceProviderMapping = Object.fromEntries(
-    mappings.map(({ provider, providerId, task }) => [provider, { status: 'live', providerId, task }]),
+    model.providers.map(({ provider, providerId, task }) => [provider, { status: 'live', providerId, task }]),
   );
-  return { status: 200, body: { _id: id.replace(/\W/g, '').slice(0, 24), id, inferenceProviderMapping } };
+  return { status: 200, body: { _id: id.replace(/\W/g, '').slice(0, 24), id, pipeline_tag: model.pipelineTag, inferenceProviderMapping } };
 }
 
 /**
@@ -60,11 +77,11 @@ export function hubModel(models: Record<string, ProviderMapping[]>, id: string):
  * shape). A served VLM describes the `data:` image it was sent, the way a chat model answers: a
  * capitalised sentence with a full stop ("A drawing of a red square.").
  */
-export async function chatCompletion(models: Record<string, ProviderMapping[]>, body: unknown): Promise<Reply> {
+export async function chatCompletion(models: Record<string, HubModel>, body: unknown): Promise<Reply> {
   const request = body as { model?: unknown; messages?: unknown } | undefined;
   const requested = typeof request?.model === 'string' ? request.model : '';
   const [id = '', provider] = requested.split(':');
-  const mapping = (models[id] ?? []).find((m) => m.task === 'conversational' && (provider === undefined || m.provider === provider));
+  const mapping = (models[id]?.providers ?? []).find((m) => m.task === 'conversational' && (provider === undefined || m.provider === provider));
   if (!mapping) {
     return {
       status: 400,
@@ -80,6 +97,8 @@ export async function chatCompletion(models: Record<string, ProviderMapping[]>, 
   }
   const image = imageOf(request?.messages);
   if (!image) return invalid('messages: a user message with an image_url part holding a base64 data: URL is required');
+  // Providers word this differently; what matters is that a text-only model cannot caption.
+  if (models[id]?.pipelineTag !== 'image-text-to-text') return invalid(`${id} does not accept image inputs`);
   let caption: string;
   try {
     caption = (await describeImage(image)).caption;
