@@ -64,6 +64,18 @@ describe('Hugging Face captioner: a dedicated endpoint (HF_CAPTION_ENDPOINT)', (
   });
 });
 
+describe('Hugging Face captioner: deadlines', () => {
+  it.each([
+    ['endpoint', () => createHfCaptioner({ token: pipeline.token, endpointUrl: pipeline.endpointUrl, model: DEFAULT_HF_CAPTION_MODEL, log: captureLogger().log, attemptTimeoutMs: 100 })],
+    ['router', () => createHfCaptioner({ token: pipeline.token, model: DEFAULT_HF_CAPTION_MODEL, fetch: pipeline.fetch, log: captureLogger().log, attemptTimeoutMs: 100 })],
+  ])('a stalled %s is given up on, not waited for forever', async (_service, captioner) => {
+    pipeline.inject({ stallMs: 1000 });
+    const failure = await captioner().caption(await redSquare()).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ServiceError);
+    expect((failure as ServiceError).failure).toBe('timeout');
+  });
+});
+
 describe('Hugging Face captioner: a vision-language model through Inference Providers (no endpoint)', () => {
   it('asks the router’s chat completion with the image as a data URL, and never the Hub', async () => {
     const before = pipeline.requests.length;

@@ -15,6 +15,8 @@ export interface HfCaptionerOptions {
   fetch?: typeof fetch;
   log: Logger;
   retry?: { baseMs: number; maxMs: number; attempts: number };
+  /** One attempt's deadline. A caption takes seconds; a scaled-to-zero endpoint answers 503 at once rather than stalling. */
+  attemptTimeoutMs?: number;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface HfCaptionerOptions {
  * an endpoint scaled to zero) or a 429 is waited out with a bounded backoff, never the client's
  * immediate and endless retry.
  */
-export function createHfCaptioner({ token, endpointUrl, model, fetch = globalThis.fetch, log, retry = { baseMs: 2000, maxMs: 20_000, attempts: 5 } }: HfCaptionerOptions): Captioner {
+export function createHfCaptioner({ token, endpointUrl, model, fetch = globalThis.fetch, log, retry = { baseMs: 2000, maxMs: 20_000, attempts: 5 }, attemptTimeoutMs = 60_000 }: HfCaptionerOptions): Captioner {
   const client = new InferenceClient(token);
   const once = endpointUrl
     ? (image: { data: Buffer; contentType: string }, signal?: AbortSignal) => captionOnEndpoint({ endpointUrl, token, fetch }, image, signal)
@@ -34,7 +36,8 @@ export function createHfCaptioner({ token, endpointUrl, model, fetch = globalThi
     async caption(image, { signal } = {}) {
       try {
         const raw = await retryWithBackoff(
-          () => once(image, signal),
+          // Neither call has a deadline of its own: a stalled endpoint or provider would hold the caption forever.
+          () => once(image, signal ? AbortSignal.any([signal, AbortSignal.timeout(attemptTimeoutMs)]) : AbortSignal.timeout(attemptTimeoutMs)),
           (error) => [429, 503].includes(statusOf(error) ?? 0),
           { ...retry, signal, onRetry: (error, delayMs) => log.warn({ status: statusOf(error), delayMs }, 'captioning service busy; waiting') },
         );

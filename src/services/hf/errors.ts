@@ -50,6 +50,7 @@ function messageOf(error: unknown): string {
 /** What a failed Hugging Face call means for the person who asked. */
 export function toServiceError(error: unknown, model?: string): ServiceError {
   if (error instanceof ServiceError) return error;
+  if ((error as Error | undefined)?.name === 'TimeoutError') return new ServiceError('timeout', 'Hugging Face did not answer in time');
   const status = statusOf(error);
   const message = messageOf(error);
   if (status === 429) return new ServiceError('throttled', 'Hugging Face is throttling requests');

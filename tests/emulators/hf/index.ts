@@ -39,7 +39,9 @@ export type HfFault =
   /** A cold or scaled-to-zero model: `{"error":"Model … is currently loading","estimated_time":…}`. */
   | { status: 503; estimatedTime?: number; body?: unknown }
   | { status: 429; body?: unknown }
-  | { status: 500 | 502; body?: unknown };
+  | { status: 500 | 502; body?: unknown }
+  /** No answer at all for `ms` (a stalled endpoint or provider); the connection is then dropped. */
+  | { stallMs: number };
 
 export interface HfEmulator {
   /** What kmplz takes as `HF_CAPTION_ENDPOINT` (a dedicated image-to-text endpoint). */
@@ -107,6 +109,12 @@ export async function startHfEmulator(options: HfEmulatorOptions = {}): Promise<
       return;
     }
     const fault = nextFault();
+    if (fault && 'stallMs' in fault) {
+      await new Promise((resolve) => setTimeout(resolve, fault.stallMs));
+      record.status = -1;
+      res.destroy();
+      return;
+    }
     if (fault) {
       const defaults: Record<number, unknown> = {
         503: { error: `Model ${model} is currently loading`, estimated_time: 'estimatedTime' in fault ? (fault.estimatedTime ?? 20) : 20 },
