@@ -28,6 +28,7 @@ import { respond } from '../src/interactions/respond.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 import { requireBudget } from '../src/money/budget.js';
 import { usdPerSecond } from '../src/money/prices.js';
+import { CaptionModelUnavailableError } from '../src/services/hf/errors.js';
 import { ServiceError } from '../src/services/types.js';
 import { progressBar } from '../src/util/progress-bar.js';
 import { INTAKE_LIMITS } from './dataset.js';
@@ -117,6 +118,7 @@ async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotCont
     throw error;
   });
   const text = await captionImage(captionDeps(ctx), guildId, { data, contentType: attachment.contentType ?? 'image/png', name: attachment.name }).catch((error: unknown) => {
+    if (error instanceof CaptionModelUnavailableError) throw new UserError('caption-model-unavailable', msg('error.caption-model-unavailable', { model: error.model }));
     if (error instanceof ServiceError) {
       const reason = error.failure === 'throttled' ? msg('error.caption.throttled', { name: attachment.name }) : msg('error.caption', { name: attachment.name, reason: error.message });
       throw new UserError(`caption-${error.failure}`, reason);

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log.js';
 import { GenerationService, type GenerationServiceOptions, type JobEnd, type JobRef } from './generation/service.js';
 import { Replier } from './interactions/reply-target.js';
 import { createHfCaptioner } from './services/hf/captioner.js';
+import { reportCaptionModel } from './services/hf/model-check.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
@@ -175,6 +176,10 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       client.on(Events.InteractionCreate, onInteraction);
       await client.login(config.DISCORD_TOKEN);
       await ready;
+      if (config.CAPTION_BACKEND === 'hf' && !config.HF_CAPTION_ENDPOINT) {
+        // Beside the rest of the start, never before it: the Hub may be slow or away.
+        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', fetch: deps.fetch }, log.child({ component: 'services' }));
+      }
       await syncCommands(client, commands, config, log);
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);
       await generation.resumeUnfinished();
@@ -275,7 +280,7 @@ function buildServices(
   const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, versions, log: servicesLog, fetch: fetchImpl, poll });
   const captioner =
     config.CAPTION_BACKEND === 'hf'
-      ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, fetch: fetchImpl, log: servicesLog })
+      ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, model: config.HF_CAPTION_MODEL, fetch: fetchImpl, log: servicesLog })
       : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, versions, log: servicesLog });
   const trainer = createReplicateTrainer({
     token: config.REPLICATE_API_TOKEN ?? '',

@@ -12,6 +12,14 @@ const DEFAULT_TRAINER =
   'stability-ai/sdxl:39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b';
 const DEFAULT_CAPTIONER =
   'salesforce/blip:2e1dddc8621f72155f24cf2e0adbde548458d3cab9f00c0139eea840d0ac4746';
+/**
+ * The vision-language model that captions through Hugging Face's Inference Providers when no
+ * HF_CAPTION_ENDPOINT is set: no provider serves BLIP, they serve VLMs through chat completion
+ * (docs/services.md#what-hugging-face-serves-for-captions). Llama 4 Scout is the VLM that Hugging
+ * Face's own chat-completion and image-text-to-text docs show with the most providers (cerebras,
+ * fireworks-ai, groq, novita, nscale, sambanova, together; hub-docs, 2026).
+ */
+export const DEFAULT_HF_CAPTION_MODEL = 'meta-llama/Llama-4-Scout-17B-16E-Instruct';
 
 // parseConfig drops empty values before parsing, so "optional" below also covers `KEY=` lines.
 const optionalString = z.string().trim().optional();
@@ -71,6 +79,12 @@ const configSchema = z.object({
   HF_TOKEN: optionalString,
   CAPTION_BACKEND: z.enum(['replicate', 'hf'], { error: '"replicate" or "hf"' }).default('replicate'),
   HF_CAPTION_ENDPOINT: optionalHttpUrl,
+  // A Hub model id, optionally with the router's `:provider` or `:policy` suffix.
+  HF_CAPTION_MODEL: z
+    .string()
+    .trim()
+    .regex(/^[\w.-]+\/[\w.-]+(:[\w-]+)?$/, 'a Hugging Face model id (owner/name, optionally :provider)')
+    .default(DEFAULT_HF_CAPTION_MODEL),
   TRIGGER_WORD: z
     .string()
     .trim()
@@ -137,6 +151,10 @@ function crossKeyProblems(given: Record<string, string | undefined>): { key: str
   }
   if (given.CAPTION_BACKEND?.trim() === 'hf' && !given.HF_TOKEN) {
     problems.push({ key: 'HF_TOKEN', expected: 'required when CAPTION_BACKEND=hf' });
+  } else if (given.CAPTION_BACKEND?.trim() === 'hf' && !given.HF_CAPTION_ENDPOINT && !given.HF_TOKEN?.trim().startsWith('hf_')) {
+    // The router picks the provider only for Hugging Face's own tokens; @huggingface/inference
+    // refuses any other key there ("Cannot select auto-router when using non-Hugging Face API key").
+    problems.push({ key: 'HF_TOKEN', expected: 'a Hugging Face token (hf_…) when captions go through Inference Providers (no HF_CAPTION_ENDPOINT)' });
   }
   return problems;
 }

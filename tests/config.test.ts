@@ -71,6 +71,10 @@ describe('parseConfig', () => {
     [{ CAPTION_BACKEND: 'hf', PUBLIC_URL: 'https://bot.example', LOG_LEVEL: 'x' }, ['DISCORD_TOKEN', 'HF_TOKEN', 'HTTP_PORT', 'LOG_LEVEL']],
     [{ ...minimal, PUBLIC_URL: 'https://bot.example', HTTP_PORT: 'eighty' }, ['HTTP_PORT']],
     [{ ...minimal, CAPTION_BACKEND: 'HF' }, ['CAPTION_BACKEND']],
+    [{ ...minimal, HF_CAPTION_MODEL: 'https://huggingface.co/Qwen/Qwen2.5-VL-7B-Instruct' }, ['HF_CAPTION_MODEL']],
+    // Without an endpoint the router picks the provider, which it does for Hugging Face tokens only.
+    [{ ...minimal, CAPTION_BACKEND: 'hf', HF_TOKEN: 'sk-provider-key' }, ['HF_TOKEN']],
+    [{ ...minimal, CAPTION_BACKEND: 'hf', HF_TOKEN: 'sk-provider-key', HF_CAPTION_ENDPOINT: 'https://x.endpoints.huggingface.cloud' }, []],
   ])('names every bad key: %j', (env, keys) => {
     expect(problemsOf(env as Record<string, string>).sort()).toEqual([...keys].sort());
   });
@@ -91,6 +95,11 @@ describe('parseConfig', () => {
     expect(config.HTTP_PORT).toBe(8080);
     expect(config.BUDGET_USD).toBe(12.5);
     expect(config.DISCORD_API_URL).toBe('http://127.0.0.1:3000/api');
+  });
+
+  it('captions on Hugging Face with a vision-language model unless told otherwise', () => {
+    expect(parseConfig(minimal).HF_CAPTION_MODEL).toBe('meta-llama/Llama-4-Scout-17B-16E-Instruct');
+    expect(parseConfig({ ...minimal, HF_CAPTION_MODEL: 'Qwen/Qwen2.5-VL-7B-Instruct:hyperbolic' }).HF_CAPTION_MODEL).toBe('Qwen/Qwen2.5-VL-7B-Instruct:hyperbolic');
   });
 
   it('takes the streaming trainer mode', () => {
