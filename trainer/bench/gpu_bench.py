@@ -162,7 +162,8 @@ def e2e(folder: Path, steps: int, bsz: int, mode: str) -> None:
         print("CKPT " + json.dumps(row), flush=True)
         timeline.append(row)
     total = time.perf_counter() - started
-    summary = dict(steps=steps, batch=bsz, mode=mode, total_s=round(total, 1), peak_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2), checkpoints=timeline)
+    summary = dict(steps=steps, batch=bsz, mode=mode, total_s=round(total, 1), peak_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2),
+                   reserved_gib=round(torch.cuda.max_memory_reserved() / 2**30, 2), checkpoints=timeline)
     print("E2E " + json.dumps(summary), flush=True)
     (Path(os.environ.get("OUT", ".")) / f"e2e-{bsz}-{mode}.json").write_text(json.dumps(summary, indent=1))
 

@@ -5,6 +5,7 @@
 #   bash trainer/bench/run_h100.sh ours      # step modes, then the trainer end to end (1000 steps, batch 1)
 #   bash trainer/bench/run_h100.sh compare   # diffusers' example at batch 1 and 4, more modes, batch 4 end to end
 #   bash trainer/bench/run_h100.sh equiv     # the CUDA-graph step against the eager one, same seed
+#   bash trainer/bench/run_h100.sh memory    # peak memory of the whole process at batch 1 (nvidia-smi)
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD/trainer PYTHONUNBUFFERED=1
@@ -30,6 +31,10 @@ case "$1" in
     OUT=$OUT python3 bench/gpu_bench.py modes /tmp/b cuda_graph:1:nofused,eager:1:gc,eager:4:gc 2>&1 | tee "$OUT/modes2.log" | grep -E "MODE|Error"
     python3 bench/gpu_bench.py e2e /tmp/b 200 4 2>&1 | tee "$OUT/e2e4.log" | grep -E "CKPT|E2E|step mode|trained|Error"
     timeout 240 python3 bench/gpu_bench.py modes /tmp/b compile:1 2>&1 | tee "$OUT/compile.log" | grep -E "MODE|Error" ;;
+  memory)  # what the whole process holds on the card at batch 1 (allocator reserve and CUDA context included)
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$OUT/smi.log" & SMI=$!
+    python3 bench/gpu_bench.py e2e /tmp/b 400 1 2>&1 | tee "$OUT/e2e-memory.log" | grep -E "E2E|trained|Error"
+    kill $SMI; echo "nvidia-smi peak MiB: $(sort -n "$OUT/smi.log" | tail -1) (idle $(sort -n "$OUT/smi.log" | head -1))" ;;
   equiv)
     python3 bench/gpu_bench.py equiv /tmp/b 30 2>&1 | tee "$OUT/equiv.log" | grep -E "EQUIV|Error|step mode" ;;
 esac

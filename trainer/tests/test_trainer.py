@@ -154,6 +154,10 @@ def test_diffusers_weights_load_and_change_the_output(run, tiny_sdxl: Path, tmp_
     before = render()
     files = unpack(run["handed"][-1][0].path, tmp_path)
     pipe.load_lora_weights(files, weight_name="pytorch_lora_weights.safetensors")
+    # Every projection of every attention got its LoRA back, at the trained rank.
+    loaded = [m for m in pipe.unet.modules() if len(getattr(m, "lora_A", {})) > 0]
+    assert len(loaded) == 4 * len(pipe.unet.attn_processors)
+    assert {next(iter(m.lora_A.values())).weight.shape[0] for m in loaded} == {RANK}
     after = render()
     assert abs(after - before).max() > 1e-3
 
@@ -191,3 +195,19 @@ def test_an_archive_without_the_trigger_in_a_caption_is_refused(tiny_sdxl: Path,
     config = TrainConfig(base_model=str(tiny_sdxl), images_zip=dataset_zip(tmp_path / "data.zip", "OTHER"), output_dir=tmp_path / "out", token_string=TRIGGER)
     with pytest.raises(DatasetError, match="does not contain the trigger word"):
         list(train(config))
+
+
+def test_one_seed_gives_one_result(tiny_sdxl: Path, tmp_path: Path):
+    images = dataset_zip(tmp_path / "data.zip", TRIGGER)
+
+    def weights(seed: int, name: str):
+        config = TrainConfig(
+            base_model=str(tiny_sdxl), images_zip=images, output_dir=tmp_path / name, token_string=TRIGGER,
+            max_train_steps=2, checkpointing_steps=2, lora_rank=RANK, learning_rate=5e-2, seed=seed,
+        )
+        (checkpoint,) = list(train(config))
+        return load_file(unpack(checkpoint.path, tmp_path / f"{name}-files") / "pytorch_lora_weights.safetensors")
+
+    first, again, other = weights(11, "a"), weights(11, "b"), weights(12, "c")
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert any(not torch.equal(first[k], other[k]) for k in first)
