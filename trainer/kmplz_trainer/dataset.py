@@ -29,6 +29,8 @@ class Example:
 
 
 def read_dataset(zip_path: str | Path, token_string: str) -> list[Example]:
+    if not token_string.strip() or token_string != token_string.strip():
+        raise DatasetError(f"token_string must be a word without surrounding spaces, not {token_string!r}")
     try:
         archive = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as error:

@@ -211,3 +211,10 @@ def test_one_seed_gives_one_result(tiny_sdxl: Path, tmp_path: Path):
     first, again, other = weights(11, "a"), weights(11, "b"), weights(12, "c")
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+@pytest.mark.parametrize("token_string", ["", " KMPLZ"])
+def test_a_trigger_that_is_no_word_is_refused(tiny_sdxl: Path, tmp_path: Path, token_string: str):
+    config = TrainConfig(base_model=str(tiny_sdxl), images_zip=dataset_zip(tmp_path / "data.zip", TRIGGER), output_dir=tmp_path / "out", token_string=token_string)
+    with pytest.raises(DatasetError, match="token_string"):
+        list(train(config))
