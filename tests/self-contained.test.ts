@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,16 +11,18 @@ import { describe, expect, it } from 'vitest';
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Not the project's own files: installs, runtime data, git's store, bench output (as in .gitignore). */
-const SKIPPED = new Set(['node_modules', '.git', 'data', join('bench', 'out')]);
 
-function projectFiles(dir = ROOT): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (SKIPPED.has(relative(ROOT, path)) || entry.name === 'node_modules') return [];
-    if (entry.isDirectory()) return projectFiles(path);
-    return entry.isFile() && entry.name !== '.env' ? [path] : [];
-  });
+/**
+ * The project's own files: what git tracks, and new files it does not ignore. Installs, runtime
+ * data, virtual environments and bench output are ignored, so they are never read (a Python venv
+ * beside the trainer alone holds gigabytes).
+ */
+function projectFiles(): string[] {
+  const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return listed
+    .split('\0')
+    .filter((path) => path !== '' && existsSync(join(ROOT, path)))
+    .map((path) => join(ROOT, path));
 }
 
 /** Lines of project files matching `pattern`, as `path:line: text`. */
