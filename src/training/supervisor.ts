@@ -3,7 +3,7 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, Discor
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
-import { msg, t, type Locale } from '../i18n/index.js';
+import { msg, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
 import { ServiceError, type Generator, type Trainer, type TrainingSnapshot } from '../services/types.js';
@@ -12,7 +12,9 @@ import { isPermissionRefusal } from '../interactions/bot-permissions.js';
 import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
 import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
-import { explainWinner, tally, winner } from '../voting/tally.js';
+import { explainWinner, tally, type Winner } from '../voting/tally.js';
+import { activeFor, isDue, leaderOf, votingAtEnd, votingPhase } from '../voting/window.js';
+import { liveLines, resultLines } from '../voting/window-text.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
 import { Follower } from './follower.js';
@@ -21,8 +23,8 @@ import { postOnce, type PostOnceDeps, type PostOnceRequest } from './post-once.j
 import { previewContent } from './preview-text.js';
 import { mergeRun, runIndexOf, withRun } from './run-snapshots.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
-import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
-import { cancelId, describeCost, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
+import { keys, loadLastTraining, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
+import { cancelId, describeCost, finalComponents, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesButton, votesId } from './status.js';
 
 export interface TrainingTiming {
   /** Bounded backoff between polls of running runs: back to `baseMs` whenever something moved. */
@@ -157,22 +159,17 @@ export class TrainingSupervisor {
   async closeVoting(ref: TrainingRef): Promise<void> {
     const now = this.o.clock.now();
     const record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
-    const chosen = this.winnerOf(record);
+    const chosen = leaderOf(record);
     if (chosen && (record.status === 'succeeded' || chosen.rule === 'trainer')) {
       await this.o.store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
     }
+    // The previews' tallies and the end message's vote lines (and its Close button) follow.
     await this.tallies.refresh(ref);
     if (record.threadId) {
-      const locale = record.locale ?? 'en';
-      const steps = record.checkpoints.map((c) => c.step);
-      const counted = tally(record.votes, steps);
-      const counts = [...counted].map(([step, count]) => `${t(locale, 'common.step', { step })}: ${count}`).join(' · ');
-      const lines = [chosen ? t(locale, 'training.voting-closed', { step: chosen.step, explanation: explainWinner(locale, chosen, counted) }) : t(locale, 'training.voting-closed.none')];
-      if (record.blind) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, steps, locale) }));
-      if (counts) lines.push(t(locale, 'training.votes', { counts }));
+      const content = resultLines(record, chosen).join('\n');
       await this.postInThread(ref, record.threadId, 'result', votesId(ref.trainingId, 'result'), async () => ({
-        content: lines.join('\n'),
-        components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))],
+        content,
+        components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', record.locale ?? 'en'))],
       }));
     }
     await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
@@ -189,7 +186,7 @@ export class TrainingSupervisor {
         for (const ref of (await this.o.store.get<TrainingRef[]>(keys.votingDeadlines())) ?? []) {
           if (this.closed) return;
           const record = await this.load(ref);
-          if (record && record.votingClosedAt === undefined && (record.votingClosesAt ?? Infinity) > this.o.clock.now()) continue;
+          if (record && !isDue(record, this.o.clock.now())) continue;
           if (record) await this.closeVoting(ref);
           else await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => refs.filter((r) => refKey(r) !== refKey(ref)));
         }
@@ -202,11 +199,6 @@ export class TrainingSupervisor {
     return this.sweeping;
   }
 
-  private winnerOf(record: TrainingRecord): ReturnType<typeof winner> {
-    const steps = record.checkpoints.map((c) => c.step);
-    return winner({ votes: record.votes, steps, override: record.override && steps.includes(record.override.step) ? record.override.step : undefined });
-  }
-
   /**
    * Starts a confirmed training: one per server at a time. Resolves once the thread is open
    * (so the reply can link it); the runs are created and followed in the background.
@@ -215,6 +207,7 @@ export class TrainingSupervisor {
     const { store, config, clock, trainer } = this.o;
     const ref: TrainingRef = { guildId: draft.guildId, trainingId: draft.id };
     await this.claimRunning(draft.guildId, draft.id);
+    const previous = await loadLastTraining(store, draft.guildId);
     let record: TrainingRecord;
     try {
       const items = await trainingItems(store, config, draft.guildId);
@@ -253,6 +246,13 @@ export class TrainingSupervisor {
       throw error;
     }
     this.o.log.info({ trainingId: ref.trainingId, guildId: ref.guildId, strategy: trainer.strategy, steps: draft.steps }, 'training started');
+    if (previous && votingPhase(previous) === 'open') {
+      // A new training ends the last one's vote: its result is announced in its own thread now,
+      // rather than a day later over the new training's checkpoint.
+      await this.closeVoting({ guildId: previous.guildId, trainingId: previous.id }).catch((error: unknown) =>
+        this.o.log.warn({ err: error, trainingId: previous.id }, 'could not close the last training’s vote yet; the deadline sweep goes on with it'),
+      );
+    }
     try {
       record = (await this.toDiscord(ref, 'thread', () => this.openThread(ref))) ?? record;
     } catch (error) {
@@ -671,23 +671,20 @@ export class TrainingSupervisor {
     }
     if (signal.aborted) return;
     let record = await this.mustLoad(ref);
-    let chosen: ReturnType<typeof winner>;
-    if (record.status === 'succeeded' && record.voteMinutes && record.votingClosedAt === undefined) {
-      // The vote goes on until the deadline; the sweep announces the result and makes it active.
-      const closesAt = this.o.clock.now() + record.voteMinutes * 60_000;
-      record = await this.update(ref, (current) => (current.votingClosesAt === undefined ? { ...current, votingClosesAt: closesAt } : current));
+    const now = this.o.clock.now();
+    const end = votingAtEnd(record, now);
+    // The winner so far becomes active — the last word where the vote stays open: `/kmplz`
+    // follows the leader then (src/voting/window.ts), except while a blind vote hides the steps.
+    const chosen = record.status === 'succeeded' ? leaderOf(record) : undefined;
+    if (chosen && !(end.do === 'open' && isHidden(record))) await store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
+    if (end.do === 'open') {
+      // The vote goes on until the deadline, or a trainer's Close: the sweep announces the result.
+      record = await this.update(ref, (current) => (current.votingClosesAt === undefined ? { ...current, votingClosesAt: end.closesAt } : current));
       await store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
-    } else {
-      if (record.status === 'succeeded') {
-        chosen = this.winnerOf(record);
-        if (chosen) await store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
-      }
-      if (isHidden(record)) {
-        // Without a deadline, a blind vote closes with the training: the steps are revealed.
-        const now = this.o.clock.now();
-        record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
-        await this.tallies.refresh(ref);
-      }
+    } else if (end.do === 'close') {
+      // A trainer picked, or a blind vote ends with a failed training: closed, steps revealed.
+      record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
+      await this.tallies.refresh(ref);
     }
     await this.refreshStatus(ref, true);
     if (record.threadId) {
@@ -701,7 +698,7 @@ export class TrainingSupervisor {
     this.o.log.info({ ...ref, status: record.status, winner: chosen?.step }, 'training settled');
   }
 
-  private async finalMessage(record: TrainingRecord, chosen: ReturnType<typeof winner>): Promise<MessageCreateOptions> {
+  private async finalMessage(record: TrainingRecord, chosen: Winner | undefined): Promise<MessageCreateOptions> {
     const { config, clock, store } = this.o;
     const price = config.GPU_PRICE_PER_SECOND;
     const locale = record.locale ?? 'en';
@@ -710,8 +707,8 @@ export class TrainingSupervisor {
     const noReason = t(locale, 'common.no-reason');
     const lines: string[] = [];
     if (record.status === 'succeeded') {
-      if (record.votingClosesAt !== undefined && record.votingClosedAt === undefined) {
-        lines.push(t(locale, 'training.finished.deadline', { at: Math.round(record.votingClosesAt / 1000) }));
+      if (votingPhase(record) === 'open') {
+        lines.push(t(locale, 'training.finished'), ...liveLines(record));
       } else {
         const counts = tally(record.votes, record.checkpoints.map((c) => c.step));
         lines.push(chosen ? t(locale, 'training.finished.winner', { step: chosen.step, explanation: explainWinner(locale, chosen, counts) }) : t(locale, 'training.finished'));
@@ -732,7 +729,7 @@ export class TrainingSupervisor {
     if (config.BUDGET_USD !== undefined) {
       lines.push(t(locale, 'training.budget', { spent: formatUsd((await spentThisMonth(store, clock, record.guildId)).usd), budget: formatUsd(config.BUDGET_USD) }));
     }
-    return { content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(record.id, 'final', locale))] };
+    return { content: lines.join('\n'), components: finalComponents(record) };
   }
 
   /** Cancels the runs `which` selects: created ones at the service, pending ones in the record. */
@@ -901,10 +898,3 @@ export function runningAlready(running: Pick<TrainingRecord, 'threadId'>): UserE
   return new UserError('training-running', running.threadId ? msg('error.training-running.thread', { thread: running.threadId }) : msg('error.training-running'));
 }
 
-function activeFor(record: TrainingRecord, chosen: NonNullable<ReturnType<typeof winner>>): ActiveCheckpoint {
-  return { trainingId: record.id, step: chosen.step, chosenBy: chosen.rule === 'trainer' ? 'trainer' : chosen.rule === 'no-votes' ? 'last' : 'vote' };
-}
-
-function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result', locale: Locale): ButtonBuilder {
-  return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel(t(locale, 'training.button.votes')).setStyle(ButtonStyle.Secondary);
-}
