@@ -88,8 +88,8 @@ export const MAX_DISCORD_REFUSALS = 5;
  * Follows every training from Start to its last preview: opens the thread, uploads the zip,
  * creates the runs, follows them (polls with bounded backoff, or webhooks when `PUBLIC_URL` and
  * `HTTP_PORT` are set), stores each checkpoint's weights, posts each checkpoint's preview
- * exactly once, edits the status message, and at the end makes the vote's winner the active
- * checkpoint. Everything it knows is in the store, so `resume()` after a restart — even a
+ * exactly once, edits the status message, and at the end opens the vote's window (or closes
+ * it: src/voting/window.ts decides), whose deadline a sweep processes. Everything it knows is in the store, so `resume()` after a restart — even a
  * SIGKILL — takes every unfinished training up where it was.
  *
  * Each training is followed by one process at a time (a task of `tasks`): with several processes
