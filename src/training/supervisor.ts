@@ -13,7 +13,8 @@ import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
 import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
 import { explainWinner, tally, type Winner } from '../voting/tally.js';
-import { activeFor, isDue, leaderOf, votingAtEnd, votingPhase } from '../voting/window.js';
+import { VotingCloser } from '../voting/closing.js';
+import { activeFor, leaderOf, votingAtEnd, votingPhase } from '../voting/window.js';
 import { liveLines, resultLines } from '../voting/window-text.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
@@ -89,8 +90,9 @@ export const MAX_DISCORD_REFUSALS = 5;
  * creates the runs, follows them (polls with bounded backoff, or webhooks when `PUBLIC_URL` and
  * `HTTP_PORT` are set), stores each checkpoint's weights, posts each checkpoint's preview
  * exactly once, edits the status message, and at the end opens the vote's window (or closes
- * it: src/voting/window.ts decides), whose deadline a sweep processes. Everything it knows is in the store, so `resume()` after a restart — even a
- * SIGKILL — takes every unfinished training up where it was.
+ * it: src/voting/window.ts decides), whose deadline a sweep processes. Everything it knows is
+ * in the store, so `resume()` after a restart — even a SIGKILL — takes every unfinished
+ * training up where it was.
  *
  * Each training is followed by one process at a time (a task of `tasks`): with several processes
  * on one Redis, the one holding the task follows it, and another takes it over when that one
@@ -104,13 +106,20 @@ export class TrainingSupervisor {
   private readonly lastDelivery = new Map<string, { at: number; status: string; weights: number }>();
   private closed = false;
   private readonly tallies: LiveTallies;
-  private deadlineSweep: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private readonly voting: VotingCloser;
   private readonly stopListening: () => void;
 
   constructor(private readonly o: TrainingSupervisorOptions) {
     this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
     this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
+    this.voting = new VotingCloser({
+      store: o.store,
+      clock: o.clock,
+      log: o.log,
+      sweepMs: this.timing.deadlineSweepMs,
+      refresh: (ref) => this.tallies.refresh(ref),
+      announce: (ref, record, chosen) => this.announceResult(ref, record, chosen),
+    });
     o.tasks.register<{ ref: TrainingRef; resumed: boolean }>('training', ({ ref, resumed }, run) => this.runFollower(ref, resumed || run.takenOver, run.signal));
     this.stopListening = o.cluster.onSignal((signal) => {
       if (signal.type === 'wake-training') this.followers.get(signal.key)?.wake();
@@ -132,11 +141,7 @@ export class TrainingSupervisor {
     for (const ref of refs) await this.follow(ref, { resumed: true });
     if (refs.length > 0) this.o.log.info({ trainings: refs.length }, 'took up unfinished trainings');
     // Deadlines that fell while the bot was down are processed now, the others when they fall.
-    if (!this.closed && !this.deadlineSweep) {
-      this.deadlineSweep = setInterval(() => void this.sweepDeadlines(), this.timing.deadlineSweepMs);
-      this.deadlineSweep.unref();
-      await this.sweepDeadlines();
-    }
+    if (!this.closed) await this.voting.start();
     return refs.length;
   }
 
@@ -150,53 +155,19 @@ export class TrainingSupervisor {
     }
   }
 
-  /**
-   * Ends the vote of a training: later votes are refused, blind steps are revealed on the
-   * previews, the winner (a trainer's pick, else the `winner` rule) becomes active once the
-   * training has succeeded, and the thread gets the result. Safe to call again and after a
-   * restart: the result is posted under a `setIfAbsent` mark, so exactly once.
-   */
-  async closeVoting(ref: TrainingRef): Promise<void> {
-    const now = this.o.clock.now();
-    const record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
-    const chosen = leaderOf(record);
-    if (chosen && (record.status === 'succeeded' || chosen.rule === 'trainer')) {
-      await this.o.store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
-    }
-    // The previews' tallies and the end message's vote lines (and its Close button) follow.
-    await this.tallies.refresh(ref);
-    if (record.threadId) {
-      const content = resultLines(record, chosen).join('\n');
-      await this.postInThread(ref, record.threadId, 'result', votesId(ref.trainingId, 'result'), async () => ({
-        content,
-        components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', record.locale ?? 'en'))],
-      }));
-    }
-    await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
-      const rest = refs.filter((r) => refKey(r) !== refKey(ref));
-      return rest.length ? rest : undefined;
-    });
-    this.o.log.info({ ...ref, winner: chosen?.step }, 'voting closed');
+  /** Ends the vote of a training now (a trainer's Close or pick, a new training): see VotingCloser. */
+  closeVoting(ref: TrainingRef): Promise<void> {
+    return this.voting.close(ref);
   }
 
-  /** Closes the vote of every training whose deadline has passed; one sweep at a time. */
-  private sweepDeadlines(): Promise<void> {
-    this.sweeping ??= (async () => {
-      try {
-        for (const ref of (await this.o.store.get<TrainingRef[]>(keys.votingDeadlines())) ?? []) {
-          if (this.closed) return;
-          const record = await this.load(ref);
-          if (record && !isDue(record, this.o.clock.now())) continue;
-          if (record) await this.closeVoting(ref);
-          else await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => refs.filter((r) => refKey(r) !== refKey(ref)));
-        }
-      } catch (error) {
-        this.o.log.warn({ err: error }, 'could not process the voting deadlines; trying again on the next sweep');
-      } finally {
-        this.sweeping = undefined;
-      }
-    })();
-    return this.sweeping;
+  /** The closed vote's result in the training's thread, once. */
+  private async announceResult(ref: TrainingRef, record: TrainingRecord, chosen: Winner | undefined): Promise<void> {
+    if (!record.threadId) return;
+    const content = resultLines(record, chosen).join('\n');
+    await this.postInThread(ref, record.threadId, 'result', votesId(ref.trainingId, 'result'), async () => ({
+      content,
+      components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', record.locale ?? 'en'))],
+    }));
   }
 
   /**
@@ -337,7 +308,7 @@ export class TrainingSupervisor {
    */
   close(): void {
     this.closed = true;
-    clearInterval(this.deadlineSweep);
+    this.voting.stop();
     this.tallies.close();
     this.stopListening();
   }
@@ -679,8 +650,7 @@ export class TrainingSupervisor {
     if (chosen && !(end.do === 'open' && isHidden(record))) await store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
     if (end.do === 'open') {
       // The vote goes on until the deadline, or a trainer's Close: the sweep announces the result.
-      record = await this.update(ref, (current) => (current.votingClosesAt === undefined ? { ...current, votingClosesAt: end.closesAt } : current));
-      await store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
+      record = await this.voting.open(ref, end.closesAt);
     } else if (end.do === 'close') {
       // A trainer picked, or a blind vote ends with a failed training: closed, steps revealed.
       record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
