@@ -13,31 +13,30 @@ import { leaderOf, votingPhase } from './window.js';
 /** Every line of the end message that follows the vote starts with this, so an edit finds them. */
 const LIVE_MARK = '🗳️ ';
 
-type Record_ = Pick<TrainingRecord, 'status' | 'blind' | 'voteMinutes' | 'votingClosesAt' | 'votingClosedAt' | 'override' | 'votes' | 'checkpoints' | 'locale'>;
+type WindowRecord = Pick<TrainingRecord, 'status' | 'blind' | 'voteMinutes' | 'votingClosesAt' | 'votingClosedAt' | 'override' | 'votes' | 'checkpoints' | 'locale'>;
 
 /**
  * The end message's lines about the vote: while open, until when and who leads (what `/kmplz`
  * draws with, or — blind — only the letters that lead); once closed, where the result is. None
  * for a vote that never had a window after the end.
  */
-export function liveLines(record: Record_): string[] {
+export function liveLines(record: WindowRecord): string[] {
   const locale = record.locale ?? 'en';
-  const phase = votingPhase(record);
   if (record.votingClosesAt === undefined) return [];
-  if (phase === 'closed') return [LIVE_MARK + t(locale, 'training.open.closed', { at: Math.round((record.votingClosedAt ?? record.votingClosesAt) / 1000) })];
+  if (votingPhase(record) === 'closed') return [LIVE_MARK + t(locale, 'training.open.closed', { at: Math.round((record.votingClosedAt ?? record.votingClosesAt) / 1000) })];
   const lines = [LIVE_MARK + t(locale, 'training.open.until', { at: Math.round(record.votingClosesAt / 1000) })];
   lines.push(LIVE_MARK + (isHidden(record) ? blindLeaders(record, locale) : leaderLine(record, locale)));
   return lines;
 }
 
-function leaderLine(record: Record_, locale: Locale): string {
+function leaderLine(record: WindowRecord, locale: Locale): string {
   const leader = leaderOf(record);
   if (!leader) return t(locale, 'winner.no-checkpoints');
   return t(locale, 'training.open.leader', { step: leader.step, explanation: explainWinner(locale, leader, tally(record.votes, record.checkpoints.map((c) => c.step))) });
 }
 
 /** Blind: the leading letters and their votes; a tie names them all, as the tally on the previews would. */
-function blindLeaders(record: Record_, locale: Locale): string {
+function blindLeaders(record: WindowRecord, locale: Locale): string {
   const counts = tally(record.votes, record.checkpoints.map((c) => c.step));
   const most = Math.max(0, ...counts.values());
   if (most === 0) return t(locale, 'training.open.none.blind');
@@ -46,7 +45,7 @@ function blindLeaders(record: Record_, locale: Locale): string {
 }
 
 /** The posted end message with its vote lines brought up to date; unchanged when it has none. */
-export function rewriteFinal(posted: string, record: Record_): string {
+export function rewriteFinal(posted: string, record: WindowRecord): string {
   const lines = posted.split('\n');
   const at = lines.findIndex((line) => line.startsWith(LIVE_MARK));
   if (at < 0) return posted;
