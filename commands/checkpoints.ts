@@ -5,9 +5,11 @@ import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
-import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
+import { keys, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
 import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
+import { loadDrawing } from '../src/voting/drawing.js';
+import { pickCloses, votingPhase } from '../src/voting/window.js';
 import { checkpointsDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
 
@@ -30,8 +32,8 @@ export const checkpoints: SlashCommand = {
       await respond(interaction, { content: failed ?? t(locale, training?.status === 'running' ? 'checkpoints.running' : 'checkpoints.none') });
       return;
     }
-    const active = await loadActiveCheckpoint(ctx.store, guildId);
-    await respond(interaction, { embeds: [describeCheckpoints(training, active?.active, locale)] });
+    const drawing = await loadDrawing(ctx.store, guildId);
+    await respond(interaction, { embeds: [describeCheckpoints(training, drawing?.kind === 'checkpoint' ? drawing.active : undefined, locale)] });
   },
   autocomplete: stepChoices,
 };
@@ -50,8 +52,8 @@ async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotCo
   const active: ActiveCheckpoint = { trainingId: training.id, step, chosenBy: 'trainer' };
   await ctx.store.set(keys.activeCheckpoint(guildId), active);
   ctx.log.info({ trainingId: training.id, step }, 'trainer picked the checkpoint');
-  // A blind vote or one with a deadline ends with the pick: steps revealed, result in the thread.
-  if (training.votingClosedAt === undefined && (training.blind || training.voteMinutes)) await ctx.training.closeVoting({ guildId, trainingId: training.id });
+  // A blind vote, one with a deadline or one open after the end ends with the pick: steps revealed, result in the thread.
+  if (pickCloses(training)) await ctx.training.closeVoting({ guildId, trainingId: training.id });
   await respond(interaction, { content: t(localeOf(interaction), 'checkpoints.override', { step }) });
 }
 
@@ -76,8 +78,11 @@ function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint 
     training.discordRefusals?.gaveUpAt !== undefined
       ? `\n\n${t(locale, 'checkpoints.posts-refused', { where: `<#${training.threadId ?? training.channelId}>` })}`
       : '';
+  const at = Math.round((training.votingClosesAt ?? 0) / 1000);
   const deadline =
-    training.votingClosesAt !== undefined && training.votingClosedAt === undefined ? `\n\n${t(locale, 'checkpoints.closes', { at: Math.round(training.votingClosesAt / 1000) })}` : '';
+    votingPhase(training) !== 'open'
+      ? ''
+      : `\n\n${hidden ? t(locale, 'checkpoints.closes.blind', { at }) : t(locale, 'checkpoints.closes', { at, step: tally.winner?.step ?? training.steps })}`;
   // While blind, the winner rule's words would name steps: the footer says how to vote instead.
   const footer = hidden ? t(locale, 'checkpoints.footer.blind') : t(locale, 'checkpoints.footer', { explanation: explainWinner(locale, tally.winner, tally.counts) });
   return new EmbedBuilder()

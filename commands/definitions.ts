@@ -145,9 +145,9 @@ export const trainDefinition = ru(new SlashCommandBuilder(), 'обучить', '
     ru(o, 'вслепую', 'Превью под буквами, шаги скрыты до конца голосования').setName('blind').setDescription('Show the previews by letter, steps hidden until voting closes'),
   )
   .addIntegerOption((o) =>
-    ru(o, field('vote_minutes'), 'Сколько минут голосовать после последнего чекпоинта, потом объявить победителя')
+    ru(o, field('vote_minutes'), 'Сколько минут голосовать после последнего чекпоинта (по умолчанию сутки), потом объявить победителя')
       .setName('vote_minutes')
-      .setDescription('Keep voting open this many minutes after the last checkpoint, then announce the winner')
+      .setDescription('Minutes voting stays open after the last checkpoint (default: 24 hours), then the winner is named')
       .setMinValue(bounds.voteMinutes.min)
       .setMaxValue(bounds.voteMinutes.max),
   )

@@ -5,7 +5,8 @@ import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, spentThisMonth } from '../src/money/budget.js';
-import { loadActiveCheckpoint, loadLastTraining } from '../src/training/records.js';
+import { loadLastTraining } from '../src/training/records.js';
+import { loadDrawing } from '../src/voting/drawing.js';
 import { helpDefinition } from './definitions.js';
 
 /** `/help`: the workflow in order, and this server's place in it, so the next step is obvious. */
@@ -17,7 +18,7 @@ export const help: SlashCommand = {
     const [{ images }, training, active, spent] = await Promise.all([
       loadDataset(ctx.store, guildId),
       loadLastTraining(ctx.store, guildId),
-      loadActiveCheckpoint(ctx.store, guildId),
+      loadDrawing(ctx.store, guildId),
       spentThisMonth(ctx.store, ctx.clock, guildId),
     ]);
     const captioned = images.filter((image) => image.caption).length;
@@ -29,7 +30,7 @@ export const help: SlashCommand = {
       training
         ? t(locale, 'help.server.training', { status: t(locale, `training.state.${training.status}`), count: training.checkpoints.length })
         : t(locale, 'help.server.untrained'),
-      active ? t(locale, 'help.server.active', { step: active.checkpoint.step }) : t(locale, 'help.server.waiting'),
+      active?.kind === 'checkpoint' ? t(locale, 'help.server.active', { step: active.checkpoint.step }) : t(locale, 'help.server.waiting'),
       ctx.config.BUDGET_USD ? t(locale, 'help.server.gpu.budget', { ...gpu, budget: formatUsd(ctx.config.BUDGET_USD) }) : t(locale, 'help.server.gpu', gpu),
     ];
     const embed = new EmbedBuilder()

@@ -20,6 +20,7 @@ import { usdPerSecond } from '../src/money/prices.js';
 import { requireTriggerOutsideWords } from '../src/training/trigger-words.js';
 import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
+import { DEFAULT_VOTE_MINUTES, votingPhase } from '../src/voting/window.js';
 import { addAttachments } from './dataset.js';
 import { bounds, trainDefinition } from './definitions.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
@@ -151,6 +152,21 @@ export const train: SlashCommand = {
         await respond(interaction, { content: t(locale, 'train.canceled', { cost: describeCost(savedGpuSeconds, usdPerSecond(ctx.config, 'training'), locale) }) }, { ephemeral: true });
       },
     },
+    close: {
+      defer: 'ephemeral',
+      async execute(interaction, [trainingId], ctx) {
+        const guildId = requireGuildId(interaction);
+        requireTrainer(interaction, ctx.config);
+        const training = trainingId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId)) : undefined;
+        if (!training) throw new UserError('unknown-training', msg('error.unknown-training'));
+        const phase = votingPhase(training);
+        if (phase === 'training') throw new UserError('voting-still-training', msg('error.voting-still-training'));
+        if (phase === 'closed') throw new UserError('voting-closed', msg('error.voting-closed', { at: Math.round((training.votingClosedAt ?? training.finishedAt ?? training.createdAt) / 1000) }));
+        // Two trainers at once close it once: closeVoting marks and announces exactly once.
+        await ctx.training.closeVoting({ guildId, trainingId: training.id });
+        await respond(interaction, { content: t(localeOf(interaction), 'train.voting-closed') }, { ephemeral: true });
+      },
+    },
     votes: {
       defer: 'ephemeral',
       async execute(interaction, [trainingId], ctx) {
@@ -268,6 +284,7 @@ async function showVotes(interaction: ComponentInteraction, ctx: BotContext, gui
 
 function describeVoting({ blind, voteMinutes }: TrainingDraft, locale: Locale): string {
   const how = t(locale, blind ? 'train.confirm.vote.blind' : 'train.confirm.vote.open');
-  const until = voteMinutes ? t(locale, 'train.confirm.vote.minutes', { minutes: voteMinutes }) : t(locale, 'train.confirm.vote.at-end');
-  return `${how}; ${until}`;
+  const until = voteMinutes ? t(locale, 'train.confirm.vote.minutes', { minutes: voteMinutes }) : t(locale, 'train.confirm.vote.default', { hours: DEFAULT_VOTE_MINUTES / 60 });
+  const draws = t(locale, blind ? 'train.confirm.vote.draws.blind' : 'train.confirm.vote.draws');
+  return `${how}; ${until}; ${draws}`;
 }

@@ -8,7 +8,8 @@ import { jobKeys, type Comparison, type GenerationJob, type GenerationParameters
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
-import { loadActiveCheckpoint, loadLastTraining } from '../../src/training/records.js';
+import { loadLastTraining } from '../../src/training/records.js';
+import { loadDrawing } from '../../src/voting/drawing.js';
 import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
 
 /**
@@ -62,9 +63,8 @@ export async function chooseCheckpoint(ctx: BotContext, guildId: string, request
     }
     return { trainingId: training.id, step };
   }
-  const active = await loadActiveCheckpoint(ctx.store, guildId);
-  if (!active) {
-    throw new UserError('no-checkpoint', msg('error.no-checkpoint'));
-  }
-  return { trainingId: active.training.id, step: active.checkpoint.step };
+  const drawing = await loadDrawing(ctx.store, guildId);
+  if (drawing?.kind === 'hidden') throw new UserError('no-checkpoint', msg('error.no-checkpoint.blind', { at: Math.round(drawing.closesAt / 1000) }));
+  if (!drawing) throw new UserError('no-checkpoint', msg('error.no-checkpoint'));
+  return { trainingId: drawing.training.id, step: drawing.checkpoint.step };
 }

@@ -148,6 +148,9 @@ export const en = {
   'error.blind-vote': 'This vote is blind: the checkpoints go by letters until voting closes. Vote with the 🗳️ buttons under the previews.',
   'error.blind-vote.thread': 'This vote is blind: the checkpoints go by letters until voting closes. Vote with the 🗳️ buttons under the previews in <#{thread}>.',
   'error.voting-closed': 'Voting on this training closed <t:{at}:R>: see `/checkpoints` for the result.',
+  'error.voting-still-training': 'This training is still running: its vote can be closed once it has ended.',
+  'error.no-checkpoint.blind':
+    'The class is voting blind on the new checkpoints until <t:{at}:f> (<t:{at}:R>): `/kmplz` draws with the winner once voting closes. A trainer can close it sooner with the button in the training thread.',
   'error.unknown-training': 'That training is not known here any more.',
   'error.unknown-training.here': 'That training is not known here.',
   'error.training-running': 'A training is running already: cancel it there, or wait for it to finish.',
@@ -283,8 +286,10 @@ export const en = {
   'train.confirm.vote': 'vote',
   'train.confirm.vote.blind': 'blind: previews by letter (A, B, C…), posted together at the end, steps revealed when voting closes',
   'train.confirm.vote.open': 'previews by step, as they come',
-  'train.confirm.vote.minutes': 'open {minutes} min after the last checkpoint, then the winner is announced',
-  'train.confirm.vote.at-end': 'the winner at the end of training is used',
+  'train.confirm.vote.minutes': 'open {minutes} min after the last checkpoint, or until a trainer closes it, then the winner is announced',
+  'train.confirm.vote.default': 'open {hours} h after the last checkpoint, or until a trainer closes it, then the winner is announced',
+  'train.confirm.vote.draws': 'meanwhile `/kmplz` draws with the leading checkpoint',
+  'train.confirm.vote.draws.blind': '`/kmplz` switches to the winner when voting closes (until then no picture gives a step away)',
   'train.confirm.cost': 'estimated GPU time and cost',
   'train.confirm.cost.value': '{cost} (training {training}, previews {previews}); the last checkpoint in about {wall}',
   'train.confirm.strategy': 'strategy',
@@ -305,6 +310,7 @@ export const en = {
   'train.stopped':
     '🛑 <@{user}> stopped the training after step {step}: canceled the {steps}-step {count|run|runs}, which saves about {cost}. The checkpoints made so far stay up for the vote.',
   'train.canceled': 'Canceled: every run is being stopped, which saves about {cost}. The thread will say when it has.',
+  'train.voting-closed': '🔒 Voting closed: the result is posted in the thread, and `/kmplz` draws with the winner.',
   'train.votes.none': 'No checkpoint yet: the first preview is on its way.',
   'train.votes.blind': 'Blind vote: the steps are revealed when voting closes.',
 
@@ -315,6 +321,7 @@ export const en = {
     'Each checkpoint is a separate training of that many steps (rounded up to whole epochs), run side by side: not a point of one run, so compare them as trainings of different lengths.',
   'training.thread-name': 'Training {trigger} · {steps} steps',
   'training.button.votes': 'Votes so far',
+  'training.button.close': 'Close voting',
   'training.button.cancel': 'Cancel training',
   'training.status.confirming': '📝 Waiting for Start',
   'training.status.starting': '⏳ Starting (the GPU is being set up)',
@@ -344,8 +351,11 @@ export const en = {
   'training.votes': 'Votes: {counts}.',
   'training.finished': '🏁 **Training finished.**',
   'training.finished.winner': '🏁 **Training finished.** `/kmplz` now draws with **step {step}**: {explanation}.',
-  'training.finished.deadline':
-    '🏁 **Training finished.** Voting stays open until <t:{at}:f> (<t:{at}:R>): then the result is announced here and `/kmplz` switches to the winner.',
+  'training.open.until': 'Voting stays open until <t:{at}:f> (<t:{at}:R>), or until a trainer closes it with the button below; then the result is announced here.',
+  'training.open.leader': 'Leading: `/kmplz` now draws with **step {step}**: {explanation}. Until voting closes it draws with whichever checkpoint leads.',
+  'training.open.leader.blind': 'Leading: {names} with {votes} {votes|vote|votes}. When voting closes the steps are revealed and `/kmplz` switches to the winner.',
+  'training.open.none.blind': 'No votes yet. When voting closes the steps are revealed and `/kmplz` switches to the winner.',
+  'training.open.closed': 'Voting closed <t:{at}:R>: the result is in this thread.',
   'training.finished.stopped': 'Stopped after step {step} by <@{user}>, which saved about {cost}.',
   'training.finished.failed-runs': 'Runs that failed: {runs}.',
   'training.finished.failed-run': '{steps} steps ({error})',
@@ -393,7 +403,8 @@ export const en = {
   'checkpoints.still-running': 'Training is still running: {steps} steps in all.',
   'checkpoints.posts-refused':
     '⚠️ Discord refused kmplz’s posts in {where} for missing permissions, so it stopped posting this training’s previews and results there. The checkpoints above are kept and usable; a server admin can give the kmplz role its permissions in that channel for the next training.',
-  'checkpoints.closes': 'Voting closes <t:{at}:R>.',
+  'checkpoints.closes': 'Voting closes <t:{at}:R>, or sooner if a trainer closes it in the thread. Until then `/kmplz` draws with the leader: **step {step}**.',
+  'checkpoints.closes.blind': 'Voting closes <t:{at}:R>, or sooner if a trainer closes it in the thread: then the steps are revealed and `/kmplz` switches to the winner.',
   'checkpoints.footer': '{explanation} · one vote per person: /vote checkpoint:<step>',
   'checkpoints.footer.blind': 'blind vote: the steps are revealed when voting closes · vote with the buttons under the previews',
 

@@ -2,7 +2,9 @@ import type { Client } from 'discord.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { Coalescer } from '../voting/coalesce.js';
+import { rewriteFinal } from '../voting/window-text.js';
 import { rewritePreview } from './preview-text.js';
+import { finalComponents } from './status.js';
 import { keys, type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
 
 export interface LiveTalliesOptions {
@@ -16,8 +18,10 @@ export interface LiveTalliesOptions {
 
 /**
  * Keeps the preview messages of a training showing the stored votes (and, in blind mode, the
- * letters or the revealed steps). Every vote asks for an update; the edits of one message are
- * coalesced, and each edit renders the record as it is when it runs, so the last state lands.
+ * letters or the revealed steps), and the end message showing who leads while the vote is open
+ * after the end (then that it closed, without its Close button). Every vote asks for an update;
+ * the edits of one message are coalesced, and each edit renders the record as it is when it
+ * runs, so the last state lands.
  */
 export class LiveTallies {
   private readonly edits: Coalescer;
@@ -36,6 +40,10 @@ export class LiveTallies {
       const messageId = mark?.messageId;
       if (messageId) this.edits.request(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.edit(ref, step, threadId, messageId));
     }
+    // Only a vote that stayed open after the end has lines in the end message to follow.
+    if (record.votingClosesAt === undefined) return;
+    const final = (await this.o.store.get<MessageMark>(keys.message(ref.guildId, ref.trainingId, 'final')))?.messageId;
+    if (final) this.edits.request(`${ref.guildId}/${ref.trainingId}/final`, () => this.editFinal(ref, threadId, final));
   }
 
   close(): void {
@@ -51,5 +59,15 @@ export class LiveTallies {
     const message = await channel.messages.fetch({ message: messageId, cache: false, force: true });
     const content = rewritePreview(message.content, record, step, this.o.triggerWord);
     if (content !== message.content) await channel.messages.edit(messageId, { content });
+  }
+
+  private async editFinal(ref: TrainingRef, threadId: string, messageId: string): Promise<void> {
+    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+    if (!record) return;
+    const channel = await this.o.client.channels.fetch(threadId);
+    if (!channel?.isTextBased()) return;
+    const message = await channel.messages.fetch({ message: messageId, cache: false, force: true });
+    const content = rewriteFinal(message.content, record);
+    if (content !== message.content) await channel.messages.edit(messageId, { content, components: finalComponents(record) });
   }
 }

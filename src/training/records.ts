@@ -86,11 +86,11 @@ export interface TrainingRecord {
   finishedAt?: number;
   /** Blind mode: step → the letter the class sees until voting closes (src/voting/blind.ts). */
   blind?: Record<string, string>;
-  /** Voting stays open this many minutes after the last checkpoint, then the result is announced. */
+  /** Voting stays open this many minutes after the last checkpoint (without it, DEFAULT_VOTE_MINUTES), then the result is announced. */
   voteMinutes?: number;
-  /** When the voting deadline falls, set once the training has finished. */
+  /** When the voting deadline falls, set once the training has succeeded (src/voting/window.ts). */
   votingClosesAt?: number;
-  /** When voting closed (the deadline passed, a trainer picked, a blind training ended): later votes are refused. */
+  /** When voting closed (the deadline passed, a trainer closed it or picked, a blind training failed): later votes are refused. */
   votingClosedAt?: number;
   /** The language of the trainer who started it: the thread's messages are in it. Older records have none: English. */
   locale?: Locale;

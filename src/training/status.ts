@@ -3,6 +3,7 @@ import { t, type Locale } from '../i18n/index.js';
 import { customId } from '../interactions/command.js';
 import { formatUsd } from '../money/budget.js';
 import { isHidden } from '../voting/blind.js';
+import { votingPhase } from '../voting/window.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { estimateEta } from './progress.js';
 import type { TrainingPrices } from './plan.js';
@@ -110,3 +111,18 @@ export const voteId = (trainingId: string, step: number) => customId('train', 'v
 export const stopId = (trainingId: string, step: number) => customId('train', 'stop', trainingId, step);
 /** `where` makes each message's button unique: post-once recognises its message by it. */
 export const votesId = (trainingId: string, where: 'announcement' | 'final' | 'result') => customId('train', 'votes', trainingId, where);
+export const closeVotingId = (trainingId: string) => customId('train', 'close', trainingId);
+
+export function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result', locale: Locale): ButtonBuilder {
+  return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel(t(locale, 'training.button.votes')).setStyle(ButtonStyle.Secondary);
+}
+
+/** The end message's buttons: the votes, and — while the vote is open after the end — a trainer's Close voting. */
+export function finalComponents(training: Pick<TrainingRecord, 'id' | 'status' | 'votingClosesAt' | 'votingClosedAt' | 'locale'>): ActionRowBuilder<ButtonBuilder>[] {
+  const locale = training.locale ?? 'en';
+  const buttons = [votesButton(training.id, 'final', locale)];
+  if (votingPhase(training) === 'open') {
+    buttons.push(new ButtonBuilder().setCustomId(closeVotingId(training.id)).setEmoji('🔒').setLabel(t(locale, 'training.button.close')).setStyle(ButtonStyle.Secondary));
+  }
+  return [new ActionRowBuilder<ButtonBuilder>().addComponents(buttons)];
+}

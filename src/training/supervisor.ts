@@ -3,7 +3,7 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, Discor
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
-import { msg, t, type Locale } from '../i18n/index.js';
+import { msg, t } from '../i18n/index.js';
 import { DEFAULT_TRAINING_SIZE } from '../images/preprocess.js';
 import type { Logger } from '../log.js';
 import { estimateGenerationSeconds, formatUsd, recordSpend, requireBudget, spentThisMonth } from '../money/budget.js';
@@ -13,7 +13,10 @@ import { isPermissionRefusal } from '../interactions/bot-permissions.js';
 import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
 import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
-import { explainWinner, tally, winner } from '../voting/tally.js';
+import { explainWinner, tally, type Winner } from '../voting/tally.js';
+import { VotingCloser } from '../voting/closing.js';
+import { activeFor, leaderOf, votingAtEnd, votingPhase } from '../voting/window.js';
+import { liveLines, resultLines } from '../voting/window-text.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate, type TrainingPrices } from './plan.js';
 import { usdPerSecond } from '../money/prices.js';
@@ -23,8 +26,8 @@ import { postOnce, type PostOnceDeps, type PostOnceRequest } from './post-once.j
 import { previewContent } from './preview-text.js';
 import { mergeRun, runIndexOf, withRun } from './run-snapshots.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
-import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
-import { cancelId, describeCost, describeSpend, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesId } from './status.js';
+import { keys, loadLastTraining, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
+import { cancelId, describeCost, describeSpend, finalComponents, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesButton, votesId } from './status.js';
 
 export interface TrainingTiming {
   /** Bounded backoff between polls of running runs: back to `baseMs` whenever something moved. */
@@ -94,9 +97,10 @@ export const MAX_DISCORD_REFUSALS = 5;
  * Follows every training from Start to its last preview: opens the thread, uploads the zip,
  * creates the runs, follows them (polls with bounded backoff, or webhooks when `PUBLIC_URL` and
  * `HTTP_PORT` are set), stores each checkpoint's weights, posts each checkpoint's preview
- * exactly once, edits the status message, and at the end makes the vote's winner the active
- * checkpoint. Everything it knows is in the store, so `resume()` after a restart — even a
- * SIGKILL — takes every unfinished training up where it was.
+ * exactly once, edits the status message, and at the end opens the vote's window (or closes
+ * it: src/voting/window.ts decides), whose deadline a sweep processes. Everything it knows is
+ * in the store, so `resume()` after a restart — even a SIGKILL — takes every unfinished
+ * training up where it was.
  *
  * Each training is followed by one process at a time (a task of `tasks`): with several processes
  * on one Redis, the one holding the task follows it, and another takes it over when that one
@@ -110,13 +114,20 @@ export class TrainingSupervisor {
   private readonly lastDelivery = new Map<string, { at: number; status: string; weights: number }>();
   private closed = false;
   private readonly tallies: LiveTallies;
-  private deadlineSweep: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
+  private readonly voting: VotingCloser;
   private readonly stopListening: () => void;
 
   constructor(private readonly o: TrainingSupervisorOptions) {
     this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
     this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
+    this.voting = new VotingCloser({
+      store: o.store,
+      clock: o.clock,
+      log: o.log,
+      sweepMs: this.timing.deadlineSweepMs,
+      refresh: (ref) => this.tallies.refresh(ref),
+      announce: (ref, record, chosen) => this.announceResult(ref, record, chosen),
+    });
     o.tasks.register<{ ref: TrainingRef; resumed: boolean }>('training', ({ ref, resumed }, run) => this.runFollower(ref, resumed || run.takenOver, run.signal));
     this.stopListening = o.cluster.onSignal((signal) => {
       if (signal.type === 'wake-training') this.followers.get(signal.key)?.wake();
@@ -138,11 +149,7 @@ export class TrainingSupervisor {
     for (const ref of refs) await this.follow(ref, { resumed: true });
     if (refs.length > 0) this.o.log.info({ trainings: refs.length }, 'took up unfinished trainings');
     // Deadlines that fell while the bot was down are processed now, the others when they fall.
-    if (!this.closed && !this.deadlineSweep) {
-      this.deadlineSweep = setInterval(() => void this.sweepDeadlines(), this.timing.deadlineSweepMs);
-      this.deadlineSweep.unref();
-      await this.sweepDeadlines();
-    }
+    if (!this.closed) await this.voting.start();
     return refs.length;
   }
 
@@ -156,63 +163,19 @@ export class TrainingSupervisor {
     }
   }
 
-  /**
-   * Ends the vote of a training: later votes are refused, blind steps are revealed on the
-   * previews, the winner (a trainer's pick, else the `winner` rule) becomes active once the
-   * training has succeeded, and the thread gets the result. Safe to call again and after a
-   * restart: the result is posted under a `setIfAbsent` mark, so exactly once.
-   */
-  async closeVoting(ref: TrainingRef): Promise<void> {
-    const now = this.o.clock.now();
-    const record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
-    const chosen = this.winnerOf(record);
-    if (chosen && (record.status === 'succeeded' || chosen.rule === 'trainer')) {
-      await this.o.store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
-    }
-    await this.tallies.refresh(ref);
-    if (record.threadId) {
-      const locale = record.locale ?? 'en';
-      const steps = record.checkpoints.map((c) => c.step);
-      const counted = tally(record.votes, steps);
-      const counts = [...counted].map(([step, count]) => `${t(locale, 'common.step', { step })}: ${count}`).join(' · ');
-      const lines = [chosen ? t(locale, 'training.voting-closed', { step: chosen.step, explanation: explainWinner(locale, chosen, counted) }) : t(locale, 'training.voting-closed.none')];
-      if (record.blind) lines.push(t(locale, 'training.revealed', { reveal: describeReveal(record, steps, locale) }));
-      if (counts) lines.push(t(locale, 'training.votes', { counts }));
-      await this.postInThread(ref, record.threadId, 'result', votesId(ref.trainingId, 'result'), async () => ({
-        content: lines.join('\n'),
-        components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', locale))],
-      }));
-    }
-    await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
-      const rest = refs.filter((r) => refKey(r) !== refKey(ref));
-      return rest.length ? rest : undefined;
-    });
-    this.o.log.info({ ...ref, winner: chosen?.step }, 'voting closed');
+  /** Ends the vote of a training now (a trainer's Close or pick, a new training): see VotingCloser. */
+  closeVoting(ref: TrainingRef): Promise<void> {
+    return this.voting.close(ref);
   }
 
-  /** Closes the vote of every training whose deadline has passed; one sweep at a time. */
-  private sweepDeadlines(): Promise<void> {
-    this.sweeping ??= (async () => {
-      try {
-        for (const ref of (await this.o.store.get<TrainingRef[]>(keys.votingDeadlines())) ?? []) {
-          if (this.closed) return;
-          const record = await this.load(ref);
-          if (record && record.votingClosedAt === undefined && (record.votingClosesAt ?? Infinity) > this.o.clock.now()) continue;
-          if (record) await this.closeVoting(ref);
-          else await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => refs.filter((r) => refKey(r) !== refKey(ref)));
-        }
-      } catch (error) {
-        this.o.log.warn({ err: error }, 'could not process the voting deadlines; trying again on the next sweep');
-      } finally {
-        this.sweeping = undefined;
-      }
-    })();
-    return this.sweeping;
-  }
-
-  private winnerOf(record: TrainingRecord): ReturnType<typeof winner> {
-    const steps = record.checkpoints.map((c) => c.step);
-    return winner({ votes: record.votes, steps, override: record.override && steps.includes(record.override.step) ? record.override.step : undefined });
+  /** The closed vote's result in the training's thread, once. */
+  private async announceResult(ref: TrainingRef, record: TrainingRecord, chosen: Winner | undefined): Promise<void> {
+    if (!record.threadId) return;
+    const content = resultLines(record, chosen).join('\n');
+    await this.postInThread(ref, record.threadId, 'result', votesId(ref.trainingId, 'result'), async () => ({
+      content,
+      components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(ref.trainingId, 'result', record.locale ?? 'en'))],
+    }));
   }
 
   /**
@@ -223,6 +186,7 @@ export class TrainingSupervisor {
     const { store, config, clock, trainer } = this.o;
     const ref: TrainingRef = { guildId: draft.guildId, trainingId: draft.id };
     await this.claimRunning(draft.guildId, draft.id);
+    const previous = await loadLastTraining(store, draft.guildId);
     let record: TrainingRecord;
     try {
       const items = await trainingItems(store, config, draft.guildId);
@@ -261,6 +225,13 @@ export class TrainingSupervisor {
       throw error;
     }
     this.o.log.info({ trainingId: ref.trainingId, guildId: ref.guildId, strategy: trainer.strategy, steps: draft.steps }, 'training started');
+    if (previous && votingPhase(previous) === 'open') {
+      // A new training ends the last one's vote: its result is announced in its own thread now,
+      // rather than a day later over the new training's checkpoint.
+      await this.closeVoting({ guildId: previous.guildId, trainingId: previous.id }).catch((error: unknown) =>
+        this.o.log.warn({ err: error, trainingId: previous.id }, 'could not close the last training’s vote yet; the deadline sweep goes on with it'),
+      );
+    }
     try {
       record = (await this.toDiscord(ref, 'thread', () => this.openThread(ref))) ?? record;
     } catch (error) {
@@ -345,7 +316,7 @@ export class TrainingSupervisor {
    */
   close(): void {
     this.closed = true;
-    clearInterval(this.deadlineSweep);
+    this.voting.stop();
     this.tallies.close();
     this.stopListening();
   }
@@ -684,23 +655,19 @@ export class TrainingSupervisor {
     }
     if (signal.aborted) return;
     let record = await this.mustLoad(ref);
-    let chosen: ReturnType<typeof winner>;
-    if (record.status === 'succeeded' && record.voteMinutes && record.votingClosedAt === undefined) {
-      // The vote goes on until the deadline; the sweep announces the result and makes it active.
-      const closesAt = this.o.clock.now() + record.voteMinutes * 60_000;
-      record = await this.update(ref, (current) => (current.votingClosesAt === undefined ? { ...current, votingClosesAt: closesAt } : current));
-      await store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
-    } else {
-      if (record.status === 'succeeded') {
-        chosen = this.winnerOf(record);
-        if (chosen) await store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
-      }
-      if (isHidden(record)) {
-        // Without a deadline, a blind vote closes with the training: the steps are revealed.
-        const now = this.o.clock.now();
-        record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
-        await this.tallies.refresh(ref);
-      }
+    const now = this.o.clock.now();
+    const end = votingAtEnd(record, now);
+    // The winner so far becomes active — the last word where the vote stays open: `/kmplz`
+    // follows the leader then (src/voting/window.ts), except while a blind vote hides the steps.
+    const chosen = record.status === 'succeeded' ? leaderOf(record) : undefined;
+    if (chosen && !(end.do === 'open' && isHidden(record))) await store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
+    if (end.do === 'open') {
+      // The vote goes on until the deadline, or a trainer's Close: the sweep announces the result.
+      record = await this.voting.open(ref, end.closesAt);
+    } else if (end.do === 'close') {
+      // A trainer picked, or a blind vote ends with a failed training: closed, steps revealed.
+      record = await this.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
+      await this.tallies.refresh(ref);
     }
     await this.refreshStatus(ref, true);
     if (record.threadId) {
@@ -714,7 +681,7 @@ export class TrainingSupervisor {
     this.o.log.info({ ...ref, status: record.status, winner: chosen?.step }, 'training settled');
   }
 
-  private async finalMessage(record: TrainingRecord, chosen: ReturnType<typeof winner>): Promise<MessageCreateOptions> {
+  private async finalMessage(record: TrainingRecord, chosen: Winner | undefined): Promise<MessageCreateOptions> {
     const { config, clock, store } = this.o;
     const prices = trainingPrices(config);
     const price = prices.training;
@@ -724,8 +691,8 @@ export class TrainingSupervisor {
     const noReason = t(locale, 'common.no-reason');
     const lines: string[] = [];
     if (record.status === 'succeeded') {
-      if (record.votingClosesAt !== undefined && record.votingClosedAt === undefined) {
-        lines.push(t(locale, 'training.finished.deadline', { at: Math.round(record.votingClosesAt / 1000) }));
+      if (votingPhase(record) === 'open') {
+        lines.push(t(locale, 'training.finished'), ...liveLines(record));
       } else {
         const counts = tally(record.votes, record.checkpoints.map((c) => c.step));
         lines.push(chosen ? t(locale, 'training.finished.winner', { step: chosen.step, explanation: explainWinner(locale, chosen, counts) }) : t(locale, 'training.finished'));
@@ -746,7 +713,7 @@ export class TrainingSupervisor {
     if (config.BUDGET_USD !== undefined) {
       lines.push(t(locale, 'training.budget', { spent: formatUsd((await spentThisMonth(store, clock, record.guildId)).usd), budget: formatUsd(config.BUDGET_USD) }));
     }
-    return { content: lines.join('\n'), components: [new ActionRowBuilder<ButtonBuilder>().addComponents(votesButton(record.id, 'final', locale))] };
+    return { content: lines.join('\n'), components: finalComponents(record) };
   }
 
   /** Cancels the runs `which` selects: created ones at the service, pending ones in the record. */
@@ -915,10 +882,3 @@ export function runningAlready(running: Pick<TrainingRecord, 'threadId'>): UserE
   return new UserError('training-running', running.threadId ? msg('error.training-running.thread', { thread: running.threadId }) : msg('error.training-running'));
 }
 
-function activeFor(record: TrainingRecord, chosen: NonNullable<ReturnType<typeof winner>>): ActiveCheckpoint {
-  return { trainingId: record.id, step: chosen.step, chosenBy: chosen.rule === 'trainer' ? 'trainer' : chosen.rule === 'no-votes' ? 'last' : 'vote' };
-}
-
-function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result', locale: Locale): ButtonBuilder {
-  return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel(t(locale, 'training.button.votes')).setStyle(ButtonStyle.Secondary);
-}

@@ -19,8 +19,9 @@ export interface RecordedVote {
 /**
  * One person's vote for a checkpoint of a training: the preview buttons and `/vote` both come
  * here. One vote per person per training; voting again moves it. The read-modify-write goes
- * through `store.update`, so a burst of clicks from the whole class loses no vote. Once voting
- * has closed (deadline, a trainer's pick, the end of a blind training), votes are refused.
+ * through `store.update`, so a burst of clicks from the whole class loses no vote. Votes are
+ * taken while the training runs and after it until voting closes (its deadline, a trainer's
+ * Close or pick: src/voting/window.ts); then they are refused.
  * The previews then show the new tallies (edits coalesced by the training supervisor).
  */
 export async function recordVote(ctx: BotContext, guildId: string, trainingId: string, userId: string, step: number): Promise<RecordedVote> {

@@ -70,11 +70,14 @@ describe('blind mode', () => {
     expect(await bot.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(discord.guild().id))).toEqual({ trainingId, step: c.step, chosenBy: 'trainer' });
   });
 
-  it('without a deadline, reveals the steps when the training ends', async () => {
+  it('without a deadline, keeps voting open after the end (issue 17) and reveals the steps when a trainer closes it', async () => {
     const { trainingId, threadId } = await startTraining(discord, { steps: 500, checkpoint_every: 250, blind: true });
     const final = await discord.waitForMessage(threadId, isFinal, 20_000);
     const { blind } = (await record(trainingId))!;
-    expect(final.content).toContain(`Revealed: **A** = step ${blind!['250'] === 'A' ? 250 : 500}`);
+    expect(final.content).not.toContain('Revealed');
+    await (await discord.button({ customId: buttonOf(final, 'train:close:'), message: final, user: discord.users.bob })).waitForOriginal((m) => !m.loading, 10_000);
+    const result = await discord.waitForMessage(threadId, isResult, 5000);
+    expect(result.content).toContain(`Revealed: **A** = step ${blind!['250'] === 'A' ? 250 : 500}`);
     for (const { step, message } of previewsIn(discord, threadId)) {
       expect(message.revisions[0]?.content).toMatch(new RegExp(`^\\*\\*Checkpoint ${blind![String(step)]}\\*\\* —`));
       await discord.waitFor(() => (discord.message(message.id)!.content.includes(`: step ${step}** of 500`) ? true : undefined), 5000, `preview ${step} to be revealed`);

@@ -52,8 +52,8 @@ describe('a voting deadline', () => {
     const final = await discord.waitForMessage(threadId, isFinal, 20_000);
     const at = Number(/Voting stays open until <t:(\d+):f> \(<t:\1:R>\)/.exec(final.content)?.[1]);
     expect(at * 1000).toBeGreaterThan(Date.now() + 9 * 60_000);
-    // Nothing is active before the deadline: not even the last checkpoint.
-    expect(await active()).toBeUndefined();
+    // Before the deadline `/kmplz` draws with the leader (issue 17): with no votes yet, the last checkpoint.
+    expect(await active()).toEqual({ trainingId, step: 750, chosenBy: 'last' });
 
     const previews = previewsIn(discord, threadId);
     const p250 = previews.find((p) => p.step === 250)!.message;

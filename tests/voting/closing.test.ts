@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openMemoryStore } from '../../src/store/store.js';
+import { keys, type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../../src/training/records.js';
+import { VotingCloser } from '../../src/voting/closing.js';
+import { captureLogger } from '../support/log.js';
+
+const ref: TrainingRef = { guildId: 'g', trainingId: 'tr1' };
+const HOUR = 60 * 60_000;
+
+function training(over: Partial<TrainingRecord> = {}): TrainingRecord {
+  return {
+    id: ref.trainingId,
+    guildId: ref.guildId,
+    channelId: 'c',
+    threadId: 't',
+    startedBy: 'u',
+    status: 'succeeded',
+    steps: 750,
+    checkpointEvery: 250,
+    checkpoints: [250, 500, 750].map((step) => ({ step, createdAt: 0 })),
+    votes: { a: 500, b: 500, c: 250 },
+    createdAt: 0,
+    ...over,
+  };
+}
+
+let closer: VotingCloser | undefined;
+afterEach(() => closer?.stop());
+
+async function world(record: TrainingRecord, { failAnnounce = 0 } = {}) {
+  const store = openMemoryStore();
+  let now = 1_000_000;
+  const announced: (number | undefined)[] = [];
+  let failures = failAnnounce;
+  await store.set(keys.training(ref.guildId, ref.trainingId), record);
+  closer = new VotingCloser({
+    store,
+    clock: { now: () => now },
+    log: captureLogger().log,
+    sweepMs: 10,
+    refresh: async () => {},
+    announce: async (_ref, _record, chosen) => {
+      if (failures-- > 0) throw new Error('Discord is down');
+      announced.push(chosen?.step);
+    },
+  });
+  return {
+    store,
+    closer,
+    announced,
+    advance: (ms: number) => (now += ms),
+    deadlines: () => store.get<TrainingRef[]>(keys.votingDeadlines()),
+    active: () => store.get<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId)),
+    record: () => store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId)),
+  };
+}
+
+describe('VotingCloser', () => {
+  it('keeps an opened vote until its deadline, then closes it once: winner active, result announced, deadline forgotten', async () => {
+    const w = await world(training());
+    expect((await w.closer.open(ref, 1_000_000 + HOUR)).votingClosesAt).toBe(1_000_000 + HOUR);
+    // Opened again (a settle repeated after a restart): the first deadline stands.
+    await w.closer.open(ref, 1_000_000 + 5 * HOUR);
+    expect((await w.record())!.votingClosesAt).toBe(1_000_000 + HOUR);
+    expect(await w.deadlines()).toEqual([ref]);
+
+    await w.closer.start();
+    expect(w.announced).toEqual([]);
+    expect((await w.record())!.votingClosedAt).toBeUndefined();
+
+    w.advance(HOUR);
+    await vi.waitFor(() => expect(w.announced).toEqual([500]), { timeout: 2000 });
+    expect(await w.active()).toEqual({ trainingId: ref.trainingId, step: 500, chosenBy: 'vote' });
+    expect((await w.record())!.votingClosedAt).toBe(1_000_000 + HOUR);
+    expect(await w.deadlines()).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(w.announced).toEqual([500]);
+  });
+
+  it('a close whose announcement failed stays on the list, and the next sweep finishes it', async () => {
+    const w = await world(training(), { failAnnounce: 1 });
+    await w.closer.open(ref, 1_000_000 + HOUR);
+    await expect(w.closer.close(ref)).rejects.toThrow('Discord is down');
+    expect((await w.record())!.votingClosedAt).toBe(1_000_000);
+    expect(await w.deadlines()).toEqual([ref]);
+    // Closed already, so due at once, deadline or not.
+    await w.closer.start();
+    expect(w.announced).toEqual([500]);
+    expect(await w.deadlines()).toBeUndefined();
+  });
+
+  it('a trainer’s pick wins; a training that did not succeed makes nothing active but a trainer’s pick', async () => {
+    const picked = await world(training({ override: { step: 250, by: 'u' } }));
+    await picked.closer.close(ref);
+    expect(await picked.active()).toEqual({ trainingId: ref.trainingId, step: 250, chosenBy: 'trainer' });
+
+    const failed = await world(training({ status: 'failed' }));
+    await failed.closer.close(ref);
+    expect(await failed.active()).toBeUndefined();
+    expect(failed.announced).toEqual([500]);
+  });
+});
