@@ -18,7 +18,7 @@ import { describeCost, formatDuration } from '../src/training/status.js';
 import { estimateFor, runningAlready } from '../src/training/supervisor.js';
 import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
-import { addAttachments } from './dataset.js';
+import { addAttachments } from './shared/dataset-add.js';
 import { bounds, trainDefinition } from './definitions.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 
@@ -51,7 +51,7 @@ export const train: SlashCommand = {
     requireAppPermissions(interaction, BOT_NEEDS.training, channelId);
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
-    const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, archive, null) : undefined;
+    const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, { archive }) : undefined;
     const draft: TrainingDraft = {
       id: randomBytes(6).toString('base64url'),
       guildId,
