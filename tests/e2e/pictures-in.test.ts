@@ -3,7 +3,7 @@ import { ApplicationCommandType, Locale } from 'discord-api-types/v10';
 import Replicate from 'replicate';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../../src/dataset/dataset.js';
+import { loadDataset, readDisplayImage } from '../../src/dataset/dataset.js';
 import type { DiscordEmulator, InteractionHandle, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import { drawing } from '../support/fixtures.js';
@@ -142,21 +142,6 @@ describe('drawings come in the way Discord is used', () => {
     expect(near(await rgbAt(await sharp(square).toBuffer(), 24, 512), [0, 0, 255])).toBe(true);
   });
 
-  it('keeps the original of a phone photo upright and without its EXIF (GPS included)', async () => {
-    const upload = await gpsPhoto(800, 600, 6);
-    expect(hasGpsIfd((await sharp(upload).metadata()).exif!)).toBe(true);
-    const photo = (await dataset()).images.find((i) => i.name === 'phone-photo')!;
-    const original = await sharp(path.join(world.bot.dataDir, photo.originalFile)).toBuffer({ resolveWithObject: true });
-    const meta = await sharp(path.join(world.bot.dataDir, photo.originalFile)).metadata();
-    expect(meta.exif).toBeUndefined();
-    expect(meta.orientation).toBeUndefined();
-    expect(meta.xmp).toBeUndefined();
-    expect(meta).toMatchObject({ format: 'jpeg', width: 600, height: 800 });
-    // Turned upright in its pixels: the stored top (red) is now the right half.
-    expect(near(await rgbAt(original.data, 590, 400), [255, 0, 0])).toBe(true);
-    expect(near(await rgbAt(original.data, 10, 400), [0, 0, 255])).toBe(true);
-  });
-
   it('/dataset add takes several image options at once, each refused or added on its own, with the running total', async () => {
     const slash = await discord.slash({
       name: 'dataset',
@@ -184,5 +169,27 @@ describe('drawings come in the way Discord is used', () => {
     const russian = await (await discord.messageCommand({ name: MENU, message: one, user: discord.users.bob, locale: Locale.Russian })).waitForOriginal(undefined, 10_000);
     expect(russian.embeds[0]?.title).toBe('Ничего не добавлено');
     expect(russian.embeds[0]?.description).toMatch(/4/);
+  });
+});
+
+describe('originals without location', () => {
+  it('keeps the original of a phone photo upright and without its EXIF (GPS included)', async () => {
+    const upload = await gpsPhoto(800, 600, 6);
+    expect(hasGpsIfd((await sharp(upload).metadata()).exif!)).toBe(true);
+    const slash = await discord.slash({ name: 'dataset', subcommand: 'add', user: discord.users.bob, options: { image: { filename: 'holiday.jpg', data: upload } } });
+    expect((await slash.waitForOriginal(undefined, 20_000)).embeds[0]?.title).toBe('Added 1 drawing');
+    const photo = (await dataset()).images.find((i) => i.name === 'holiday')!;
+    const file = path.join(world.bot.dataDir, photo.originalFile);
+    const meta = await sharp(file).metadata();
+    expect(meta.exif).toBeUndefined();
+    expect(meta.orientation).toBeUndefined();
+    expect(meta.xmp).toBeUndefined();
+    expect(meta).toMatchObject({ format: 'jpeg', width: 600, height: 800 });
+    // Turned upright in its pixels: the stored top (red) is now the right half.
+    const pixels = await sharp(file).toBuffer();
+    expect(near(await rgbAt(pixels, 590, 400), [255, 0, 0])).toBe(true);
+    expect(near(await rgbAt(pixels, 10, 400), [0, 0, 255])).toBe(true);
+    // Shown next to generations the same way up as before.
+    expect(near(await rgbAt(await readDisplayImage(world.bot.app.context, discord.guild().id, photo), 550, 380), [255, 0, 0])).toBe(true);
   });
 });
