@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { clearDataset, loadDataset, readTrainingImage, removeFromDataset } from '../src/dataset/dataset.js';
+import { forgetGuild } from '../src/privacy/forget.js';
+import { keys } from '../src/training/records.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
@@ -33,21 +35,7 @@ export const dataset: SlashCommand = {
       if (!removed) throw new UserError('unknown-image', msg('error.unknown-image', { name }));
       return respond(interaction, { content: t(locale, 'dataset.removed', { name: removed.name }) });
     }
-    const count = (await loadDataset(ctx.store, guildId)).images.length;
-    if (count === 0) return respond(interaction, { content: t(locale, 'dataset.already-empty') });
-    // The buttons carry a one-time token bound to this trainer: a click that did not come from
-    // this very question (a forged or replayed custom_id) clears nothing.
-    const token = randomBytes(8).toString('hex');
-    await ctx.store.set(clearKey(guildId, token), { userId: interaction.user.id }, CLEAR_CONFIRMATION_TTL_MS);
-    await respond(interaction, {
-      content: t(locale, 'dataset.clear.question', { count }),
-      components: [
-        new ActionRowBuilder<ButtonBuilder>().addComponents(
-          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'yes', token)).setLabel(t(locale, 'dataset.clear.yes', { count })).setStyle(ButtonStyle.Danger),
-          new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no', token)).setLabel(t(locale, 'dataset.clear.no')).setStyle(ButtonStyle.Secondary),
-        ),
-      ],
-    });
+    return askToClear(interaction, ctx, guildId, interaction.options.getBoolean('everything') ?? false);
   },
   async autocomplete(interaction, ctx) {
     const typed = interaction.options.getFocused().toLowerCase();
@@ -60,13 +48,21 @@ export const dataset: SlashCommand = {
       async execute(interaction, [answer, token], ctx) {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
-        const asked = token ? await ctx.store.get<{ userId: string }>(clearKey(guildId, token)) : undefined;
+        const asked = token ? await ctx.store.get<ClearQuestion>(clearKey(guildId, token)) : undefined;
         if (asked?.userId !== interaction.user.id) {
           throw new UserError('confirmation-expired', msg('error.confirmation-expired'));
         }
         await ctx.store.delete(clearKey(guildId, token!));
         if (answer !== 'yes') {
           await interaction.editReply({ content: t(localeOf(interaction), 'dataset.clear.kept'), components: [] });
+          return;
+        }
+        if (asked.everything) {
+          // A training may have started since the question.
+          await refuseWhileTraining(ctx, guildId);
+          const forgotten = await forgetGuild(ctx, guildId, { keepSpending: true });
+          ctx.log.info({ ...forgotten }, 'forgot everything of the server');
+          await interaction.editReply({ content: t(localeOf(interaction), 'dataset.forgotten', { records: forgotten.records }), components: [] });
           return;
         }
         const removed = await clearDataset(ctx, guildId);
@@ -76,6 +72,44 @@ export const dataset: SlashCommand = {
     },
   },
 };
+
+/** What a clear question's buttons confirm: asked by whom, and whether it is the dataset or everything of the server. */
+interface ClearQuestion {
+  userId: string;
+  everything?: boolean;
+}
+
+/**
+ * `/dataset clear [everything:true]` asks first. The buttons carry a one-time token bound to this
+ * trainer: a click that did not come from this very question (a forged or replayed custom_id)
+ * clears nothing.
+ */
+async function askToClear(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, everything: boolean): Promise<void> {
+  const locale = localeOf(interaction);
+  const count = (await loadDataset(ctx.store, guildId)).images.length;
+  if (everything) await refuseWhileTraining(ctx, guildId);
+  else if (count === 0) return respond(interaction, { content: t(locale, 'dataset.already-empty') });
+  const token = randomBytes(8).toString('hex');
+  const question: ClearQuestion = { userId: interaction.user.id, ...(everything ? { everything } : {}) };
+  await ctx.store.set(clearKey(guildId, token), question, CLEAR_CONFIRMATION_TTL_MS);
+  await respond(interaction, {
+    content: everything ? t(locale, 'dataset.forget.question', { count }) : t(locale, 'dataset.clear.question', { count }),
+    components: [
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        new ButtonBuilder()
+          .setCustomId(customId('dataset', 'clear', 'yes', token))
+          .setLabel(everything ? t(locale, 'dataset.forget.yes') : t(locale, 'dataset.clear.yes', { count }))
+          .setStyle(ButtonStyle.Danger),
+        new ButtonBuilder().setCustomId(customId('dataset', 'clear', 'no', token)).setLabel(t(locale, 'dataset.clear.no')).setStyle(ButtonStyle.Secondary),
+      ),
+    ],
+  });
+}
+
+/** A running training writes previews and records as it goes: everything is removed once it is over. */
+async function refuseWhileTraining(ctx: BotContext, guildId: string): Promise<void> {
+  if (await ctx.store.get(keys.running(guildId))) throw new UserError('training-running', msg('error.forget-while-training'));
+}
 
 async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
   const images = DATASET_IMAGE_OPTIONS.map((name) => interaction.options.getAttachment(name)).filter((image) => image !== null);

@@ -123,7 +123,16 @@ export const datasetDefinition = ru(new SlashCommandBuilder(), 'датасет',
       .setDescription('Remove one drawing')
       .addStringOption((o) => ru(o, 'название', 'Название рисунка').setName('name').setDescription('The drawing’s name').setRequired(true).setAutocomplete(true)),
   )
-  .addSubcommand((s) => ru(s, 'очистить', 'Удалить все рисунки (сначала спросит)').setName('clear').setDescription('Remove every drawing (asks first)'))
+  .addSubcommand((s) =>
+    ru(s, 'очистить', 'Удалить все рисунки (сначала спросит)')
+      .setName('clear')
+      .setDescription('Remove every drawing (asks first)')
+      .addBooleanOption((o) =>
+        ru(o, 'всё', 'Удалить всё, что бот хранит об этом сервере: рисунки, обучения, голоса, картинки, запросы')
+          .setName('everything')
+          .setDescription('Remove everything kmplz keeps of this server: drawings, trainings, votes, pictures, prompts'),
+      ),
+  )
   .toJSON();
 
 /**

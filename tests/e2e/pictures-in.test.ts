@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationCommandType, Locale } from 'discord-api-types/v10';
 import Replicate from 'replicate';
@@ -191,5 +192,32 @@ describe('originals without location', () => {
     expect(near(await rgbAt(pixels, 10, 400), [0, 0, 255])).toBe(true);
     // Shown next to generations the same way up as before.
     expect(near(await rgbAt(await readDisplayImage(world.bot.app.context, discord.guild().id, photo), 550, 380), [255, 0, 0])).toBe(true);
+  });
+});
+
+describe('everything of a server, removed from inside Discord', () => {
+  it('/dataset clear everything:true asks a trainer, then removes every record and file of the server but the spending figures', async () => {
+    const guildId = discord.guild().id;
+    const { store } = world.bot.app.context;
+    const folder = path.join(world.bot.dataDir, 'guilds', guildId);
+    expect(existsSync(folder)).toBe(true);
+    // /caption spent GPU time above; the month's figure stays so that BUDGET_USD cannot be reset this way.
+    const spending = (await store.keys(`guild:${guildId}:`)).filter((key) => key.startsWith(`guild:${guildId}:spend:`));
+    expect(spending).not.toHaveLength(0);
+
+    const student = await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.carol, options: { everything: true } });
+    expect((await firstAnswer(student, 'a student asking to remove everything')).content).toMatch(/Only trainers/);
+
+    const ask = await (await discord.slash({ name: 'dataset', subcommand: 'clear', user: discord.users.bob, options: { everything: true } })).waitForOriginal();
+    expect(ask.ephemeral).toBe(true);
+    expect(ask.content).toMatch(/^Remove \*\*everything\*\* kmplz keeps of this server\? The 5 drawings/);
+    expect(existsSync(folder)).toBe(true);
+    const yes = (ask.components.flatMap((row) => ('components' in row ? (row.components as unknown[]) : [])) as { custom_id: string }[])[0]!.custom_id;
+    await (await discord.button({ customId: yes, message: ask, user: discord.users.bob })).ack();
+    await discord.waitFor(() => (/^Removed everything kmplz kept of this server/.test(discord.message(ask.id)?.content ?? '') ? true : undefined), 10_000, 'everything to be removed');
+
+    expect(existsSync(folder)).toBe(false);
+    expect((await store.keys(`guild:${guildId}:`)).sort()).toEqual(spending.sort());
+    expect((await dataset()).images).toEqual([]);
   });
 });
