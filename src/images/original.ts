@@ -28,6 +28,9 @@ const LOSSY_FORMATS = new Set(['jpeg', 'heif']);
 export async function keepableOriginal(input: Buffer, format: string): Promise<KeptOriginal> {
   // Colour-managed inputs become sRGB, what every viewer assumes without a profile.
   const upright = sharp(input, { failOn: 'error', limitInputPixels: DEFAULT_PIXEL_LIMIT, autoOrient: true }).toColourspace('srgb');
-  if (LOSSY_FORMATS.has(format)) return { data: await upright.jpeg(ORIGINAL_JPEG).toBuffer(), format: 'jpeg' };
+  if (LOSSY_FORMATS.has(format)) {
+    // JPEG has no alpha: a transparent AVIF goes on white, as it is shown everywhere else, not on black.
+    return { data: await upright.flatten({ background: '#ffffff' }).jpeg(ORIGINAL_JPEG).toBuffer(), format: 'jpeg' };
+  }
   return { data: await upright.png(ORIGINAL_PNG).toBuffer(), format: 'png' };
 }
