@@ -4,13 +4,13 @@ import { keepableOriginal } from '../../src/images/original.js';
 import { gpsPhoto, hasGpsIfd } from '../support/exif.js';
 
 describe('keepableOriginal', () => {
-  it('turns a phone photo upright and drops its EXIF, GPS included, keeping it a high-quality JPEG', async () => {
+  it('turns a phone photo upright and drops its EXIF, GPS included, keeping it a JPEG with its own chroma subsampling', async () => {
     const photo = await gpsPhoto(800, 600, 6);
     expect(hasGpsIfd((await sharp(photo).metadata()).exif!)).toBe(true);
     const kept = await keepableOriginal(photo, 'jpeg');
     expect(kept.format).toBe('jpeg');
     const meta = await sharp(kept.data).metadata();
-    expect(meta).toMatchObject({ format: 'jpeg', width: 600, height: 800, chromaSubsampling: '4:4:4' });
+    expect(meta).toMatchObject({ format: 'jpeg', width: 600, height: 800, chromaSubsampling: (await sharp(photo).metadata()).chromaSubsampling });
     expect(meta.exif).toBeUndefined();
     expect(meta.orientation).toBeUndefined();
     expect(kept.data.includes(Buffer.from('PhonyPhone'))).toBe(false);
@@ -36,5 +36,10 @@ describe('keepableOriginal', () => {
     const kept = await keepableOriginal(webp, 'webp');
     expect(kept.format).toBe('png');
     expect((await sharp(kept.data).raw().toBuffer()).equals(await sharp(webp).raw().toBuffer())).toBe(true);
+  });
+
+  it('keeps a 4:4:4 scan at 4:4:4', async () => {
+    const scan = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#cc2200' } }).jpeg({ chromaSubsampling: '4:4:4' }).toBuffer();
+    expect((await sharp((await keepableOriginal(scan, 'jpeg')).data).metadata()).chromaSubsampling).toBe('4:4:4');
   });
 });
