@@ -14,9 +14,9 @@ export interface DispatcherEvents {
 }
 
 /**
- * Routes every interaction to its command: slash commands by name, buttons and modals by the
- * first segment of their `custom_id`, autocomplete to the command's `autocomplete`. The one place
- * where errors become answers: a `UserError` is shown to its caller, anything else is logged with
+ * Routes every interaction to its command: slash commands and message context-menu commands (a
+ * command's `menus`) by name, buttons and modals by the first segment of their `custom_id`,
+ * autocomplete to the command's `autocomplete`. The one place where errors become answers: a `UserError` is shown to its caller, anything else is logged with
  * a reference the caller can quote.
  */
 export class Dispatcher {
