@@ -19,6 +19,7 @@ import {
   type APIInteraction,
   type APIInteractionDataResolved,
   type APIInteractionGuildMember,
+  type APIMessageApplicationCommandInteractionData,
   type APIMessageInteractionMetadata,
   type APIModalInteractionResponseCallbackData,
   type APIModalSubmissionComponent,
@@ -612,18 +613,16 @@ export class InteractionFactory {
       commandId = this.c.state.snowflakes.next();
       this.unregisteredCommandIds.set(`message:${input.name}`, commandId);
     }
-    const payload = {
-      ...this.base(InteractionType.ApplicationCommand, input, guild, channel),
-      data: {
-        id: commandId,
-        name: input.name,
-        type: ApplicationCommandType.Message,
-        target_id: message.id,
-        // A copy: the payload a test inspects later is what was sent.
-        resolved: { messages: { [message.id]: structuredClone(message.api) } },
-        ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
-      },
-    } as APIInteraction;
+    const data: APIMessageApplicationCommandInteractionData = {
+      id: commandId,
+      name: input.name,
+      type: ApplicationCommandType.Message,
+      target_id: message.id,
+      // A copy: the payload a test inspects later is what was sent.
+      resolved: { messages: { [message.id]: structuredClone(message.api) } },
+      ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
+    };
+    const payload = { ...this.base(InteractionType.ApplicationCommand, input, guild, channel), data } as APIInteraction;
     return { payload, guildId: guild.id, channelId: channel.id, user: input.user ?? this.c.defaultUser() };
   }
 
