@@ -1,11 +1,13 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { intakeArchive } from '../src/dataset/intake/pipeline.js';
+import { keepableOriginal } from '../src/images/original.js';
 
 /**
  * The bot's own pipeline, alone in a process so that its peak RSS is its own: read the uploaded
  * zip, take every picture in (checks, preprocessing, perceptual hash) and write the original and
- * the training square to disk, as /dataset add does under DATA_DIR.
+ * the training square to disk, as /dataset add does under DATA_DIR (the original upright and without
+ * its metadata).
  * Usage: preprocess.child.ts <zip> <output dir> <concurrency>; prints one JSON line.
  */
 /**
@@ -36,7 +38,9 @@ const report = await intakeArchive(
   async (image) => {
     const base = path.basename(image.name).replace(/\.[^.]*$/, '');
     await writeFile(path.join(outDir, `${base}.jpg`), image.processed.image);
-    await writeFile(path.join(outDir, `original-${path.basename(image.name)}`), image.original);
+    // As addToDataset keeps it: upright, without metadata.
+    const kept = await keepableOriginal(image.original, image.processed.original.format);
+    await writeFile(path.join(outDir, `original-${base}.${kept.format === 'jpeg' ? 'jpg' : 'png'}`), kept.data);
   },
   { concurrency: Number(concurrency) },
 );

@@ -14,9 +14,7 @@ import { CAPTION_ESTIMATE_SECONDS, captionImage, captionMissing, type CaptionDep
 import { toTrainingCaption } from '../src/captioning/clean.js';
 import type { BotContext } from '../src/context.js';
 import { loadDataset, readTrainingImage, setCaption } from '../src/dataset/dataset.js';
-import { IntakeError } from '../src/dataset/intake/refusal.js';
 import type { DatasetImage } from '../src/dataset/records.js';
-import { downloadAttachment } from '../src/dataset/intake/download.js';
 import { UserError, isUserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
@@ -31,7 +29,7 @@ import { usdPerSecond } from '../src/money/prices.js';
 import { CaptionModelUnavailableError } from '../src/services/hf/errors.js';
 import { ServiceError } from '../src/services/types.js';
 import { progressBar } from '../src/util/progress-bar.js';
-import { INTAKE_LIMITS } from './dataset.js';
+import { downloadPicture } from './shared/attachments.js';
 import { captionDefinition } from './definitions.js';
 
 const REVIEW_PAGE_SIZE = 5;
@@ -113,10 +111,8 @@ export const caption: SlashCommand = {
 async function captionOne(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, attachment: Attachment): Promise<void> {
   await ctx.services.models.require('captioning');
   await requireBudget(ctx.store, ctx.config, ctx.clock, guildId, CAPTION_ESTIMATE_SECONDS * usdPerSecond(ctx.config, 'captioning'));
-  const data = await downloadAttachment(attachment.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
-    if (error instanceof IntakeError) throw new UserError(error.code, error.text);
-    throw error;
-  });
+  // Decoded in full before BLIP sees it: a broken picture fails there only after it is billed.
+  const data = await downloadPicture(ctx, attachment);
   const text = await captionImage(captionDeps(ctx), guildId, { data, contentType: attachment.contentType ?? 'image/png', name: attachment.name }).catch((error: unknown) => {
     if (error instanceof CaptionModelUnavailableError) throw new UserError('caption-model-unavailable', msg('error.caption-model-unavailable', { model: error.model }));
     if (error instanceof ServiceError) {

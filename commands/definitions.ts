@@ -1,4 +1,4 @@
-import { SlashCommandBuilder, type LocalizationMap, type SlashCommandIntegerOption } from 'discord.js';
+import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, SlashCommandBuilder, type LocalizationMap, type SlashCommandIntegerOption } from 'discord.js';
 import { GENERATION_BOUNDS, GENERATION_DEFAULTS } from '../src/generation/prompt.js';
 import { t } from '../src/i18n/index.js';
 
@@ -103,15 +103,26 @@ export const captionDefinition = ru(new SlashCommandBuilder(), 'подпись',
   .addAttachmentOption((o) => ru(o, 'картинка', 'Картинка для подписи (без неё — подписать датасет)').setName('image').setDescription('An image to caption (leave out to caption the dataset)'))
   .toJSON();
 
+/**
+ * `/dataset add`'s picture options. Discord has no list option, so one attachment option per
+ * picture, as many as one message can carry.
+ */
+export const DATASET_IMAGE_OPTIONS = ['image', 'image2', 'image3', 'image4', 'image5', 'image6', 'image7', 'image8', 'image9', 'image10'] as const;
+
 export const datasetDefinition = ru(new SlashCommandBuilder(), 'датасет', 'Рисунки-образцы этого сервера')
   .setName('dataset')
   .setDescription('The reference art of this server')
   .addSubcommand((s) =>
-    ru(s, 'добавить', 'Добавить рисунки: .zip с картинками и/или одну картинку')
-      .setName('add')
-      .setDescription('Add drawings: a .zip of images and/or one image')
-      .addAttachmentOption((o) => ru(o, 'архив', '.zip с рисунками').setName('archive').setDescription('A .zip of drawings'))
-      .addAttachmentOption((o) => ru(o, 'картинка', 'Один рисунок').setName('image').setDescription('One drawing')),
+    DATASET_IMAGE_OPTIONS.reduce(
+      (sub, name, index) =>
+        sub.addAttachmentOption((o) =>
+          ru(o, `картинка${index ? index + 1 : ''}`, index ? 'Ещё рисунок' : 'Рисунок').setName(name).setDescription(index ? 'Another drawing' : 'A drawing'),
+        ),
+      ru(s, 'добавить', 'Добавить рисунки: .zip с картинками и/или до 10 картинок')
+        .setName('add')
+        .setDescription('Add drawings: a .zip of images and/or up to 10 images')
+        .addAttachmentOption((o) => ru(o, 'архив', '.zip с рисунками').setName('archive').setDescription('A .zip of drawings')),
+    ),
   )
   .addSubcommand((s) => ru(s, 'список', 'Обзор датасета: все рисунки и сколько их').setName('list').setDescription('A contact sheet of the dataset with counts'))
   .addSubcommand((s) =>
@@ -120,7 +131,29 @@ export const datasetDefinition = ru(new SlashCommandBuilder(), 'датасет',
       .setDescription('Remove one drawing')
       .addStringOption((o) => ru(o, 'название', 'Название рисунка').setName('name').setDescription('The drawing’s name').setRequired(true).setAutocomplete(true)),
   )
-  .addSubcommand((s) => ru(s, 'очистить', 'Удалить все рисунки (сначала спросит)').setName('clear').setDescription('Remove every drawing (asks first)'))
+  .addSubcommand((s) =>
+    ru(s, 'очистить', 'Удалить все рисунки (сначала спросит)')
+      .setName('clear')
+      .setDescription('Remove every drawing (asks first)')
+      .addBooleanOption((o) =>
+        ru(o, 'всё', 'Удалить всё, что бот хранит об этом сервере: рисунки, обучения, голоса, картинки, запросы')
+          .setName('everything')
+          .setDescription('Remove everything kmplz keeps of this server: drawings, trainings, votes, pictures, prompts'),
+      ),
+  )
+  .toJSON();
+
+/**
+ * The context-menu twin of `/dataset add`: right-click (long-press) a message → Apps → this, and
+ * every picture of that message is added. Students post up to 10 pictures a message anyway, and
+ * each file only has to fit their own upload limit (10 MiB without Nitro), not one zip of them all.
+ */
+export const addToDatasetMenuDefinition = new ContextMenuCommandBuilder()
+  .setName('Add to kmplz dataset')
+  .setNameLocalizations({ ru: 'Добавить в датасет kmplz' })
+  .setType(ApplicationCommandType.Message)
+  // A dataset belongs to a server: the menu is not offered in direct messages.
+  .setContexts(InteractionContextType.Guild)
   .toJSON();
 
 export const trainDefinition = ru(new SlashCommandBuilder(), 'обучить', 'Обучить стиль на датасете, с превью каждого чекпоинта')

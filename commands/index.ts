@@ -1,4 +1,4 @@
-import type { SlashCommand } from '../src/interactions/command.js';
+import { definitionsOf, type SlashCommand } from '../src/interactions/command.js';
 import { caption } from './caption.js';
 import { checkpoints } from './checkpoints.js';
 import { compare } from './compare.js';
@@ -9,7 +9,7 @@ import { showcase } from './showcase.js';
 import { train } from './train.js';
 import { vote } from './vote.js';
 
-/** Every command the bot handles; `npm run deploy` registers exactly these definitions. */
+/** Every command the bot handles; `npm run deploy` registers exactly these definitions (and their context menus). */
 export const allCommands: readonly SlashCommand[] = [kmplz, dataset, caption, train, vote, checkpoints, compare, showcase, help];
 
-export const commandDefinitions = allCommands.map((command) => command.data);
+export const commandDefinitions = definitionsOf(allCommands);

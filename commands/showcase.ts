@@ -3,8 +3,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommandInteraction, type Message, type RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
-import { downloadAttachment } from '../src/dataset/intake/download.js';
-import { IntakeError } from '../src/dataset/intake/refusal.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
@@ -13,7 +11,7 @@ import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, req
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
-import { INTAKE_LIMITS } from './dataset.js';
+import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
 
 /** Marks of what is already in the showcase: a kmplz job by its id, an uploaded picture by its bytes. */
@@ -62,10 +60,8 @@ async function jobFromLink(ctx: BotContext, guildId: string, link: string): Prom
 }
 
 async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, image: Attachment): Promise<void> {
-  const data = await downloadAttachment(image.url, { allowedHosts: ctx.config.ALLOWED_ATTACHMENT_HOSTS, maxBytes: INTAKE_LIMITS.imageBytes, timeoutMs: INTAKE_LIMITS.timeoutMs }).catch((error: unknown) => {
-    if (error instanceof IntakeError) throw new UserError(error.code, error.text);
-    throw error;
-  });
+  // The class should not get a broken picture in its showcase (Discord would show an empty frame).
+  const data = await downloadPicture(ctx, image);
   const fingerprint = createHash('sha256').update(data).digest('hex').slice(0, 32);
   const embed = new EmbedBuilder()
     .setDescription(t(localeOf(interaction), 'showcase.upload', { user: interaction.user.id, trigger: ctx.config.TRIGGER_WORD }))

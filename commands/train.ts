@@ -21,7 +21,7 @@ import { requireTriggerOutsideWords } from '../src/training/trigger-words.js';
 import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
 import { DEFAULT_VOTE_MINUTES, votingPhase } from '../src/voting/window.js';
-import { addAttachments } from './dataset.js';
+import { addAttachments } from './shared/dataset-add.js';
 import { bounds, trainDefinition } from './definitions.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
 
@@ -54,7 +54,7 @@ export const train: SlashCommand = {
     requireAppPermissions(interaction, BOT_NEEDS.training, channelId);
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
-    const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, archive, null) : undefined;
+    const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, { archive }) : undefined;
     const draft: TrainingDraft = {
       id: randomBytes(6).toString('base64url'),
       guildId,

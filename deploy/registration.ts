@@ -1,4 +1,4 @@
-import { REST, Routes, type RESTGetAPIApplicationCommandsResult, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { ApplicationCommandType, REST, Routes, type RESTGetAPIApplicationCommandsResult, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
 import { isDeepStrictEqual } from 'node:util';
 
 export interface RegistrationPlan {
@@ -14,7 +14,7 @@ export interface RegistrationOptions {
   applicationId: string;
   /** Guild commands update at once (good while developing); global ones reach every server. */
   guildId?: string;
-  commands: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[];
+  commands: readonly RESTPostAPIApplicationCommandsJSONBody[];
   /** Only compute and return what would change. */
   dryRun?: boolean;
   /** Send the commands only when Discord's set differs (the bot at start); `npm run deploy` always sends them. */
@@ -43,19 +43,24 @@ export function hasChanges(plan: RegistrationPlan): boolean {
 
 export function planRegistration(
   existing: RESTGetAPIApplicationCommandsResult,
-  wanted: readonly RESTPostAPIChatInputApplicationCommandsJSONBody[],
+  wanted: readonly RESTPostAPIApplicationCommandsJSONBody[],
   scope: string,
 ): RegistrationPlan {
-  const byName = new Map(existing.map((command) => [command.name, command]));
+  // A name is unique per type only: a slash command and a context-menu command may share one.
+  const key = (command: { type?: ApplicationCommandType; name: string }) => `${command.type ?? ApplicationCommandType.ChatInput}:${command.name}`;
+  const byKey = new Map(existing.map((command) => [key(command), command]));
+  // Slash commands by name; a context-menu command as its menu shows it, marked as one.
+  const label = (command: { type?: ApplicationCommandType; name: string }) =>
+    (command.type ?? ApplicationCommandType.ChatInput) === ApplicationCommandType.ChatInput ? command.name : `“${command.name}” (context menu)`;
   const plan: RegistrationPlan = { scope, added: [], changed: [], removed: [], unchanged: [] };
   for (const command of wanted) {
-    const current = byName.get(command.name);
-    if (!current) plan.added.push(command.name);
-    else if (sameDefinition(current, command)) plan.unchanged.push(command.name);
-    else plan.changed.push(command.name);
-    byName.delete(command.name);
+    const current = byKey.get(key(command));
+    if (!current) plan.added.push(label(command));
+    else if (sameDefinition(current, command)) plan.unchanged.push(label(command));
+    else plan.changed.push(label(command));
+    byKey.delete(key(command));
   }
-  plan.removed.push(...byName.keys());
+  plan.removed.push(...[...byKey.values()].map(label));
   return plan;
 }
 
@@ -68,7 +73,7 @@ const ADDED_BY_DISCORD = new Set(['id', 'application_id', 'guild_id', 'version',
  * until the command is sent again. Discord leaves out what is empty or false (an optional
  * option comes back without `required`, a command without options without `options`).
  */
-function sameDefinition(current: unknown, wanted: RESTPostAPIChatInputApplicationCommandsJSONBody): boolean {
+function sameDefinition(current: unknown, wanted: RESTPostAPIApplicationCommandsJSONBody): boolean {
   // The builders leave unset fields as `undefined`: compare what actually goes over the wire.
   return same(current, JSON.parse(JSON.stringify(wanted)));
 }
@@ -90,14 +95,17 @@ function same(actual: unknown, sent: unknown): boolean {
   return isDeepStrictEqual(actual, sent);
 }
 
-/** Values Discord treats as not set. */
+/**
+ * Values Discord treats as not set. A context-menu command has no description: Discord answers
+ * `description: ""` for it (a slash command's description cannot be empty).
+ */
 function isEmpty(value: unknown): boolean {
-  return value === null || value === undefined || value === false || (Array.isArray(value) && value.length === 0);
+  return value === null || value === undefined || value === false || value === '' || (Array.isArray(value) && value.length === 0);
 }
 
 export function describePlan(plan: RegistrationPlan, dryRun: boolean): string {
   const verb = dryRun ? 'would' : 'did';
-  const line = (label: string, names: string[]) => (names.length ? `  ${label}: ${names.map((n) => `/${n}`).join(', ')}` : undefined);
+  const line = (label: string, names: string[]) => (names.length ? `  ${label}: ${names.map((n) => (n.startsWith('“') ? n : `/${n}`)).join(', ')}` : undefined);
   return [
     `${dryRun ? 'Dry run: ' : ''}${plan.scope} commands — ${verb} add ${plan.added.length}, change ${plan.changed.length}, remove ${plan.removed.length}, keep ${plan.unchanged.length}.`,
     line('add', plan.added),

@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
 import { redisCluster, soloCluster, type Cluster } from './cluster/cluster.js';
 import type { BotContext, Services } from './context.js';
-import type { SlashCommand } from './interactions/command.js';
+import { definitionsOf, type SlashCommand } from './interactions/command.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
 import { GenerationService, type GenerationServiceOptions, type JobEnd, type JobRef } from './generation/service.js';
@@ -223,7 +223,7 @@ async function syncCommands(client: Client, commands: readonly SlashCommand[], c
       rest: client.rest,
       applicationId: client.application!.id,
       guildId: config.DISCORD_GUILD_ID,
-      commands: commands.map((command) => command.data),
+      commands: definitionsOf(commands),
       onlyIfChanged: true,
       // The start (webhooks, unfinished jobs) does not wait long on it: the next start tries again.
       signal: AbortSignal.timeout(COMMAND_SYNC_TIMEOUT_MS),

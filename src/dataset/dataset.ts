@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { UserError } from '../errors.js';
 import { msg } from '../i18n/index.js';
+import { keepableOriginal } from '../images/original.js';
 import type { NearDuplicate } from '../images/phash.js';
 import type { CropStrategy } from '../images/preprocess.js';
 import { intakeFiles } from './intake/pipeline.js';
@@ -70,10 +71,12 @@ export async function addToDataset(
     async ({ name, original, processed, phash }) => {
       // Files are named by a random id, not the drawing's name, so concurrent adds never collide.
       const fileId = randomBytes(8).toString('hex');
+      // The original is kept upright and without its metadata (a phone photo's EXIF has where it was taken).
+      const kept = await keepableOriginal(original, processed.original.format);
       const processedFile = path.join('guilds', guildId, 'dataset', 'training', `${fileId}.jpg`);
-      const originalFile = path.join('guilds', guildId, 'dataset', 'originals', `${fileId}.${extensionFor(processed.original.format)}`);
+      const originalFile = path.join('guilds', guildId, 'dataset', 'originals', `${fileId}.${extensionFor(kept.format)}`);
       await writeFile(path.join(config.DATA_DIR, processedFile), processed.image);
-      await writeFile(path.join(config.DATA_DIR, originalFile), original);
+      await writeFile(path.join(config.DATA_DIR, originalFile), kept.data);
       prepared.push({ name, processedFile, originalFile, original: processed.original, phash, warnings: processed.warningMessages, addedBy: userId, addedAt: Date.now() });
     },
     { preprocess: { crop }, concurrency: 2, existing: existing.images.map((image) => ({ name: image.name, hash: image.phash })) },

@@ -1,8 +1,9 @@
 import type { Message } from '../i18n/index.js';
 
 /**
- * The dataset of one server: its reference drawings, kept twice — the original as uploaded
- * (shown next to generations) and the square training crop — plus each drawing's caption.
+ * The dataset of one server: its reference drawings, kept twice — the original (shown next to
+ * generations; upright and without the upload's metadata, see keepableOriginal) and the square
+ * training crop — plus each drawing's caption.
  * Files live under DATA_DIR; these records live in the store.
  */
 export interface DatasetImage {
@@ -13,6 +14,7 @@ export interface DatasetImage {
   originalFile: string;
   /** A smaller upright copy of the original for composites, made on first use. */
   displayFile?: string;
+  /** The upload's size as displayed and its format (the kept original may be re-encoded as JPEG or PNG). */
   original: { width: number; height: number; format: string };
   /** Perceptual hash (hex) for near-duplicate reports. */
   phash: string;

@@ -66,7 +66,7 @@ export interface PreprocessResult {
 
 export type ProbeResult =
   | { ok: true; info: ImageInfo }
-  | { ok: false; code: ImageErrorCode; reason: string };
+  | { ok: false; code: ImageErrorCode; reason: string; text: Message };
 
 export interface NamedInput {
   name: string;
@@ -146,7 +146,7 @@ export async function probeImage(
     }
     return { ok: true, info };
   } catch (error) {
-    if (error instanceof ImageError) return { ok: false, code: error.code, reason: error.message };
+    if (error instanceof ImageError) return { ok: false, code: error.code, reason: error.message, text: error.text };
     throw error;
   }
 }

@@ -2,8 +2,11 @@ import type {
   AutocompleteInteraction,
   ButtonInteraction,
   ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
   ModalSubmitInteraction,
+  RESTPostAPIApplicationCommandsJSONBody,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { BotContext } from '../context.js';
 
@@ -41,6 +44,23 @@ export interface SlashCommand {
   components?: Readonly<Record<string, ComponentHandler>>;
   /** Task kinds this command starts with `ctx.tasks.start(kind, …)`; kinds are unique across commands. */
   tasks?: Readonly<Record<string, CommandTask>>;
+  /** Message context-menu commands (right-click a message → Apps) that do this command's work. */
+  menus?: readonly MessageMenuCommand[];
+}
+
+/**
+ * A message context-menu command: Discord sends it with the message it was used on (its
+ * attachments included) in `data.resolved.messages`. Its name is what the menu shows.
+ */
+export interface MessageMenuCommand {
+  data: RESTPostAPIContextMenuApplicationCommandsJSONBody;
+  defer: DeferMode;
+  execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext): Promise<void>;
+}
+
+/** Everything the commands register with Discord: each slash command and its context menus. */
+export function definitionsOf(commands: readonly SlashCommand[]): RESTPostAPIApplicationCommandsJSONBody[] {
+  return commands.flatMap((command) => [command.data, ...(command.menus ?? []).map((menu) => menu.data)]);
 }
 
 const CUSTOM_ID_LIMIT = 100;

@@ -5,7 +5,7 @@ import { isUserError, newErrorReference } from '../errors.js';
 import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { within } from '../util/within.js';
-import { parseCustomId, type DeferMode, type SlashCommand } from './command.js';
+import { parseCustomId, type DeferMode, type MessageMenuCommand, type SlashCommand } from './command.js';
 import { acknowledge, assumeAcknowledged, respondPrivately } from './respond.js';
 
 export interface DispatcherEvents {
@@ -14,13 +14,14 @@ export interface DispatcherEvents {
 }
 
 /**
- * Routes every interaction to its command: slash commands by name, buttons and modals by the
- * first segment of their `custom_id`, autocomplete to the command's `autocomplete`. The one place
- * where errors become answers: a `UserError` is shown to its caller, anything else is logged with
+ * Routes every interaction to its command: slash commands and message context-menu commands (a
+ * command's `menus`) by name, buttons and modals by the first segment of their `custom_id`,
+ * autocomplete to the command's `autocomplete`. The one place where errors become answers: a `UserError` is shown to its caller, anything else is logged with
  * a reference the caller can quote.
  */
 export class Dispatcher {
   private readonly commands: ReadonlyMap<string, SlashCommand>;
+  private readonly menus: ReadonlyMap<string, MessageMenuCommand>;
   private accepting = true;
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -31,6 +32,7 @@ export class Dispatcher {
     private readonly events: DispatcherEvents = {},
   ) {
     this.commands = new Map(commands.map((command) => [command.data.name, command]));
+    this.menus = new Map(commands.flatMap((command) => command.menus ?? []).map((menu) => [menu.data.name, menu]));
   }
 
   /** The discord.js `interactionCreate` listener. Never throws: a listener that throws would crash the process. */
@@ -96,6 +98,12 @@ export class Dispatcher {
         await acknowledgeAs(command.defer(interaction));
         log.info({ options: interaction.options.data.map((o) => o.name) }, 'command');
         await command.execute(interaction, ctx);
+      } else if (interaction.isMessageContextMenuCommand()) {
+        const menu = this.menus.get(interaction.commandName);
+        if (!menu) throw new Error(`no handler for the message command "${interaction.commandName}": are the registered commands out of date?`);
+        await acknowledgeAs(menu.defer);
+        log.info({ targetId: interaction.targetId }, 'message command');
+        await menu.execute(interaction, ctx);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
         const parsed = parseCustomId(interaction.customId);
         const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
@@ -165,6 +173,7 @@ export class Dispatcher {
 
 function kindOf(interaction: Interaction): string {
   if (interaction.isChatInputCommand()) return 'command';
+  if (interaction.isMessageContextMenuCommand()) return 'message-command';
   if (interaction.isAutocomplete()) return 'autocomplete';
   if (interaction.isButton()) return 'button';
   if (interaction.isModalSubmit()) return 'modal';

@@ -82,6 +82,22 @@ export class KeyvStore implements Store {
     );
   }
 
+  async keys(prefix: string): Promise<string[]> {
+    this.checkOpen('keys', prefix);
+    const { keyv } = this.backend;
+    // keyv iterates every adapter kmplz uses (Map, SQLite, PostgreSQL, Redis SCAN) and skips expired entries.
+    if (!keyv.iterator) throw new Error(`the ${this.backend.description} store cannot list its keys`);
+    const iterate = keyv.iterator.bind(keyv);
+    return this.io('keys', prefix, async () => {
+      const found: string[] = [];
+      // Collected before anyone deletes: the SQL adapters page with OFFSET, which deleting would shift.
+      for await (const [key] of iterate(undefined)) {
+        if (typeof key === 'string' && key.startsWith(KEY_PREFIX + prefix)) found.push(key.slice(KEY_PREFIX.length));
+      }
+      return found;
+    });
+  }
+
   async ping(): Promise<boolean> {
     if (this.closing) return false;
     try {

@@ -31,6 +31,11 @@ export interface Store {
    * processes sharing the backend: made for exactly-once marks (webhook ids, posted previews).
    */
   setIfAbsent<T>(key: string, value: T, ttlMs?: number): Promise<boolean>;
+  /**
+   * The live keys that start with `prefix` (everything of one server: `guild:<id>:`). It walks the
+   * whole store, so it is for rare, deliberate work (forgetting a server), never a request path.
+   */
+  keys(prefix: string): Promise<string[]>;
   /** Health check for /healthz: true when the backend answered within a couple of seconds. */
   ping(): Promise<boolean>;
   /** Closes the connection; later calls reject, ping answers false. Safe to call twice. */

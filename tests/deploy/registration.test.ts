@@ -1,15 +1,21 @@
+import { ApplicationCommandType } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { commandDefinitions } from '../../commands/index.js';
 import { describePlan, planRegistration } from '../../deploy/registration.js';
 
-/** What Discord answers for a registered command: ours, plus ids, versions and defaults of its own. */
+/**
+ * What Discord answers for a registered command: ours, plus ids, versions and defaults of its own.
+ * A context-menu command comes back with `description: ""` (ApplicationCommandResponse requires
+ * one) and the `contexts` it was sent with.
+ */
 const asRegistered = (command: (typeof commandDefinitions)[number]) => ({
+  contexts: null,
+  description: '',
   ...JSON.parse(JSON.stringify(command)),
   id: '1574829205873627144',
   application_id: '1574829205328367616',
   version: '1574829205873627145',
   default_member_permissions: null,
-  contexts: null,
   nsfw: false,
   integration_types: [0],
 });
@@ -51,10 +57,25 @@ describe('command registration plan', () => {
     expect(planRegistration([returned], [sent], 'global').unchanged).toEqual(['help']);
   });
 
+  it('keeps the "Add to kmplz dataset" message menu as Discord returns it (type 3, no description), and tells it from a slash command of the same name', () => {
+    const menu = commandDefinitions.find((c) => c.type === ApplicationCommandType.Message)!;
+    expect(menu).toMatchObject({ name: 'Add to kmplz dataset', type: 3, contexts: [0] });
+    expect('description' in menu).toBe(false);
+    const label = '“Add to kmplz dataset” (context menu)';
+    expect(planRegistration([asRegistered(menu)], [menu], 'global')).toMatchObject({ unchanged: [label], changed: [] });
+    // Offered in direct messages too (contexts dropped on Discord's side): sent again.
+    expect(planRegistration([{ ...asRegistered(menu), contexts: null }], [menu], 'global').changed).toEqual([label]);
+    // A slash command with the menu's name is another command: the menu is added, the other removed.
+    const slashNamedLikeIt = { ...asRegistered(menu), type: ApplicationCommandType.ChatInput, description: 'x' };
+    expect(planRegistration([slashNamedLikeIt], [menu], 'global')).toMatchObject({ added: [label], removed: ['Add to kmplz dataset'] });
+    expect(describePlan(planRegistration([], [menu], 'global'), true)).toContain(`add: ${label}`);
+  });
+
   it('tells added, changed and removed commands apart', () => {
-    const [first, second, ...rest] = commandDefinitions.map(asRegistered);
+    const [first, second, ...rest] = commandDefinitions.filter((c) => c.type === ApplicationCommandType.ChatInput).map(asRegistered);
     const changed = { ...second, description: 'an older description' };
-    const plan = planRegistration([changed, ...rest, { ...first, name: 'old-command' }], commandDefinitions, 'guild 1');
+    const wanted = commandDefinitions.filter((c) => c.type === ApplicationCommandType.ChatInput);
+    const plan = planRegistration([changed, ...rest, { ...first, name: 'old-command' }], wanted, 'guild 1');
     expect(plan.added).toEqual([commandDefinitions[0]!.name]);
     expect(plan.changed).toEqual([commandDefinitions[1]!.name]);
     expect(plan.removed).toEqual(['old-command']);

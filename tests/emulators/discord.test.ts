@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ActionRowBuilder,
   ApplicationCommandOptionType,
+  ApplicationCommandType,
   AttachmentBuilder,
   ButtonBuilder,
   ButtonStyle,
@@ -45,6 +46,7 @@ const commands: ApplicationCommandDataResolvable[] = [
     options: [{ type: ApplicationCommandOptionType.Attachment, name: 'image', description: 'The image' }],
   },
   ...['checkpoints', 'train', 'thinking', 'double', 'late', 'ping'].map((name) => ({ name, description: name })),
+  { name: 'Collect pictures', type: ApplicationCommandType.Message },
 ];
 
 /** Outcomes the test bot reports (errors it caught, values it saw), awaited by the tests. */
@@ -91,6 +93,14 @@ async function bot(i: Interaction): Promise<void> {
   }
   if (i.isModalSubmit()) {
     await i.reply({ content: `renamed to ${i.fields.getTextInputValue('name')}`, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (i.isMessageContextMenuCommand()) {
+    // The target message comes with the interaction: its files are read from their CDN URLs.
+    const sizes = await Promise.all(
+      [...i.targetMessage.attachments.values()].map(async (a) => `${a.name} ${(await sharp(Buffer.from(await (await fetch(a.url)).arrayBuffer())).metadata()).width}`),
+    );
+    await i.reply({ content: `${i.targetMessage.author.username}: ${sizes.join(', ')}`, flags: MessageFlags.Ephemeral });
     return;
   }
   if (!i.isChatInputCommand()) return;
@@ -196,6 +206,19 @@ describe('Discord emulator with the real discord.js client', () => {
     const stored = discord.registeredCommands(guildId);
     expect(stored.map((c) => c.name).sort()).toEqual([...registered.values()].map((c) => c.name).sort());
     expect(stored.every((c) => /^\d{17,19}$/.test(c.id))).toBe(true);
+  });
+
+  it('delivers a message command as Discord does: type 3 data with target_id and the message, attachments and all, in resolved.messages', async () => {
+    const posted = await discord.postAsUser({ user: discord.users.carol, content: 'my drawings', files: [{ filename: 'a.png', data: await png(30, 20) }, { filename: 'b.png', data: await png(40, 20) }] });
+    expect(posted.attachments.map((a) => [a.filename, a.width, a.content_type])).toEqual([['a.png', 30, 'image/png'], ['b.png', 40, 'image/png']]);
+    const menu = await discord.messageCommand({ name: 'Collect pictures', message: posted, user: discord.users.bob });
+    const data = (menu.payload as unknown as { type: number; data: Record<string, unknown> });
+    expect(data.type).toBe(2);
+    expect(data.data).toMatchObject({ name: 'Collect pictures', type: ApplicationCommandType.Message, target_id: posted.id, id: discord.registeredCommands(guildId).find((c) => c.type === ApplicationCommandType.Message)!.id });
+    expect((data.data.resolved as { messages: Record<string, { attachments: unknown[] }> }).messages[posted.id]!.attachments).toHaveLength(2);
+    expect((await menu.waitForOriginal()).content).toBe('carol: a.png 30, b.png 40');
+    // Discord's client sends at most 10 files a message.
+    await expect(discord.postAsUser({ files: Array.from({ length: 11 }, (_, n) => ({ filename: `${n}.png`, data: Buffer.from('x') })) })).rejects.toThrow(/would not send/);
   });
 
   it('delivers a slash command; the bot defers, then edits in a PNG the test can decode', async () => {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { APIApplicationCommandOption, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { ApplicationCommandType, type APIApplicationCommandOption, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { commandDefinitions } from '../../commands/index.js';
 import { en } from '../../src/i18n/en.js';
@@ -124,13 +124,25 @@ describe('the slash commands in Russian', () => {
     }
   }
 
+  const slashCommands = commandDefinitions.filter((c): c is RESTPostAPIChatInputApplicationCommandsJSONBody => c.type === ApplicationCommandType.ChatInput);
+  const menus = commandDefinitions.filter((c) => c.type === ApplicationCommandType.Message);
+
   it('gives every command, subcommand, option and choice a Russian name and description Discord accepts', () => {
-    for (const command of commandDefinitions) check(command, `/${command.name}`);
-    const names = commandDefinitions.map((c) => c.name_localizations?.ru);
+    for (const command of slashCommands) check(command, `/${command.name}`);
+    const names = slashCommands.map((c) => c.name_localizations?.ru);
     expect(new Set(names).size).toBe(names.length);
   });
 
+  it('gives every context-menu command a Russian name Discord accepts (1–32 characters, spaces allowed) and no description', () => {
+    expect(menus.map((c) => c.name)).toEqual(['Add to kmplz dataset']);
+    for (const menu of menus) {
+      expect(menu.name_localizations?.ru?.length).toBeGreaterThanOrEqual(1);
+      expect(menu.name_localizations!.ru!.length).toBeLessThanOrEqual(32);
+      expect('description' in menu).toBe(false);
+    }
+  });
+
   it('keeps the English names of the contract', () => {
-    expect(commandDefinitions.map((c) => c.name)).toEqual(['kmplz', 'dataset', 'caption', 'train', 'vote', 'checkpoints', 'compare', 'showcase', 'help']);
+    expect(slashCommands.map((c) => c.name)).toEqual(['kmplz', 'dataset', 'caption', 'train', 'vote', 'checkpoints', 'compare', 'showcase', 'help']);
   });
 });

@@ -40,6 +40,16 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>, 
       await Promise.all(opened.splice(0).map((s) => s.close()));
     });
 
+    it('lists the live keys under a prefix, across pages, without the others or the expired', async () => {
+      const wanted = Array.from({ length: 23 }, (_, n) => `${ns}guild:1:item:${n}`);
+      for (const key of wanted) await store.set(key, { n: key });
+      await store.set(`${ns}guild:12:item`, 'a neighbour whose id starts the same');
+      await store.set(`${ns}guild:1:gone`, 'expiring', 30);
+      await sleep(80);
+      expect((await store.keys(`${ns}guild:1:`)).sort()).toEqual([...wanted].sort());
+      expect(await store.keys(`${ns}nothing:`)).toEqual([]);
+    });
+
     it('round-trips nested objects, arrays, unicode and every JSON scalar', async () => {
       const record = {
         guild: { id: '1234567890123456789', roles: ['a', 'b'], nested: { deeper: { list: [1, [2, [3]], { x: null }] } } },

@@ -16,7 +16,8 @@
  *   guild(id?), textChannels(guildId?), threads(guildId?, parentId?)
  *   requests: RecordedRequest[]   every REST call: method, decoded path, query, headers, body (payload_json parsed), files, status, response
  *   specErrors: string[]          spec violations, unknown or not-emulated routes, emulator crashes; assertNoSpecErrors()
- *   slash / autocomplete / button / modalSubmit (input) → Promise<InteractionHandle>
+ *   slash / autocomplete / button / modalSubmit / messageCommand (input) → Promise<InteractionHandle>
+ *   postAsUser({ user?, channelId?, content?, files }) → StoredMessage   a member's message with files (for messageCommand)
  *   messagesIn(channelId, { includeEphemeral? }), message(id), waitForMessage(channelId, predicate?, ms?), waitFor(check, ms?, what?)
  *   registeredCommands(guildId?), sessions(), gatewayFrames
  *   dropConnection(sessionId?)    cut sockets without a close frame: clients RESUME and get what they missed
@@ -45,6 +46,8 @@
  *   with 403 50001, as Discord does. Interaction responses and follow-ups are not checked.
  * - Attachments are served by the emulator with signed, expiring URLs; slash command attachments
  *   are given as `{ filename, data | url }` option values and arrive via `data.resolved.attachments`.
+ * - A message command (context menu) arrives as Discord sends it: type 2 with `data.type` 3,
+ *   `target_id`, and the target message with its attachments in `data.resolved.messages`.
  * - Command option types come from the commands the bot registered (and their choices, ranges
  *   and required flags are enforced as Discord's client does); without registration they are
  *   inferred from the values.
@@ -60,6 +63,8 @@ export {
   type AutocompleteInput,
   type ButtonInput,
   type ModalSubmitInput,
+  type MessageCommandInput,
+  type UserMessageInput,
   type InteractionContextInput,
 } from './interactions.js';
 export { StoredMessage, type StoredAttachment } from './messages.js';

@@ -19,6 +19,7 @@ import {
   type APIInteraction,
   type APIInteractionDataResolved,
   type APIInteractionGuildMember,
+  type APIMessageApplicationCommandInteractionData,
   type APIMessageInteractionMetadata,
   type APIModalInteractionResponseCallbackData,
   type APIModalSubmissionComponent,
@@ -109,6 +110,21 @@ export interface ButtonInput extends Omit<InteractionContextInput, 'guildId' | '
   /** Send the click even though the message has no such button (a forged custom_id). */
   forged?: boolean;
   /** The message carrying the button (a stored message or its id). */
+  message: StoredMessage | string;
+}
+
+/** A member posting a message with files, as Discord's client does: what a message command is then used on. */
+export interface UserMessageInput extends Pick<InteractionContextInput, 'user' | 'guildId' | 'channelId'> {
+  content?: string;
+  /** Up to 10, each within the server's upload limit (Discord's client refuses more). */
+  files: AttachmentInput[];
+}
+
+/** A message context-menu command (right-click a message → Apps → `name`). */
+export interface MessageCommandInput extends Omit<InteractionContextInput, 'guildId' | 'channelId'> {
+  /** The command's name as registered: what the menu shows. */
+  name: string;
+  /** The message it is used on (a stored message or its id); the interaction happens in its channel. */
   message: StoredMessage | string;
 }
 
@@ -364,8 +380,8 @@ export class InteractionFactory {
     };
   }
 
-  private registered(guildId: string, name: string): APIApplicationCommand | undefined {
-    const match = (c: APIApplicationCommand) => c.name === name && (c.type ?? ApplicationCommandType.ChatInput) === ApplicationCommandType.ChatInput;
+  private registered(guildId: string, name: string, type = ApplicationCommandType.ChatInput): APIApplicationCommand | undefined {
+    const match = (c: APIApplicationCommand) => c.name === name && (c.type ?? ApplicationCommandType.ChatInput) === type;
     return this.c.state.commands.get(guildId)?.find(match) ?? this.c.state.commands.get(GLOBAL_COMMANDS)?.find(match);
   }
 
@@ -559,6 +575,55 @@ export class InteractionFactory {
       ephemeral: true,
       ...dims,
     };
+  }
+
+  /** Posts a member's message with files (hosted like any upload); no gateway event: the bot has no GuildMessages intent. */
+  async userMessage(input: UserMessageInput): Promise<StoredMessage> {
+    const { guild, channel } = this.where(input);
+    const user = input.user ?? this.c.defaultUser();
+    if (!guild.members.has(user.id)) throw new Error(`${user.username} is not a member of guild ${guild.id}`);
+    const files: UploadedFile[] = input.files.map((file, index) => {
+      if (!file.data) throw new Error(`a message's file ${file.filename} needs data`);
+      return { name: `files[${index}]`, filename: file.filename, contentType: file.contentType ?? guessContentType(file.filename), data: file.data };
+    });
+    const write = { content: input.content ?? '', attachments: files.map((file, index) => ({ id: String(index), filename: file.filename })) };
+    try {
+      this.c.messages.checkLimits(write, files, guild.attachmentSizeLimit);
+    } catch (error) {
+      throw new Error(`Discord's client would not send this message: ${(error as Error).message}`);
+    }
+    const message = await this.c.messages.create(channel.id, guild, { author: user }, write, files);
+    this.c.state.addMessage(message);
+    return message;
+  }
+
+  /**
+   * A message context-menu command as Discord sends it: an APPLICATION_COMMAND interaction whose
+   * data has `type: 3` (MESSAGE), `target_id` and the target message (attachments and all) in
+   * `resolved.messages` (discord-api-types APIMessageApplicationCommandInteractionData).
+   */
+  messageCommand(input: MessageCommandInput): BuiltInteraction {
+    const message = typeof input.message === 'string' ? this.c.state.messages.get(input.message) : input.message;
+    if (!message || message.deleted) throw new Error(`no message ${typeof input.message === 'string' ? input.message : input.message.id}`);
+    if (message.ephemeral) throw new Error('an ephemeral message has no context menu');
+    const { guild, channel } = this.where({ ...input, guildId: this.c.state.guildOfChannel(message.channelId)?.id, channelId: message.channelId });
+    const command = this.registered(guild.id, input.name, ApplicationCommandType.Message);
+    let commandId = command?.id ?? this.unregisteredCommandIds.get(`message:${input.name}`);
+    if (commandId === undefined) {
+      commandId = this.c.state.snowflakes.next();
+      this.unregisteredCommandIds.set(`message:${input.name}`, commandId);
+    }
+    const data: APIMessageApplicationCommandInteractionData = {
+      id: commandId,
+      name: input.name,
+      type: ApplicationCommandType.Message,
+      target_id: message.id,
+      // A copy: the payload a test inspects later is what was sent.
+      resolved: { messages: { [message.id]: structuredClone(message.api) } },
+      ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
+    };
+    const payload = { ...this.base(InteractionType.ApplicationCommand, input, guild, channel), data } as APIInteraction;
+    return { payload, guildId: guild.id, channelId: channel.id, user: input.user ?? this.c.defaultUser() };
   }
 
   button(input: ButtonInput): BuiltInteraction {

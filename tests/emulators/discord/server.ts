@@ -21,8 +21,10 @@ import {
   type AutocompleteInput,
   type BuiltInteraction,
   type ButtonInput,
+  type MessageCommandInput,
   type ModalSubmitInput,
   type SlashInput,
+  type UserMessageInput,
 } from './interactions.js';
 import { MessageFactory, type StoredMessage } from './messages.js';
 import {
@@ -263,6 +265,14 @@ export class DiscordEmulator {
   }
   autocomplete(input: AutocompleteInput): Promise<InteractionHandle> {
     return this.interactions.autocomplete(input).then((built) => this.dispatch(built));
+  }
+  /** A member's message with files in a channel (see UserMessageInput). */
+  postAsUser(input: UserMessageInput): Promise<StoredMessage> {
+    return this.interactions.userMessage(input);
+  }
+  /** A message context-menu command used on a message (see MessageCommandInput). */
+  messageCommand(input: MessageCommandInput): Promise<InteractionHandle> {
+    return Promise.resolve().then(() => this.dispatch(this.interactions.messageCommand(input)));
   }
   button(input: ButtonInput): Promise<InteractionHandle> {
     return Promise.resolve().then(() => this.dispatch(this.interactions.button(input)));

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { posix } from 'node:path';
+import sharp from 'sharp';
 import {
   type ArchiveEntry,
   parseCsv,
@@ -146,7 +147,19 @@ export function sdxlGenerator(timing: ModelTiming, nsfwWord: string): ModelHandl
   };
 }
 
-/** salesforce/blip: `"Caption: <sentence naming the image's colour>"`. */
+/** Share of BLIP's time spent before the picture is decoded (Cog's input download, the predictor's entry). */
+const BLIP_BEFORE_DECODE = 0.2;
+
+/**
+ * salesforce/blip: `"Caption: <sentence naming the image's colour>"`.
+ *
+ * A picture that does not decode fails the prediction only once it runs, so it is billed:
+ * salesforce/BLIP predict.py (commit 056a169437371659074aa2732649d5de3bffb4a8, `load_image`) does
+ * `Image.open(str(image)).convert('RGB')` inside `predict()`. `Image.open` reads the header alone
+ * (a file it cannot identify raises `UnidentifiedImageError: cannot identify image file …`);
+ * `convert` loads every pixel, and PIL (ImageFile.LOAD_TRUNCATED_IMAGES off) raises
+ * `OSError: image file is truncated (… bytes not processed)` for a file cut short.
+ */
 export function blipCaptioner(timing: ModelTiming): ModelHandler {
   return async (rawInput, ctl) => {
     const input = withDefaults(BLIP_SCHEMA, 'Input', rawInput);
@@ -154,9 +167,26 @@ export function blipCaptioner(timing: ModelTiming): ModelHandler {
       throw new Error(`the emulated BLIP answers task "image_captioning" only, got "${String(input.task)}"`);
     }
     const image = await ctl.fetch(String(input.image));
-    await ctl.sleep(timing.blipSeconds);
-    return `Caption: ${(await describeImage(image)).caption}`;
+    await ctl.sleep(timing.blipSeconds * BLIP_BEFORE_DECODE);
+    const described = await describeLikePil(image);
+    await ctl.sleep(timing.blipSeconds * (1 - BLIP_BEFORE_DECODE));
+    return `Caption: ${described.caption}`;
   };
+}
+
+/** describeImage, failing with PIL's words where PIL fails (see blipCaptioner). */
+async function describeLikePil(image: Buffer) {
+  try {
+    await sharp(image).metadata();
+  } catch {
+    throw new Error("cannot identify image file '/tmp/tmpinput'");
+  }
+  try {
+    // sharp's default failOn ('warning') refuses truncated pixel data, as PIL's load() does.
+    return await describeImage(image);
+  } catch {
+    throw new Error('image file is truncated');
+  }
 }
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.gif', '.webp', '.bmp', '.tif', '.tiff']);
