@@ -46,7 +46,11 @@ export function modelName(ref: string): string {
   return ref.split(':')[0]!.toLowerCase();
 }
 
-/** The model that does a kind of work under this configuration. */
+/**
+ * The model that does a kind of work under this configuration. Captioning on Hugging Face is not
+ * billed per GPU second (an Inference Endpoint bills by the hour, providers by their own terms):
+ * it records no GPU time, and its estimate is priced like an unlisted model.
+ */
 export function modelFor(config: Config, work: PaidWork): string {
   if (work === 'generation') return modelName(config.REPLICATE_GENERATOR);
   if (work === 'training') return modelName(config.REPLICATE_TRAINER);
