@@ -5,7 +5,7 @@ import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommand
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
-import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
+import { jobKeys, withStrength, type GenerationJob } from '../src/generation/jobs.js';
 import { displaySafe } from '../src/generation/prompt.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
@@ -78,7 +78,7 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
   if (job.status !== 'succeeded' || !job.result) throw new UserError('nothing-to-showcase', msg('error.nothing-to-showcase.unfinished'));
   const image = await readFile(path.join(ctx.config.DATA_DIR, job.result.imageFile));
   const file = new AttachmentBuilder(image, { name: `kmplz-${job.id}${path.extname(job.result.imageFile)}` });
-  const p = job.parameters;
+  const p = withStrength(job.parameters);
   const locale = localeOf(interaction);
   const embed = new EmbedBuilder()
     .setTitle(displaySafe(p.prompt).slice(0, 256))
@@ -86,6 +86,7 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
     .addFields(
       { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
       { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
+      { name: t(locale, 'field.strength'), value: String(p.strength), inline: true },
       { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
       { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
     )

@@ -306,7 +306,7 @@ export const en = {
   'train.strategy.ladder':
     'ladder: {runs} separate trainings of {steps} steps (same seed and images), side by side — each checkpoint is a training of its own length, not a point of one run. You wait as long as the longest, but pay for all of them ({factor}× one training).',
   'train.strategy.ladder.epochs':
-    'The trainer runs whole epochs ({images} drawings at batch {batch} = {perEpoch} steps each), so they really train {trained} steps; the estimate counts those.',
+    'The trainer runs whole epochs ({images} {images|drawing|drawings} at batch {batch} = {perEpoch} {perEpoch|step|steps} each), so they really train {trained} steps; the estimate counts those.',
   'train.button.start': 'Start',
   'train.button.caption': 'Caption the {count} first',
   'train.started': 'Training started. A preview of every checkpoint will be posted there to vote on.',

@@ -38,7 +38,6 @@ export interface Price {
   usdPerSecond: number;
   /** The hardware it was taken from; absent when `GPU_PRICE_PER_SECOND` overrides it. */
   hardware?: Hardware;
-  model: string;
 }
 
 /** `owner/name:version` → `owner/name`, as the hardware table is keyed. */
@@ -46,7 +45,11 @@ export function modelName(ref: string): string {
   return ref.split(':')[0]!.toLowerCase();
 }
 
-/** The model that does a kind of work under this configuration. */
+/**
+ * The model that does a kind of work under this configuration. Captioning on Hugging Face is not
+ * billed per GPU second (an Inference Endpoint bills by the hour, providers by their own terms):
+ * it records no GPU time, and its estimate is priced like an unlisted model.
+ */
 export function modelFor(config: Config, work: PaidWork): string {
   if (work === 'generation') return modelName(config.REPLICATE_GENERATOR);
   if (work === 'training') return modelName(config.REPLICATE_TRAINER);
@@ -54,10 +57,9 @@ export function modelFor(config: Config, work: PaidWork): string {
 }
 
 export function priceOf(config: Config, work: PaidWork): Price {
-  const model = modelFor(config, work);
-  if (config.GPU_PRICE_PER_SECOND !== undefined) return { usdPerSecond: config.GPU_PRICE_PER_SECOND, model };
-  const hardware = MODEL_HARDWARE[model]?.hardware ?? UNLISTED_MODEL_HARDWARE;
-  return { usdPerSecond: HARDWARE_PRICES[hardware], hardware, model };
+  if (config.GPU_PRICE_PER_SECOND !== undefined) return { usdPerSecond: config.GPU_PRICE_PER_SECOND };
+  const hardware = MODEL_HARDWARE[modelFor(config, work)]?.hardware ?? UNLISTED_MODEL_HARDWARE;
+  return { usdPerSecond: HARDWARE_PRICES[hardware], hardware };
 }
 
 /** USD per GPU second of a kind of work. */

@@ -53,7 +53,7 @@ describe('the language of each user', () => {
 
     const english = await discord.slash({ name: 'kmplz', user: discord.users.dave, locale: Locale.EnglishUS, options: { prompt: 'a sad girl in a hoodie', seed: 12 } });
     const answer = await english.waitForOriginal((m) => m.attachments.length > 0, 15_000);
-    expect(answer.embeds[0]!.fields?.map((f) => f.name)).toEqual(['steps', 'guidance', 'seed', 'size', 'checkpoint']);
+    expect(answer.embeds[0]!.fields?.map((f) => f.name)).toEqual(['steps', 'guidance', 'strength', 'seed', 'size', 'checkpoint']);
     expect(labels(answer)).toEqual(['Again', 'Showcase', 'Parameters', 'Delete']);
 
     // `WRITE_REPLY_PICTURE=1 npx vitest run tests/e2e/locale.test.ts` keeps the side-by-side

@@ -25,7 +25,7 @@ const starOf = (m: StoredMessage) =>
 
 describe('the showcase channel', () => {
   it('⭐ posts a result once, credited, with its parameters; a second ⭐ is refused', async () => {
-    const result = await (await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a sad girl in a hoodie', steps: 3, seed: 11 } })).waitForOriginal(done, 15_000);
+    const result = await (await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a sad girl in a hoodie', steps: 3, seed: 11, strength: 0.7 } })).waitForOriginal(done, 15_000);
     const star = await discord.button({ customId: starOf(result), message: result, user: discord.users.dave });
     expect((await star.waitForOriginal()).content).toMatch(/Posted to the showcase/);
     const posted = discord.messagesIn(SHOWCASE_ID);
@@ -33,7 +33,7 @@ describe('the showcase channel', () => {
     const embed = posted[0]!.embeds[0]!;
     expect(embed.description).toContain(`<@${discord.users.carol.id}>`);
     expect(embed.description).toMatch(/style of the artist/);
-    expect(embed.fields?.map((f) => [f.name, f.value])).toEqual(expect.arrayContaining([['seed', '11'], ['steps', '3'], ['checkpoint', 'step 500']]));
+    expect(embed.fields?.map((f) => [f.name, f.value])).toEqual(expect.arrayContaining([['seed', '11'], ['steps', '3'], ['strength', '0.7'], ['checkpoint', 'step 500']]));
     expect(posted[0]!.attachments).toHaveLength(1);
     expect(posted[0]!.allowedMentions).toMatchObject({ parse: [] });
 

@@ -43,8 +43,9 @@ const FIXED_MTIME = new Date(Date.UTC(2024, 0, 1));
  * one row per image, in the given order). Every caption must contain the trigger word as a word
  * of its own, as written (the form `/caption` gives them); the export is refused otherwise,
  * naming the images to fix. The trainer itself lowercases captions and replaces the token as a
- * substring, so a trigger word inside other words is refused before this (training/trigger-words.ts). The same input always gives the same bytes, so a
- * ladder of trainings can reuse one upload.
+ * substring, so a trigger word inside other words is refused before this
+ * (training/trigger-words.ts). The same input always gives the same bytes, so a ladder of
+ * trainings can reuse one upload.
  */
 export async function buildTrainingZip(images: readonly TrainingImage[], options: { triggerWord: string }): Promise<Buffer> {
   const { triggerWord } = options;
