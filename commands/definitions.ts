@@ -3,7 +3,7 @@ import { GENERATION_BOUNDS, GENERATION_DEFAULTS } from '../src/generation/prompt
 import { t } from '../src/i18n/index.js';
 
 /**
- * The slash commands of CONTRACT.md, names and options fixed there. They live apart from the
+ * The slash commands, whose names and options are fixed from outside (docs/contract.md). They live apart from the
  * handlers so `npm run deploy` can register them without building the bot, and so the bounds
  * Discord enforces in its UI and the bounds the handlers check again (a raw payload can hold
  * anything) come from one place.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The bot's configuration: the keys of CONTRACT.md, plus REPLICATE_TRAINER_MODE and
+ * The bot's configuration: the public keys (docs/contract.md), plus REPLICATE_TRAINER_MODE and
  * JOB_LOCK_SECONDS (README lists them all). Parsed once at start from the environment (and
  * `.env`), frozen, and handed to everything that needs it.
  */
@@ -107,7 +107,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every configuration key: CONTRACT.md's in its order, then kmplz's own. */
+/** Every configuration key: the public ones (docs/contract.md) in their order, then kmplz's own. */
 export const configKeys = Object.keys(configSchema.shape) as (keyof z.input<typeof configSchema>)[];
 
 export function parseConfig(env: Record<string, string | undefined>): Config {

@@ -81,7 +81,7 @@ export class ServiceError extends Error {
 }
 
 /**
- * How checkpoints every N steps are obtained (SERVICES.md): `ladder` starts one run per
+ * How checkpoints every N steps are obtained (docs/services.md#training-a-lora-cog-sdxl): `ladder` starts one run per
  * checkpoint with the official trainer (same seed, same zip, constant schedule); `streaming`
  * starts one run of a trainer whose output grows by one weights URL per checkpoint.
  */

@@ -1,7 +1,7 @@
 /**
  * Bounded exponential backoff with "equal jitter": each wait is between half and all of its
  * ceiling, so processes throttled together spread out but none retries at once. The replicate
- * client retries 429/5xx six times back to back with no delay (SERVICES.md), which does not help
+ * client retries 429/5xx six times back to back with no delay (docs/services.md#the-client-replicate-140), which does not help
  * against real throttling; what the bot repeats (polls, re-creates after a 429) waits with this
  * instead.
  */

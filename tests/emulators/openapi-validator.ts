@@ -19,7 +19,7 @@ export interface ValidationResult {
 
 /**
  * Validates requests against a vendor's pinned OpenAPI description.
- * `quick: true` because openapi-backend rejects Discord's spec in strict mode (SERVICES.md);
+ * `quick: true` because openapi-backend rejects Discord's spec in strict mode (tests/fixtures/specs/README.md);
  * schemas are still compiled per operation on first use.
  */
 export class SpecValidator {
@@ -77,6 +77,7 @@ function normaliseHeaders(headers: ReceivedRequest['headers']): Record<string, s
   return out;
 }
 
-export const SHARED_DIR = new URL('../../../shared/', import.meta.url);
-export const discordSpecPath = new URL('specs/discord-openapi.json', SHARED_DIR).pathname;
-export const replicateSpecPath = new URL('specs/replicate-openapi.json', SHARED_DIR).pathname;
+/** The vendors' descriptions, pinned inside the project (their sources and dates: the README beside them). */
+const SPECS_DIR = new URL('../fixtures/specs/', import.meta.url);
+export const discordSpecPath = new URL('discord-openapi.json', SPECS_DIR).pathname;
+export const replicateSpecPath = new URL('replicate-openapi.json', SPECS_DIR).pathname;

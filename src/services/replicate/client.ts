@@ -9,7 +9,7 @@ export interface ReplicateClientOptions {
 /**
  * The one way the bot builds a replicate client. `useFileOutput: false` keeps outputs as URL
  * strings: the client only wraps https/data URLs, and a 404 while reading a wrapped one surfaces
- * as "init is not defined" (SERVICES.md). Never `fileEncodingStrategy: "data-uri"`: replicate
+ * as "init is not defined" (docs/services.md#the-client-replicate-140). Never `fileEncodingStrategy: "data-uri"`: replicate
  * 1.4.0 then sends the client object, token included, as input.
  */
 export function createReplicateClient({ token, baseUrl, fetch = globalThis.fetch }: ReplicateClientOptions): Replicate {
