@@ -7,6 +7,7 @@ import { configWarnings } from './config-warnings.js';
 import { redisCluster, soloCluster, type Cluster } from './cluster/cluster.js';
 import type { BotContext, Services } from './context.js';
 import { definitionsOf, type SlashCommand } from './interactions/command.js';
+import { inviteUrl } from './interactions/bot-permissions.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
 import { GenerationService, type GenerationServiceOptions, type JobEnd, type JobRef } from './generation/service.js';
@@ -20,6 +21,7 @@ import { createReplicateTrainer } from './services/replicate/trainer.js';
 import { checkedModels, ModelChecks } from './services/replicate/model-checks.js';
 import { VersionResolver } from './services/replicate/versions.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
+import { checkReplicateSetup, type SetupProblem } from './services/replicate/setup-check.js';
 import type { Generator } from './services/types.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
@@ -33,11 +35,17 @@ import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.j
 /** See the client's `rest` options below. */
 const INTERACTION_BURST_REQUESTS_PER_SECOND = 500;
 
+/** What the app tells its owner (src/main.ts prints it for people; tests wait on it). */
+export interface AppEvents extends DispatcherEvents {
+  /** Once, after the start: what is wrong with the Replicate setup (empty when nothing is). */
+  onSetupChecked?(problems: readonly SetupProblem[]): void;
+}
+
 export interface AppDependencies {
   log?: Logger;
   clock?: Clock;
   commands?: readonly SlashCommand[];
-  events?: DispatcherEvents;
+  events?: AppEvents;
   /** The fetch every service adapter uses (tests may wrap it). */
   fetch?: typeof fetch;
   generation?: Pick<GenerationServiceOptions, 'concurrency' | 'perUserCap' | 'progressEditIntervalMs'>;
@@ -105,7 +113,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const { cluster, tasks } = shared;
   const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
-  const { webhookSecret, modelChecks } = built;
+  const { webhookSecret, modelChecks, replicate } = built;
   const replier = new Replier(client, clock);
   const generation = new GenerationService({
     store,
@@ -185,7 +193,12 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       await generation.resumeUnfinished();
       await training.resume();
       // Said once everything listens and unfinished work is taken up: tests and operators wait for it.
-      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'kmplz is online');
+      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, invite: inviteUrl(client.application!.id) }, 'kmplz is online');
+      // Not awaited: everything that works is usable while Replicate is asked about the rest.
+      void checkReplicateSetup(replicate, config).then((problems) => {
+        for (const { key, problem, message } of problems) log.warn({ key, problem }, message);
+        deps.events?.onSetupChecked?.(problems);
+      });
     },
     stop() {
       stopping ??= (async () => {
@@ -273,7 +286,7 @@ function buildServices(
   log: Logger,
   fetchImpl: typeof fetch | undefined,
   poll: AppDependencies['replicatePoll'],
-): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks } {
+): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; replicate: ReturnType<typeof createReplicateClient> } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
   const versions = new VersionResolver(replicate);
@@ -297,5 +310,6 @@ function buildServices(
     services: { generator, captioner, trainer, models: modelChecks },
     webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET),
     modelChecks,
+    replicate,
   };
 }

@@ -1,4 +1,5 @@
 import { createApp, type App } from './app.js';
+import { inviteUrl } from './interactions/bot-permissions.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { explainStartFailure } from './startup-failure.js';
 
@@ -26,7 +27,12 @@ try {
 
 let app: App | undefined;
 try {
-  app = await createApp(config);
+  app = await createApp(config, {
+    events: {
+      // Beside the JSON log: plain lines for the person who runs `npm start`.
+      onSetupChecked: (problems) => problems.forEach(({ message }) => console.error(`kmplz: ${message}`)),
+    },
+  });
   const started = app;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -41,6 +47,7 @@ try {
     });
   }
   await app.start();
+  console.error(`kmplz is online. Add it to a server with: ${inviteUrl(app.client.application!.id)}`);
 } catch (error) {
   app?.context.log.fatal({ err: error }, 'could not start');
   // Besides the JSON log: one line a person can act on (a wrong token, a busy port, a server not running).

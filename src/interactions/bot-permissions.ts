@@ -99,3 +99,18 @@ function describe(title: 'error.bot-missing-permissions' | 'error.bot-missing-pe
     msg('bot-permissions.fix', { bot: place.botName }),
   ];
 }
+
+/** Every permission some kind of work needs: what the invite link asks for, and no more. */
+export function invitePermissions(): bigint {
+  const all = new Set<BotPermission>(Object.values(BOT_NEEDS).flat());
+  return [...all].reduce((bits, permission) => bits | PermissionFlagsBits[permission], 0n);
+}
+
+/**
+ * The link that adds the bot to a server with its slash commands and exactly the permissions
+ * `BOT_NEEDS` lists, so a teacher need not assemble it by hand from the application id.
+ */
+export function inviteUrl(applicationId: string): string {
+  const query = new URLSearchParams({ client_id: applicationId, scope: 'bot applications.commands', permissions: invitePermissions().toString() });
+  return `https://discord.com/oauth2/authorize?${query.toString().replace(/\+/g, '%20')}`;
+}

@@ -86,7 +86,15 @@ describe('deploy/Dockerfile', () => {
     // --omit=dev is only right while the runner is a runtime dependency.
     const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
     expect(pkg.dependencies).toHaveProperty('tsx');
-    expect(pkg.scripts.start).toBe('MALLOC_ARENA_MAX=2 tsx src/main.ts');
+    expect(pkg.dependencies).toHaveProperty('cross-env');
+    expect(pkg.scripts.start).toBe('cross-env MALLOC_ARENA_MAX=2 tsx src/main.ts');
+  });
+
+  it('has npm scripts that Windows cmd.exe runs as well as sh (no VAR=value prefix, $VAR, quotes or ;)', () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    for (const [name, script] of Object.entries(pkg.scripts)) {
+      expect({ name, script }).not.toMatchObject({ script: expect.stringMatching(/^\s*\w+=|\$\w|'|;/) });
+    }
   });
 
   it('runs the final stage on node:22-bookworm-slim (Node 20 is past its end of life) as a non-root user', () => {

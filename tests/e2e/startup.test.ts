@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
+import { startReplicateEmulator } from '../emulators/replicate/index.js';
 import { emulatorEnv } from '../support/bot.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -140,5 +141,31 @@ describe('starting the bot', () => {
     }
     expect(puts()).toBe(before);
     expect(again.output().stdout).not.toMatch(/registered the slash commands/);
+  });
+
+  it('`npm start` (as written in package.json, through npm) prints the ready invite link and names a missing destination model', async () => {
+    const replicate = await startReplicateEmulator({ destinations: [] });
+    // npm runs the script from the project root; the whole configuration comes from the environment.
+    const child = spawn('npm', ['start'], {
+      cwd: root,
+      detached: true,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...emulatorEnv({ discord, replicate }, cwd), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await expect.poll(() => stderr, { timeout: 20_000, interval: 100 }).toMatch(/REPLICATE_TRAINING_DESTINATION names kmplz-tests\/style, which does not exist/);
+      const appId = discord.applicationId;
+      expect(stderr).toContain(`kmplz is online. Add it to a server with: https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=309237763072`);
+      expect(stdout).toMatch(/"key":"REPLICATE_TRAINING_DESTINATION","problem":"not-found"/);
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited;
+      await replicate.close();
+    }
   });
 });
