@@ -81,9 +81,10 @@ export class ServiceError extends Error {
 }
 
 /**
- * How checkpoints every N steps are obtained (SERVICES.md): `ladder` starts one run per
- * checkpoint with the official trainer (same seed, same zip, constant schedule); `streaming`
- * starts one run of a trainer whose output grows by one weights URL per checkpoint.
+ * How checkpoints every N steps are obtained: `ladder` starts one training per checkpoint with
+ * the official trainer (same seed, same zip, constant schedule; each a separate training of that
+ * length, in whole epochs); `streaming` starts one prediction of kmplz's own trainer, whose
+ * output grows by one weights URL per checkpoint.
  */
 export type TrainingStrategy = 'ladder' | 'streaming';
 
