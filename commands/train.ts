@@ -104,6 +104,7 @@ export const train: SlashCommand = {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
         const draft = await loadDraft(ctx, guildId, trainingId);
+        await ctx.services.models.require('captioning');
         const locale = localeOf(interaction);
         await interaction.editReply({ content: t(locale, 'train.captioning'), embeds: [], components: [] });
         const result = await captionMissing({ ...ctx, captioner: ctx.services.captioner }, guildId);
