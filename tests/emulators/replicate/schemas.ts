@@ -39,7 +39,7 @@ export const STREAMING_TRAINER_SCHEMA = fixture('kmplz-streaming-trainer.json');
 
 export type InputKey = 'Input' | 'TrainingInput';
 
-/** One entry of the API's `invalid_fields` (gojsonschema's wording, as api.replicate.com answers). */
+/** One entry of the API's `invalid_fields` (gojsonschema's wording, as api.replicate.com answers: a 422 titled "Input validation failed"). */
 export interface InvalidField {
   type: string;
   field: string;
@@ -94,7 +94,8 @@ function describe(error: ErrorObject, input: Record<string, unknown>): InvalidFi
     }
     case 'enum': {
       const choices = (error.params.allowedValues as unknown[]).map((c) => JSON.stringify(c)).join(', ');
-      return [{ type: 'enum', field, description: `${field} must be one of the following: ${choices}` }];
+      // As api.replicate.com words it: `output_format must be one of the following: "jpg", "png"`.
+      return [{ type: 'enum', field, description: `${name} must be one of the following: ${choices}` }];
     }
     case 'minimum':
       return [{ type: 'number_gte', field, description: `Must be greater than or equal to ${String(error.params.limit)}` }];
