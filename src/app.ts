@@ -167,12 +167,14 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     context,
     client,
     async start() {
-      // In the background: a slow Replicate does not hold up the gateway login.
-      modelChecks.checkAll();
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       client.on(Events.InteractionCreate, onInteraction);
       await client.login(config.DISCORD_TOKEN);
       await ready;
+      // In the background, once logged in: a slow Replicate holds up neither the login nor the
+      // rest of the start, and the validators' compiling (a one-off ~50 ms) happens before the
+      // bot says it is online, while interactions are still few.
+      modelChecks.checkAll();
       await syncCommands(client, commands, config, log);
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);
       await generation.resumeUnfinished();
