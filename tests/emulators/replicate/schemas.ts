@@ -72,13 +72,12 @@ function validatorFor(schema: OpenApiSchema, key: InputKey): ValidateFunction | 
  * before it, pydantic v1's default `extra = ignore` on Cog's `BaseInput`). A `null` counts as
  * absent, as an optional Cog input with no default is `None` either way.
  */
-export function checkInput(schema: OpenApiSchema | undefined, key: InputKey, input: Record<string, unknown>): { input: Record<string, unknown>; invalid: InvalidField[] } {
+export function checkInput(schema: OpenApiSchema | undefined, key: InputKey, input: Record<string, unknown>): InvalidField[] {
   const validate = schema && validatorFor(schema, key);
-  if (!schema || !validate) return { input, invalid: [] };
+  if (!schema || !validate) return [];
   const properties = schema.components.schemas[key]?.properties ?? {};
   const known = Object.fromEntries(Object.entries(input).filter(([name, value]) => name in properties && value !== null));
-  if (validate(known)) return { input: known, invalid: [] };
-  return { input: known, invalid: (validate.errors ?? []).flatMap((error) => describe(error, known)) };
+  return validate(known) ? [] : (validate.errors ?? []).flatMap((error) => describe(error, known));
 }
 
 function describe(error: ErrorObject, input: Record<string, unknown>): InvalidField[] {
