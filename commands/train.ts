@@ -109,6 +109,7 @@ export const train: SlashCommand = {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
         const draft = await loadDraft(ctx, guildId, trainingId);
+        await ctx.services.models.require('captioning');
         const locale = localeOf(interaction);
         await interaction.editReply({ content: t(locale, 'train.captioning'), embeds: [], components: [] });
         const result = await captionMissing({ ...ctx, captioner: ctx.services.captioner }, guildId);
@@ -178,7 +179,10 @@ export const train: SlashCommand = {
 
 async function requireTrainingConfigured(ctx: BotContext): Promise<void> {
   if (!ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
-  if (!ctx.config.REPLICATE_TRAINING_DESTINATION) throw new UserError('training-not-configured', msg('error.training-not-configured'));
+  // A streaming run is a prediction: only the ladder's trainings make versions in a destination.
+  if (ctx.config.REPLICATE_TRAINER_MODE === 'ladder' && !ctx.config.REPLICATE_TRAINING_DESTINATION) {
+    throw new UserError('training-not-configured', msg('error.training-not-configured'));
+  }
   await ctx.services.models.require('training');
 }
 

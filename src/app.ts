@@ -178,12 +178,14 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     context,
     client,
     async start() {
-      // In the background: a slow Replicate does not hold up the gateway login.
-      modelChecks.checkAll();
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       client.on(Events.InteractionCreate, onInteraction);
       await client.login(config.DISCORD_TOKEN);
       await ready;
+      // In the background, once logged in: a slow Replicate holds up neither the login nor the
+      // rest of the start, and the validators' compiling (a one-off ~50 ms) happens before the
+      // bot says it is online, while interactions are still few.
+      modelChecks.checkAll();
       if (config.CAPTION_BACKEND === 'hf' && !config.HF_CAPTION_ENDPOINT) {
         // Beside the rest of the start, never before it: the Hub may be slow or away.
         void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', fetch: deps.fetch }, log.child({ component: 'services' }));

@@ -84,9 +84,10 @@ export class ServiceError extends Error {
 
 /**
  * How checkpoints every N steps are obtained (docs/services.md#training-a-lora-cog-sdxl): `ladder`
- * starts one separate training per checkpoint with the official trainer (same seed, same zip,
- * constant schedule; each of whole epochs, not a point of one run); `streaming`
- * starts one run of a trainer whose output grows by one weights URL per checkpoint.
+ * starts one training per checkpoint with the official trainer (same seed, same zip, constant
+ * schedule; each a separate training of that length, in whole epochs, not a point of one run);
+ * `streaming` starts one prediction of kmplz's own trainer, whose output grows by one weights URL
+ * per checkpoint.
  */
 export type TrainingStrategy = 'ladder' | 'streaming';
 

@@ -115,3 +115,24 @@ describe('REPLICATE_TRAINER_MODE=streaming with the official cog-sdxl trainer', 
     expect(reply.attachments).toHaveLength(2);
   });
 });
+
+describe('models named without a version', () => {
+  let bot: TestBot;
+
+  beforeAll(async () => {
+    bot = await startBot({ REPLICATE_GENERATOR: 'stability-ai/sdxl', REPLICATE_CAPTIONER: 'salesforce/blip', REPLICATE_TRAINER: 'stability-ai/sdxl' });
+  });
+  afterAll(() => bot.stop());
+
+  it('run at their latest versions, created through POST /predictions', async () => {
+    const slash = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a cat', seed: 5, steps: 4 } });
+    expect((await slash.waitForOriginal((m) => m.attachments.length > 0, 15_000)).attachments).toHaveLength(2);
+    expect([...replicate.predictions.values()].at(-1)!.version).toBe(replicate.refs.sdxl.split(':')[1]);
+    const one = await discord.slash({ name: 'caption', options: { image: { filename: 'red.png', data: await drawing(400, 400, '#dd2222') } } });
+    expect((await one.waitForOriginal((m) => !m.loading, 10_000)).embeds[0]?.description).toMatch(/KMPLZ, a drawing of a red/);
+    expect([...replicate.predictions.values()].at(-1)!.version).toBe(replicate.refs.blip.split(':')[1]);
+    expect(replicate.requests.filter((r) => r.operationId === 'models.predictions.create')).toEqual([]);
+    expect(bot.logs().filter((l) => l.level === 50)).toEqual([]);
+  });
+});
+

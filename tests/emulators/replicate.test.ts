@@ -239,7 +239,11 @@ describe('Replicate emulator: predictions', () => {
     expect(bad.invalid_fields).toEqual(
       expect.arrayContaining([
         { type: 'invalid_type', field: 'input.num_outputs', description: 'Invalid type. Expected: integer, given: string' },
-        expect.objectContaining({ type: 'enum', field: 'input.scheduler' }),
+        {
+          type: 'enum',
+          field: 'input.scheduler',
+          description: 'scheduler must be one of the following: "DDIM", "DPMSolverMultistep", "HeunDiscrete", "KarrasDPM", "K_EULER_ANCESTRAL", "K_EULER", "PNDM"',
+        },
         { type: 'number_lte', field: 'input.num_inference_steps', description: 'Must be less than or equal to 500' },
         { type: 'format', field: 'input.image', description: "Does not match format 'uri'" },
       ]),

@@ -95,8 +95,8 @@ describe('the ladder trainer (official cog-sdxl)', () => {
 });
 
 describe('the streaming trainer (a prediction of kmplz’s own trainer)', () => {
-  it('asks for a checkpoint every N steps and reads one weights URL per checkpoint as the output grows', async () => {
-    const t = trainer('streaming');
+  it('asks for a checkpoint every N steps and reads one weights URL per checkpoint as the output grows (no destination needed)', async () => {
+    const t = trainer('streaming', replicate.refs.streamingTrainer, undefined);
     const { url } = await t.uploadDataset(zip, 'dataset.zip');
     const created = await t.start({ datasetUrl: url, triggerWord: 'KMPLZ', run: { steps: 300, checkpointSteps: [100, 200, 300] }, seed: 5, resolution: 1024 });
     expect(replicate.predictions.get(created.id)?.input).toEqual({

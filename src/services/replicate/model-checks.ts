@@ -50,7 +50,7 @@ export interface ModelGate {
 export class ModelChecks implements ModelGate {
   private readonly results = new Map<CheckedModel, Promise<Message | undefined>>();
 
-  constructor(private readonly o: { versions: VersionResolver; models: readonly CheckedModel[]; log: Logger }) {}
+  constructor(private readonly o: { versions: Pick<VersionResolver, 'resolve'>; models: readonly CheckedModel[]; log: Logger }) {}
 
   /** Starts every check without waiting for any (the gateway login does not wait on Replicate). */
   checkAll(): void {

@@ -98,12 +98,12 @@ export function checkSchema(openapi: unknown, role: ModelRole): SchemaProblem | 
   if (!components || (!input && !components.Output)) return { kind: 'no-schema' };
   if (!outputFits(role, components) || !input) return { kind: 'output' };
   const properties = input.properties ?? {};
+  const validate = ajv.compile({ ...input, components: { schemas: components } });
   for (const sent of inputs) {
     const unknown = Object.keys(sent).find((name) => !(name in properties));
     if (unknown) return { kind: 'no-input', input: unknown };
     const missing = (input.required ?? []).find((name) => !(name in sent));
     if (missing) return { kind: 'required-input', input: missing };
-    const validate = ajv.compile({ ...input, components: { schemas: components } });
     if (!validate(sent)) return badInput(validate.errors?.[0], sent);
   }
   return undefined;

@@ -39,7 +39,7 @@ export const STREAMING_TRAINER_SCHEMA = fixture('kmplz-streaming-trainer.json');
 
 export type InputKey = 'Input' | 'TrainingInput';
 
-/** One entry of the API's `invalid_fields` (gojsonschema's wording, as api.replicate.com answers). */
+/** One entry of the API's `invalid_fields` (gojsonschema's wording, as api.replicate.com answers: a 422 titled "Input validation failed"). */
 export interface InvalidField {
   type: string;
   field: string;
@@ -72,13 +72,12 @@ function validatorFor(schema: OpenApiSchema, key: InputKey): ValidateFunction | 
  * before it, pydantic v1's default `extra = ignore` on Cog's `BaseInput`). A `null` counts as
  * absent, as an optional Cog input with no default is `None` either way.
  */
-export function checkInput(schema: OpenApiSchema | undefined, key: InputKey, input: Record<string, unknown>): { input: Record<string, unknown>; invalid: InvalidField[] } {
+export function checkInput(schema: OpenApiSchema | undefined, key: InputKey, input: Record<string, unknown>): InvalidField[] {
   const validate = schema && validatorFor(schema, key);
-  if (!schema || !validate) return { input, invalid: [] };
+  if (!schema || !validate) return [];
   const properties = schema.components.schemas[key]?.properties ?? {};
   const known = Object.fromEntries(Object.entries(input).filter(([name, value]) => name in properties && value !== null));
-  if (validate(known)) return { input: known, invalid: [] };
-  return { input: known, invalid: (validate.errors ?? []).flatMap((error) => describe(error, known)) };
+  return validate(known) ? [] : (validate.errors ?? []).flatMap((error) => describe(error, known));
 }
 
 function describe(error: ErrorObject, input: Record<string, unknown>): InvalidField[] {
@@ -94,7 +93,8 @@ function describe(error: ErrorObject, input: Record<string, unknown>): InvalidFi
     }
     case 'enum': {
       const choices = (error.params.allowedValues as unknown[]).map((c) => JSON.stringify(c)).join(', ');
-      return [{ type: 'enum', field, description: `${field} must be one of the following: ${choices}` }];
+      // As api.replicate.com words it: `output_format must be one of the following: "jpg", "png"`.
+      return [{ type: 'enum', field, description: `${name} must be one of the following: ${choices}` }];
     }
     case 'minimum':
       return [{ type: 'number_gte', field, description: `Must be greater than or equal to ${String(error.params.limit)}` }];
