@@ -13,11 +13,11 @@ export interface SetupProblem {
   message: string;
 }
 
-type SetupConfig = Pick<Config, 'REPLICATE_API_TOKEN' | 'REPLICATE_TRAINING_DESTINATION'>;
+type SetupConfig = Pick<Config, 'REPLICATE_API_TOKEN' | 'REPLICATE_TRAINING_DESTINATION' | 'REPLICATE_TRAINER_MODE'>;
 
 /**
- * Asks Replicate who the token belongs to (`GET /account`) and whether the destination model of
- * `/train` exists (`GET /models/{owner}/{name}`). Both are free reads. Never throws: what it
+ * Asks Replicate who the token belongs to (`GET /account`) and, for the ladder, whether the
+ * destination model of `/train` exists (`GET /models/{owner}/{name}`). Both are free reads. Never throws: what it
  * cannot find out is itself a problem to name.
  */
 export async function checkReplicateSetup(client: Replicate, config: SetupConfig): Promise<SetupProblem[]> {
@@ -45,6 +45,8 @@ export async function checkReplicateSetup(client: Replicate, config: SetupConfig
     }
     return [{ key: 'REPLICATE_API_TOKEN', problem: 'unreachable', message: `Replicate could not be asked whether REPLICATE_API_TOKEN works (${describe(error)}); the bot tries again when it is used.` }];
   }
+  // Only the ladder's trainings publish versions to a destination; a streaming run is a prediction.
+  if (config.REPLICATE_TRAINER_MODE === 'streaming') return [];
   const destination = config.REPLICATE_TRAINING_DESTINATION;
   if (!destination) {
     return [

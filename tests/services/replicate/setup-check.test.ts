@@ -12,9 +12,9 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 afterEach(() => expect(emulator.specErrors).toEqual([]));
 
-function check(token: string | undefined, destination: string | undefined, baseUrl = emulator.baseUrl) {
+function check(token: string | undefined, destination: string | undefined, baseUrl = emulator.baseUrl, mode: 'ladder' | 'streaming' = 'ladder') {
   const client = createReplicateClient({ token: token ?? '', baseUrl });
-  return checkReplicateSetup(client, { REPLICATE_API_TOKEN: token, REPLICATE_TRAINING_DESTINATION: destination });
+  return checkReplicateSetup(client, { REPLICATE_API_TOKEN: token, REPLICATE_TRAINING_DESTINATION: destination, REPLICATE_TRAINER_MODE: mode });
 }
 
 describe('checking the Replicate setup at start', () => {
@@ -33,6 +33,10 @@ describe('checking the Replicate setup at start', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ key, problem });
     expect(problems[0]!.message).toMatch(message);
+  });
+
+  it('asks for no destination in streaming mode, whose one run is a prediction', async () => {
+    expect(await check(emulator.token, undefined, emulator.baseUrl, 'streaming')).toEqual([]);
   });
 
   it('says Replicate could not be asked when it does not answer, without throwing', async () => {
