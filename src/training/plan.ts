@@ -13,6 +13,19 @@ export const MAX_CHECKPOINTS = 10;
  */
 export const TRAINING_TIMING = { secondsPerStep: 0.8, secondsPerImage: 2, secondsPerRun: 30 } as const;
 
+/**
+ * The same figures for kmplz's own trainer (`streaming`), measured on one H100 (trainer/BENCH.md):
+ * 9.8 steps/s at batch 1 and 1024², about 1 s per image to load, encode and cache, and per run
+ * an allowance for booting a private model and loading the SDXL base weights in `setup()` (not
+ * measured: Replicate bills a pushed model's boot, which the bench did not include). An unlisted
+ * model is priced at the H100 rate (src/money/prices.ts), the card these figures come from.
+ */
+export const STREAMING_TRAINING_TIMING = { secondsPerStep: 0.11, secondsPerImage: 1, secondsPerRun: 120 } as const;
+
+function timingOf(strategy: TrainingStrategy) {
+  return strategy === 'streaming' ? STREAMING_TRAINING_TIMING : TRAINING_TIMING;
+}
+
 /** cog-sdxl's `train_batch_size` default (train.py); kmplz does not send it. */
 export const TRAINER_BATCH_SIZE = 4;
 
@@ -74,7 +87,8 @@ export function trainedSteps(steps: number, images: number, strategy: TrainingSt
 }
 
 export function estimateRunSeconds(steps: number, images: number, strategy: TrainingStrategy = 'ladder'): number {
-  return TRAINING_TIMING.secondsPerRun + images * TRAINING_TIMING.secondsPerImage + trainedSteps(steps, images, strategy) * TRAINING_TIMING.secondsPerStep;
+  const timing = timingOf(strategy);
+  return timing.secondsPerRun + images * timing.secondsPerImage + trainedSteps(steps, images, strategy) * timing.secondsPerStep;
 }
 
 /** What a training will cost: every run (whole epochs with the ladder), and a preview sheet (`samples` pictures) per checkpoint. */
@@ -114,8 +128,9 @@ export function remainingRunSeconds(
   strategy: TrainingStrategy = 'ladder',
 ): number {
   const step = run.progress?.step ?? 0;
-  const perStep = measuredSecondsPerStep(run.progressFrom, step, now) ?? TRAINING_TIMING.secondsPerStep;
-  const setup = step > 0 ? 0 : images * TRAINING_TIMING.secondsPerImage + (run.startedAt === undefined ? TRAINING_TIMING.secondsPerRun : 0);
+  const timing = timingOf(strategy);
+  const perStep = measuredSecondsPerStep(run.progressFrom, step, now) ?? timing.secondsPerStep;
+  const setup = step > 0 ? 0 : images * timing.secondsPerImage + (run.startedAt === undefined ? timing.secondsPerRun : 0);
   return Math.max(0, trainedSteps(run.steps, images, strategy) - step) * perStep + setup;
 }
 
