@@ -24,6 +24,7 @@ import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { BullJobQueue } from './queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
 import { openStore } from './store/store.js';
+import { CheckpointArchives } from './training/checkpoint-archives.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
 /** See the client's `rest` options below. */
@@ -113,6 +114,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     queue: shared.generationQueue,
   });
   await shared.opened();
+  const archives = new CheckpointArchives({ config, store, log: log.child({ component: 'archives' }), fetch: deps.fetch });
   const training = new TrainingSupervisor({
     store,
     config,
@@ -121,6 +123,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     log: log.child({ component: 'training' }),
     trainer: services.trainer,
     generator: services.generator,
+    archives,
     timing: deps.training,
     tasks,
     cluster,
@@ -146,7 +149,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
           log.child({ component: 'http' }),
         );
   const commands = deps.commands ?? allCommands;
-  const context: BotContext = { config, log, store, clock, client, generation, training, services, tasks, replier };
+  const context: BotContext = { config, log, store, clock, client, generation, training, archives, services, tasks, replier };
   for (const command of commands) {
     for (const [kind, task] of Object.entries(command.tasks ?? {})) {
       tasks.register(kind, (data, run) => task(data, run, { ...context, log: log.child({ task: kind }) }));

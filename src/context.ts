@@ -7,6 +7,7 @@ import type { Logger } from './log.js';
 import type { TaskRunner } from './queue/tasks.js';
 import type { Captioner, Generator, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
+import type { CheckpointArchives } from './training/checkpoint-archives.js';
 import type { TrainingSupervisor } from './training/supervisor.js';
 
 /**
@@ -23,6 +24,8 @@ export interface BotContext {
   readonly generation: GenerationService;
   /** `/train`: trainings followed to their last preview, across restarts. */
   readonly training: TrainingSupervisor;
+  /** kmplz's own copies of the trained checkpoints' archives (`/publish` reads them). */
+  readonly archives: CheckpointArchives;
   readonly services: Services;
   /** Background work that outlives an interaction (batch captioning), in one process at a time. */
   readonly tasks: TaskRunner;

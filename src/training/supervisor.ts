@@ -13,6 +13,7 @@ import type { TaskRunner } from '../queue/tasks.js';
 import type { Store } from '../store/store.js';
 import { blindLabels, checkpointName, describeReveal, isHidden, shownOrder } from '../voting/blind.js';
 import { explainWinner, tally, winner } from '../voting/tally.js';
+import type { CheckpointArchives } from './checkpoint-archives.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate } from './plan.js';
 import { Follower } from './follower.js';
@@ -58,6 +59,8 @@ export interface TrainingSupervisorOptions {
   cluster: Cluster;
   /** The same generator as `/kmplz`: previews show what the class will get. */
   generator: Generator;
+  /** kmplz's own copies of the checkpoints' archives (kept per its retention rule). */
+  archives: CheckpointArchives;
   timing?: Partial<TrainingTiming>;
 }
 
@@ -180,6 +183,7 @@ export class TrainingSupervisor {
       return rest.length ? rest : undefined;
     });
     this.o.log.info({ ...ref, winner: chosen?.step }, 'voting closed');
+    void this.o.archives.sync(ref);
   }
 
   /** Closes the vote of every training whose deadline has passed; one sweep at a time. */
@@ -559,6 +563,8 @@ export class TrainingSupervisor {
       if (!changed) return current;
       return { ...current, runs: current.runs.map((r, i) => (i === at ? merged : r)), checkpoints: checkpoints.sort((a, b) => a.step - b.step) };
     });
+    // New weights: kmplz's own copy, before Replicate deletes them (in the background: a webhook is answered at once).
+    if (changed) void this.o.archives.sync(ref);
     if (snapshot.gpuSeconds !== undefined && record?.runs?.some((run) => run.id === snapshot.id)) {
       if (await this.o.store.setIfAbsent(keys.runSpend(ref.guildId, ref.trainingId, snapshot.id), snapshot.gpuSeconds)) {
         await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, snapshot.gpuSeconds);
@@ -699,6 +705,7 @@ export class TrainingSupervisor {
     await store.update<string>(keys.running(ref.guildId), (current) => (current === ref.trainingId ? undefined : current));
     await this.unfollow(ref);
     this.o.log.info({ ...ref, status: record.status, winner: chosen?.step }, 'training settled');
+    void this.o.archives.sync(ref);
   }
 
   private async finalMessage(record: TrainingRecord, chosen: ReturnType<typeof winner>): Promise<MessageCreateOptions> {
