@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './log.js';
 import { GenerationService, type GenerationServiceOptions, type JobEnd, type JobRef } from './generation/service.js';
 import { Replier } from './interactions/reply-target.js';
 import { createHfCaptioner } from './services/hf/captioner.js';
+import { createHfHub } from './services/hf/hub.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
@@ -281,5 +282,6 @@ function buildServices(
     strategy: config.REPLICATE_TRAINER_MODE,
     log: servicesLog,
   });
-  return { services: { generator, captioner, trainer }, webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET) };
+  const hub = config.HF_TOKEN ? createHfHub({ token: config.HF_TOKEN, hubUrl: config.HF_HUB_URL, fetch: fetchImpl, log: servicesLog }) : undefined;
+  return { services: { generator, captioner, trainer, hub }, webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET) };
 }

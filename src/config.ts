@@ -71,6 +71,12 @@ const configSchema = z.object({
   HF_TOKEN: optionalString,
   CAPTION_BACKEND: z.enum(['replicate', 'hf'], { error: '"replicate" or "hf"' }).default('replicate'),
   HF_CAPTION_ENDPOINT: optionalHttpUrl,
+  /** `/publish`: the model repository on the Hub; unset: `<the token's user>/kmplz-<server>`. */
+  HF_PUBLISH_REPO: z.string().trim().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/name of a Hugging Face model repository').optional(),
+  /** Where the Hub is (tests point it at an emulator). */
+  HF_HUB_URL: httpUrl.default('https://huggingface.co'),
+  /** How a published model card credits the artist (a `/publish` option can say it instead). */
+  ARTIST_CREDIT: z.string().trim().max(300, 'at most 300 characters').optional(),
   TRIGGER_WORD: z
     .string()
     .trim()

@@ -5,7 +5,7 @@ import type { GenerationService } from './generation/service.js';
 import type { Replier } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
 import type { TaskRunner } from './queue/tasks.js';
-import type { Captioner, Generator, Trainer } from './services/types.js';
+import type { Captioner, Generator, ModelHub, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
 import type { CheckpointArchives } from './training/checkpoint-archives.js';
 import type { TrainingSupervisor } from './training/supervisor.js';
@@ -37,4 +37,6 @@ export interface Services {
   readonly generator: Generator;
   readonly captioner: Captioner;
   readonly trainer: Trainer;
+  /** The Hugging Face Hub for `/publish`; undefined without HF_TOKEN. */
+  readonly hub?: ModelHub;
 }
