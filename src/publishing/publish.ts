@@ -142,7 +142,7 @@ async function pictures(config: Config, store: Store, training: TrainingRecord, 
   const folder = `images/step-${step}`;
   const found: { path: string; prompt: string; data: Buffer }[] = [];
   const preview = await loadSavedPreview(config, training, step);
-  if (preview) found.push({ path: `${folder}/${preview.image.filename}`, prompt: `${config.TRIGGER_WORD}, ${SAD_GIRL_PROMPT} (preview sheet of step ${step})`, data: preview.image.data });
+  if (preview) found.push({ path: `${folder}/${preview.image.filename}`, prompt: `${config.TRIGGER_WORD}, ${SAD_GIRL_PROMPT}`, data: preview.image.data });
   for (const jobId of (await store.get<string[]>(jobKeys.showcased(training.guildId))) ?? []) {
     const job = await store.get<GenerationJob>(jobKeys.job(training.guildId, jobId));
     const made = job?.parameters.checkpoint;
