@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -143,5 +143,24 @@ describe('/publish', () => {
       tokens[TOKEN]!.role = 'write';
     }
     expect(commits()).toBe(before);
+  });
+
+  it('a published checkpoint still draws after Replicate deleted its weights and kmplz’s own copy is gone', async () => {
+    const store = ctx().store;
+    const record = (await store.get<TrainingRecord>(keys.training(guildId(), trainingId)))!;
+    const published = record.checkpoints.find((c) => c.step === 750)!.published!;
+    // Pinned to the commit that published it: a later publish to the repo does not change what step 750 draws with.
+    expect(published.archiveUrl).toMatch(new RegExp(`^${hub.url}/${REPO}/resolve/[0-9a-f]{40}/trained_model\\.tar$`));
+    for (const run of record.runs ?? []) world.replicate.removeData(run.id!);
+    await rm(path.join(world.bot.dataDir, 'guilds', guildId(), 'trainings', trainingId, 'checkpoints'), { recursive: true, force: true });
+
+    expect((await (await discord.slash({ name: 'checkpoints', user: discord.users.bob, options: { use: 750 } })).waitForOriginal((m) => !m.loading)).content).toMatch(/step 750/);
+    const before = hub.requests.length;
+    const picture = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a tree by a lake', steps: 3, seed: 9 } })).waitForOriginal((m: StoredMessage) => m.attachments.length > 0, 15_000);
+    expect(picture.embeds[0]?.fields?.find((f) => f.name === 'checkpoint')?.value).toBe('step 750');
+    const prediction = [...world.replicate.predictions.values()].at(-1)!;
+    expect(prediction.input.replicate_weights).toBe(published.archiveUrl);
+    // The generator fetched the archive from the Hub (through its storage redirect).
+    expect(hub.requests.slice(before).some((r) => r.method === 'GET' && r.path.includes('/resolve/') && r.status === 302)).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ import type { AddressInfo } from 'node:net';
  * - `pathsInfo` (paths-info.ts): `POST /api/models/{repo}/paths-info/{rev}` `{paths, expand}`
  *   → `[{type, path, oid, size, lfs?: {oid, size, pointerSize}}]` for the paths that exist
  *   (`oid` is the git blob id; an LFS file's sha256 is `lfs.oid`).
- * - `GET /{repo}/resolve/{rev}/{path}`: a regular file's bytes, or for an LFS file a 302 to the
+ * - `GET /{repo}/resolve/{rev}/{path}` (rev: main or a commit id): a regular file's bytes, or for an LFS file a 302 to the
  *   storage URL (as huggingface.co redirects to its CDN); 401 for a private repo without a token.
  *
  * Awkward behaviour reproduced: a binary file sent inline in the commit is refused (the Hub keeps
@@ -55,7 +55,8 @@ export interface HubRepo {
   private: boolean;
   license?: string;
   files: Map<string, HubFile>;
-  commits: { oid: string; title: string; description?: string; paths: string[] }[];
+  /** Oldest first; each with the repository's files as that commit left them. */
+  commits: { oid: string; title: string; description?: string; paths: string[]; files: Map<string, HubFile> }[];
 }
 
 export interface HubRequest {
@@ -263,7 +264,10 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
         res.writeHead(401, { 'x-error-code': 'RepoNotFound' }).end();
         return;
       }
-      const file = repo && decodeURIComponent(resolve[2]!) === 'main' ? repo.files.get(decodeURIComponent(resolve[3]!)) : undefined;
+      // A revision is the branch (main) or a commit id: a commit's files stay as it left them.
+      const revision = decodeURIComponent(resolve[2]!);
+      const files = revision === 'main' ? repo?.files : repo?.commits.find((c) => c.oid === revision)?.files;
+      const file = files?.get(decodeURIComponent(resolve[3]!));
       if (!file) {
         record.status = 404;
         res.writeHead(404, { 'content-type': 'application/json', 'x-error-code': repo ? 'EntryNotFound' : 'RepoNotFound' }).end(JSON.stringify({ error: 'Entry not found' }));
@@ -341,7 +345,7 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
       else repo.files.delete(path);
     }
     const oid = createHash('sha1').update(`${repo.id}:${repo.commits.length}:${randomBytes(8).toString('hex')}`).digest('hex');
-    repo.commits.push({ oid, title: header.value.summary, description: header.value.description as string | undefined, paths: [...changes.keys()] });
+    repo.commits.push({ oid, title: header.value.summary, description: header.value.description as string | undefined, paths: [...changes.keys()], files: new Map(repo.files) });
     json(res, record, 200, { success: true, commitOid: oid, commitUrl: `${base}/${repo.id}/commit/${oid}`, hookOutput: '' });
   }
 
