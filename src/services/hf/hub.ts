@@ -51,7 +51,7 @@ export function createHfHub({ token, hubUrl, fetch, log }: HfHubOptions): ModelH
           // The plain LFS upload (batch + PUT), which the Hub still accepts, instead of Xet's
           // chunked protocol: the path kmplz's tests exercise is the one it uses.
           useXet: false,
-          operations: files.map((file) => ({ operation: 'addOrUpdate' as const, path: file.path, content: new Blob([new Uint8Array(file.data)]) })),
+          operations: files.map((file) => ({ operation: 'addOrUpdate' as const, path: file.path, content: new Blob([file.data as Uint8Array<ArrayBuffer>]) })),
         }),
       );
       if (!output) throw new HubError('failed', 'the Hub answered the commit without a commit id');
