@@ -190,6 +190,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
         // Trainings go on at the service; another process or the next start follows them again.
         await tasks.close(10_000);
         training.close();
+        await archives.idle(10_000);
         await cluster.close();
         client.off(Events.InteractionCreate, onInteraction);
         await client.destroy();

@@ -73,6 +73,17 @@ export class CheckpointArchives {
     return state.done;
   }
 
+  /**
+   * Resolves once the syncs going on have ended, or after `timeoutMs`: a stop does not wait long
+   * for a download (the next sync, or `read` at publish time, fetches it again while the URL lives).
+   */
+  async idle(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([Promise.all([...this.syncing.values()].map((state) => state.done)), waited]);
+    clearTimeout(timer);
+  }
+
   /** The archive of a checkpoint: kmplz's copy, else downloaded now (and kept) while the weights URL lives. */
   async read(record: TrainingRecord, step: number): Promise<Buffer | undefined> {
     const file = checkpointArchivePath(this.o.config, record.guildId, record.id, step);
