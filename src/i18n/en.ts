@@ -401,6 +401,7 @@ export const en = {
   'error.publish-repo-forbidden': 'The Hub refused to write to **{repo}**: it belongs to someone else, or the token may not write there. Choose another repository with `repo:`. Nothing was changed.',
   'error.publish-hub-down': 'The Hugging Face Hub cannot be reached right now ({detail}). Nothing was changed and nothing is lost: try `/publish` again later.',
   'error.publish-failed': 'The Hub refused the upload: {detail}. Nothing was changed on the Hub, and nothing is lost here.',
+  'error.publish-blind': 'The blind vote is still open: publishing now would tell which letter is which step. Publish once voting has closed.',
   'error.publish-no-checkpoint': 'There is no checkpoint to publish yet: train one with `/train`, or name one with `checkpoint:`.',
   'error.publish-archive-gone': 'The weights of step {step} are no longer kept here and Replicate has deleted them: this checkpoint cannot be published. Only the chosen and the last checkpoint of a training are kept once voting closes.',
   'error.publish-not-convertible': 'Step {step} cannot be converted for diffusers: {reason}.',

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import type { CheckpointArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
 import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
+import { isHidden } from '../voting/blind.js';
 import { tally } from '../voting/tally.js';
 import { ConversionError, convertCogSdxlArchive } from './convert.js';
 import { LICENSE, modelCard, type CardImage } from './model-card.js';
@@ -59,6 +60,8 @@ export async function publishCheckpoint(deps: PublishDeps, request: PublishReque
   const { config, store, hub, log } = deps;
   if (!hub) throw new UserError('publish-no-token', msg('error.publish-no-token'));
   const { training, step, chosenBy } = await chooseCheckpoint(store, request);
+  // The card names steps and their votes: published now, it would tell the class which letter is which.
+  if (isHidden(training)) throw new UserError('publish-blind', msg('error.publish-blind'));
   const account = await hubCall(() => hub.account());
   const repo = request.repo ?? config.HF_PUBLISH_REPO ?? `${account.name}/kmplz-${slug(request.serverName) || request.guildId}`;
   if (!REPO_NAME.test(repo)) throw new UserError('publish-bad-repo', msg('error.publish-bad-repo', { repo }));

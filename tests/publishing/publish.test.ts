@@ -74,6 +74,14 @@ describe('publishCheckpoint', () => {
     expect([...hub.repos.get('school/style')!.files.keys()].sort()).toEqual(['README.md', 'pytorch_lora_weights.safetensors', 'trained_model.tar']);
   });
 
+  it('refuses while a blind vote is open: the card would tell which letter is which step', async () => {
+    const d = await deps('hf_fine');
+    await d.store.update<TrainingRecord>(keys.training('g1', 'tr1'), (r) => r && { ...r, blind: { '500': 'A' } });
+    const before = hub.requests.length;
+    expect((await refusal(publishCheckpoint(d, { guildId: 'g1', serverName: 'Class', repo: 'school/blind' }))).code).toBe('publish-blind');
+    expect(hub.requests.length).toBe(before);
+  });
+
   it('mayWrite: a write token in its user and organisations, a read token nowhere', () => {
     const account = { name: 'teacher', orgs: ['school'], role: 'write', scoped: {} };
     expect(mayWrite(account, 'teacher')).toBe(true);
