@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -8,7 +9,7 @@ import { msg } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../services/types.js';
 import type { Store } from '../store/store.js';
-import type { CheckpointArchives } from '../training/checkpoint-archives.js';
+import { checkpointArchivePath, type CheckpointArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
 import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
 import { isHidden } from '../voting/blind.js';
@@ -69,7 +70,33 @@ export async function publishCheckpoint(deps: PublishDeps, request: PublishReque
   if (account.role === 'read') throw new UserError('publish-read-only', msg('error.publish-read-only'));
   if (!mayWrite(account, namespace)) throw new UserError('publish-no-write-access', msg('error.publish-no-write-access', { user: account.name, namespace }));
 
-  const archive = await deps.archives.read(training, step);
+  const files = await prepareFiles(deps, { training, step, chosenBy, repo, credit: request.credit });
+
+  const created = await hubCall(() => hub.createRepo(repo, { private: request.private ?? false, license: LICENSE }), repo);
+  const onHub = created ? new Map<string, HubFileId>() : await hubCall(() => hub.fileIds(repo, files.map((f) => f.path)), repo);
+  const changed = files.filter((file) => !sameContent(onHub.get(file.path), file.ids));
+  const outcome = { repo, url: hub.repoUrl(repo), step, created, files: files.length };
+  if (changed.length === 0) {
+    log.info({ repo, step }, 'checkpoint already published unchanged: no commit');
+    await recordPublished(store, training, step, repo, training.checkpoints.find((c) => c.step === step)?.published?.revision ?? 'main', hub);
+    return { ...outcome, committed: false };
+  }
+  const { oid } = await hubCall(() => hub.commit(repo, files, `kmplz: ${config.TRIGGER_WORD} LoRA, step ${step} of training ${training.id}`), repo);
+  log.info({ repo, step, commit: oid, changed: changed.map((f) => f.path) }, 'checkpoint published');
+  await recordPublished(store, training, step, repo, oid, hub);
+  return { ...outcome, committed: true };
+}
+
+/**
+ * The commit's files, from the kept archive. Each file's ids are taken here and its bytes handed
+ * over as a Blob (the archive's read straight from kmplz's copy on disk), so the buffers of the
+ * archive and the conversion can be collected before the upload starts.
+ */
+async function prepareFiles(
+  { config, store, archives }: PublishDeps,
+  { training, step, chosenBy, repo, credit }: { training: TrainingRecord; step: number; chosenBy?: string; repo: string; credit?: string },
+) {
+  const archive = await archives.read(training, step);
   if (!archive) throw new UserError('publish-archive-gone', msg('error.publish-archive-gone', { step }));
   let lora: ReturnType<typeof convertCogSdxlArchive>;
   try {
@@ -83,34 +110,20 @@ export async function publishCheckpoint(deps: PublishDeps, request: PublishReque
     repo,
     triggerWord: config.TRIGGER_WORD,
     tokenMap: lora.tokenMap,
-    credit: request.credit ?? config.ARTIST_CREDIT,
+    credit: credit ?? config.ARTIST_CREDIT,
     step,
     training: { steps: training.steps, checkpointEvery: training.checkpointEvery, images: training.imageCount, seed: training.seed, strategy: training.strategy, rank: lora.rank, trainer: config.REPLICATE_TRAINER.split(':')[0]! },
     vote: { counts: [...tally(training.votes, training.checkpoints.map((c) => c.step))], chosenBy },
     images: images.map(({ path: p, prompt }): CardImage => ({ path: p, prompt })),
     hasEmbeddings: lora.embeddings !== undefined,
   });
-  const files = [
-    { path: 'README.md', data: Buffer.from(card) },
-    { path: 'pytorch_lora_weights.safetensors', data: lora.weights },
-    ...(lora.embeddings ? [{ path: 'embeddings.safetensors', data: lora.embeddings }] : []),
-    { path: ARCHIVE_PATH, data: archive },
-    ...images.map(({ path: p, data }) => ({ path: p, data })),
+  return [
+    upload('README.md', Buffer.from(card)),
+    upload('pytorch_lora_weights.safetensors', lora.weights),
+    ...(lora.embeddings ? [upload('embeddings.safetensors', lora.embeddings)] : []),
+    upload(ARCHIVE_PATH, archive, await openAsBlob(checkpointArchivePath(config, training.guildId, training.id, step))),
+    ...images.map(({ path: p, data }) => upload(p, data)),
   ];
-
-  const created = await hubCall(() => hub.createRepo(repo, { private: request.private ?? false, license: LICENSE }), repo);
-  const onHub = created ? new Map<string, HubFileId>() : await hubCall(() => hub.fileIds(repo, files.map((f) => f.path)), repo);
-  const changed = files.filter((file) => !sameContent(onHub.get(file.path), file.data));
-  const outcome = { repo, url: hub.repoUrl(repo), step, created, files: files.length };
-  if (changed.length === 0) {
-    log.info({ repo, step }, 'checkpoint already published unchanged: no commit');
-    await recordPublished(store, training, step, repo, training.checkpoints.find((c) => c.step === step)?.published?.revision ?? 'main', hub);
-    return { ...outcome, committed: false };
-  }
-  const { oid } = await hubCall(() => hub.commit(repo, files, `kmplz: ${config.TRIGGER_WORD} LoRA, step ${step} of training ${training.id}`), repo);
-  log.info({ repo, step, commit: oid, changed: changed.map((f) => f.path) }, 'checkpoint published');
-  await recordPublished(store, training, step, repo, oid, hub);
-  return { ...outcome, committed: true };
 }
 
 /** The named step of the last training, else the checkpoint in use. */
@@ -157,11 +170,19 @@ async function pictures(config: Config, store: Store, training: TrainingRecord, 
   return found;
 }
 
+/** A file to upload, with the ids the Hub would give its bytes: its git blob id and its sha256 (an LFS file's id). */
+function upload(path: string, data: Buffer, content?: Blob): { path: string; content: Blob; ids: HubFileId & { sha256: string } } {
+  return {
+    path,
+    content: content ?? new Blob([data as Uint8Array<ArrayBuffer>]),
+    ids: { gitOid: createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex'), sha256: createHash('sha256').update(data).digest('hex') },
+  };
+}
+
 /** Does the Hub hold exactly these bytes? LFS files by their sha256, the others by their git blob id. */
-function sameContent(onHub: HubFileId | undefined, data: Buffer): boolean {
+function sameContent(onHub: HubFileId | undefined, ids: HubFileId & { sha256: string }): boolean {
   if (!onHub) return false;
-  if (onHub.sha256) return createHash('sha256').update(data).digest('hex') === onHub.sha256;
-  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex') === onHub.gitOid;
+  return onHub.sha256 ? onHub.sha256 === ids.sha256 : onHub.gitOid === ids.gitOid;
 }
 
 async function recordPublished(store: Store, training: TrainingRecord, step: number, repo: string, revision: string, hub: ModelHub): Promise<void> {

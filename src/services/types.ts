@@ -178,7 +178,7 @@ export interface ModelHub {
   /** What the repository holds at these paths (the missing ones are left out). */
   fileIds(repo: string, paths: readonly string[]): Promise<Map<string, HubFileId>>;
   /** One commit with every file; its id. */
-  commit(repo: string, files: readonly { path: string; data: Buffer }[], title: string): Promise<{ oid: string }>;
+  commit(repo: string, files: readonly { path: string; content: Blob }[], title: string): Promise<{ oid: string }>;
   repoUrl(repo: string): string;
   /** The URL that serves a file of the repository at a revision (a branch or a commit id). */
   fileUrl(repo: string, path: string, revision: string): string;

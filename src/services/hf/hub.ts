@@ -51,7 +51,7 @@ export function createHfHub({ token, hubUrl, fetch, log }: HfHubOptions): ModelH
           // The plain LFS upload (batch + PUT), which the Hub still accepts, instead of Xet's
           // chunked protocol: the path kmplz's tests exercise is the one it uses.
           useXet: false,
-          operations: files.map((file) => ({ operation: 'addOrUpdate' as const, path: file.path, content: new Blob([file.data as Uint8Array<ArrayBuffer>]) })),
+          operations: files.map((file) => ({ operation: 'addOrUpdate' as const, path: file.path, content: file.content })),
         }),
       );
       if (!output) throw new HubError('failed', 'the Hub answered the commit without a commit id');
@@ -69,7 +69,8 @@ async function call<T>(request: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (!(error instanceof HubApiError)) {
       // fetch failed: the Hub cannot be reached at all.
-      throw new HubError('unavailable', `the Hub cannot be reached: ${(error as Error).message}`);
+      const cause = (error as Error).cause instanceof Error ? ` (${((error as Error).cause as Error).message})` : '';
+      throw new HubError('unavailable', `the Hub cannot be reached: ${(error as Error).message}${cause}`);
     }
     const status = error.statusCode;
     const text = `${status} ${error.message}`;

@@ -354,6 +354,10 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) }));
     });
   });
+  // Node's 5 s default would close a connection the client keeps while it converts a large
+  // archive, and undici does not retry a POST on a socket closed under it; the Hub's front end
+  // keeps idle connections far longer.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
