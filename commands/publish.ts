@@ -1,10 +1,14 @@
-import { localeOf, t } from '../src/i18n/index.js';
+import { UserError } from '../src/errors.js';
+import { localeOf, msg, t } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { publishCheckpoint } from '../src/publishing/publish.js';
 import { publishDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
+
+/** Longer than a slow upload of a few hundred MB. */
+const PUBLISH_LOCK_MS = 20 * 60_000;
 
 /**
  * `/publish [checkpoint] [repo] [private] [credit]`: a trainer puts the class's LoRA on the
@@ -16,6 +20,12 @@ export const publish: SlashCommand = {
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
     requireTrainer(interaction, ctx.config);
+    // One publish per server at a time: two at once would race to commit. The mark expires, so a
+    // process that died mid-upload does not block the next one for long.
+    const lock = `guild:${guildId}:publishing`;
+    if (!(await ctx.store.setIfAbsent(lock, { by: interaction.user.id, at: ctx.clock.now() }, PUBLISH_LOCK_MS))) {
+      throw new UserError('publish-busy', msg('error.publish-busy'));
+    }
     const outcome = await publishCheckpoint(
       { config: ctx.config, store: ctx.store, log: ctx.log, archives: ctx.archives, hub: ctx.services.hub },
       {
@@ -26,7 +36,7 @@ export const publish: SlashCommand = {
         private: interaction.options.getBoolean('private') ?? undefined,
         credit: interaction.options.getString('credit')?.trim() || undefined,
       },
-    );
+    ).finally(() => ctx.store.delete(lock));
     const locale = localeOf(interaction);
     const lines = [
       outcome.committed

@@ -402,6 +402,7 @@ export const en = {
   'error.publish-hub-down': 'The Hugging Face Hub cannot be reached right now ({detail}). Nothing was changed and nothing is lost: try `/publish` again later.',
   'error.publish-failed': 'The Hub refused the upload: {detail}. Nothing was changed on the Hub, and nothing is lost here.',
   'error.publish-blind': 'The blind vote is still open: publishing now would tell which letter is which step. Publish once voting has closed.',
+  'error.publish-busy': 'Another `/publish` of this server is uploading right now: try again once it has answered.',
   'error.publish-no-checkpoint': 'There is no checkpoint to publish yet: train one with `/train`, or name one with `checkpoint:`.',
   'error.publish-archive-gone': 'The weights of step {step} are no longer kept here and Replicate has deleted them: this checkpoint cannot be published. Only the chosen and the last checkpoint of a training are kept once voting closes.',
   'error.publish-not-convertible': 'Step {step} cannot be converted for diffusers: {reason}.',

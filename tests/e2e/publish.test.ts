@@ -136,6 +136,11 @@ describe('/publish', () => {
     expect(hub.repos.has('someone-else/style')).toBe(false);
     expect((await publish({ repo: 'not a repo' })).content).toMatch(/not a repository name/);
 
+    // Another trainer's publish is uploading (its mark is set): refused, not raced.
+    await ctx().store.set(`guild:${guildId()}:publishing`, { by: 'someone', at: Date.now() });
+    expect((await publish()).content).toMatch(/Another `\/publish` of this server is uploading/);
+    await ctx().store.delete(`guild:${guildId()}:publishing`);
+
     tokens[TOKEN]!.role = 'read';
     try {
       expect((await publish()).content).toMatch(/read-only token/);
