@@ -366,6 +366,7 @@ export const en = {
   'checkpoints.override': '`/kmplz` now uses the checkpoint at step {step}, picked by a trainer over the vote.',
   'checkpoints.in-use': '← `/kmplz` uses this',
   'checkpoints.preview': 'preview',
+  'checkpoints.published': 'on the Hub',
   'checkpoints.still-running': 'Training is still running: {steps} steps in all.',
   'checkpoints.posts-refused':
     '⚠️ Discord refused kmplz’s posts in {where} for missing permissions, so it stopped posting this training’s previews and results there. The checkpoints above are kept and usable; a server admin can give the kmplz role its permissions in that channel for the next training.',

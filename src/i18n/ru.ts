@@ -373,6 +373,7 @@ export const ru: Catalog = {
   'checkpoints.override': '`/kmplz` теперь рисует с чекпоинтом на шаге {step} — его выбрал тренер поверх голосования.',
   'checkpoints.in-use': '← его использует `/kmplz`',
   'checkpoints.preview': 'превью',
+  'checkpoints.published': 'на Hub',
   'checkpoints.still-running': 'Обучение ещё идёт: всего {steps} {steps|шаг|шага|шагов}.',
   'checkpoints.posts-refused':
     '⚠️ Discord не дал kmplz писать в {where}: не хватает прав. Поэтому превью и итоги этого обучения туда больше не публикуются. Чекпоинты выше сохранены, ими можно пользоваться; администратор сервера может выдать роли kmplz права в этом канале для следующего обучения.',

@@ -160,6 +160,9 @@ describe('/publish', () => {
     await rm(path.join(world.bot.dataDir, 'guilds', guildId(), 'trainings', trainingId, 'checkpoints'), { recursive: true, force: true });
 
     expect((await (await discord.slash({ name: 'checkpoints', user: discord.users.bob, options: { use: 750 } })).waitForOriginal((m) => !m.loading)).content).toMatch(/step 750/);
+    const listed = (await (await discord.slash({ name: 'checkpoints' })).waitForOriginal((m) => !m.loading)).embeds[0]?.description ?? '';
+    expect(listed).toMatch(new RegExp(`step 750\\*\\* — .*\\[on the Hub\\]\\(${hub.url}/${REPO}\\)`));
+    expect(listed).not.toMatch(/step 500\*\* — .*on the Hub/);
     const before = hub.requests.length;
     const picture = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a tree by a lake', steps: 3, seed: 9 } })).waitForOriginal((m: StoredMessage) => m.attachments.length > 0, 15_000);
     expect(picture.embeds[0]?.fields?.find((f) => f.name === 'checkpoint')?.value).toBe('step 750');
