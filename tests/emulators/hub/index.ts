@@ -1,6 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bytes, gitBlobOid, json, lfsPointer, type HubRepo, type HubRequest } from './model.js';
+import { HubStore } from './storage.js';
+
+export { gitBlobOid, type HubFile, type HubRepo, type HubRequest } from './model.js';
 
 /**
  * The Hugging Face Hub's model-repository API, as @huggingface/hub 2.17.5 calls it to publish a
@@ -44,28 +48,6 @@ export interface HubToken {
   scoped?: Record<string, string[]>;
 }
 
-export interface HubFile {
-  data: Buffer;
-  /** Stored in LFS (its sha256) rather than in git. */
-  lfs?: string;
-}
-
-export interface HubRepo {
-  id: string;
-  private: boolean;
-  license?: string;
-  files: Map<string, HubFile>;
-  /** Oldest first; each with the repository's files as that commit left them. */
-  commits: { oid: string; title: string; description?: string; paths: string[]; files: Map<string, HubFile> }[];
-}
-
-export interface HubRequest {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  status: number;
-}
-
 export interface HubEmulatorOptions {
   /** token → who it is; default one write token of user `kmplz-class`. */
   tokens?: Record<string, HubToken>;
@@ -91,42 +73,14 @@ const REGULAR_LIMIT = 10 * 1024 * 1024;
 /** Binary files by name, as in the `.gitattributes` the Hub puts in a new model repo. */
 const LFS_BY_NAME = /\.(7z|arrow|bin|bz2|ckpt|ftz|gz|h5|joblib|mlmodel|model|msgpack|npy|npz|onnx|ot|parquet|pb|pickle|pkl|pt|pth|rar|safetensors|tar|tflite|tgz|wasm|xz|zip|zst|pti|png|jpe?g|webp)$/i;
 
-export function gitBlobOid(data: Buffer): string {
-  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
-}
-
 export async function startHubEmulator(options: HubEmulatorOptions = {}): Promise<HubEmulator> {
   const defaultToken = 'hf_hub_emulator_write';
   const tokens: Record<string, HubToken> = options.tokens ?? { [defaultToken]: { user: 'kmplz-class', role: 'write' } };
   const repos = new Map<string, HubRepo>();
   const requests: HubRequest[] = [];
-  const lfs = new Map<string, Buffer>();
-  const multipart = new Map<string, Map<number, Buffer>>();
+  const store = new HubStore();
   const faults: { status: number; remaining: number }[] = [];
   let base = '';
-
-  const json = (res: ServerResponse, record: HubRequest, status: number, body: unknown, type = 'application/json') => {
-    record.status = status;
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(text), 'x-request-id': `Root=1-${randomBytes(6).toString('hex')}` });
-    res.end(text);
-  };
-  /** File bytes, honouring `Range: bytes=a-b` (fileDownloadInfo asks for `bytes=0-0` to learn the size from Content-Range). */
-  const bytes = (req: IncomingMessage, res: ServerResponse, record: HubRequest, data: Buffer, headers: Record<string, string> = {}) => {
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const start = range ? Number(range[1]) : 0;
-    const end = range ? Math.min(data.length - 1, range[2] ? Number(range[2]) : data.length - 1) : data.length - 1;
-    const part = data.subarray(start, end + 1);
-    record.status = range ? 206 : 200;
-    res.writeHead(record.status, {
-      'content-type': 'application/octet-stream',
-      'content-length': part.length,
-      'accept-ranges': 'bytes',
-      ...(range && { 'content-range': `bytes ${start}-${end}/${data.length}` }),
-      ...headers,
-    });
-    res.end(req.method === 'HEAD' ? undefined : part);
-  };
 
   const whoFor = (req: IncomingMessage): HubToken | undefined => {
     const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
@@ -154,7 +108,7 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
 
     // Storage (the presigned URLs of the batch answer): no token, the URL is the permission.
     const storage = /^\/__lfs\/([0-9a-f]{64})$/.exec(url.pathname);
-    if (storage) return storageRoute(req, res, record, url, storage[1]!, body);
+    if (storage) return store.storage(req, res, record, url, storage[1]!, body);
 
     const fault = faults[0];
     if (fault) {
@@ -230,7 +184,7 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
           return [{ type: 'file', path, oid: gitBlobOid(file.lfs ? lfsPointer(file) : file.data), size: file.data.length, ...(file.lfs && { lfs: { oid: file.lfs, size: file.data.length, pointerSize: lfsPointer(file).length } }) }];
         }));
       }
-      return commitRoute(req, res, record, repo, body);
+      return store.commit(req, res, record, repo, body, base);
     }
 
     const batch = /^\/([\w.-]+\/[\w.-]+)\.git\/info\/lfs\/objects\/batch$/.exec(url.pathname);
@@ -244,7 +198,7 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
       return json(res, record, 200, {
         transfer: 'basic',
         objects: request.objects.map(({ oid, size }) => {
-          if (lfs.has(oid)) return { oid, size };
+          if (store.lfs.has(oid)) return { oid, size };
           const href = `${base}/__lfs/${oid}?size=${size}`;
           const chunk = options.multipartChunkSize;
           if (chunk && size > chunk) {
@@ -283,72 +237,6 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
     json(res, record, 404, { error: 'Not found' });
   };
 
-  function storageRoute(req: IncomingMessage, res: ServerResponse, record: HubRequest, url: URL, oid: string, body: Buffer) {
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const data = lfs.get(oid);
-      if (!data) return json(res, record, 404, { error: 'NoSuchKey' });
-      return bytes(req, res, record, data, { etag: `"${oid}"` });
-    }
-    const size = Number(url.searchParams.get('size'));
-    const part = url.searchParams.get('part');
-    if (req.method === 'PUT' && part) {
-      const parts = multipart.get(oid) ?? new Map<number, Buffer>();
-      multipart.set(oid, parts.set(Number(part), body));
-      record.status = 200;
-      res.writeHead(200, { etag: `"${createHash('md5').update(body).digest('hex')}"` }).end();
-      return;
-    }
-    let data = body;
-    if (req.method === 'POST' && url.searchParams.get('complete')) {
-      const { parts } = JSON.parse(body.toString('utf8')) as { parts: { partNumber: number; etag: string }[] };
-      const stored = multipart.get(oid);
-      if (!stored || parts.some((p) => !p.etag || !stored.has(p.partNumber))) return json(res, record, 400, { error: 'InvalidPart' });
-      data = Buffer.concat(parts.sort((a, b) => a.partNumber - b.partNumber).map((p) => stored.get(p.partNumber)!));
-      multipart.delete(oid);
-    } else if (req.method !== 'PUT') {
-      return json(res, record, 405, { error: 'MethodNotAllowed' });
-    }
-    // What makes the upload trustworthy: the bytes must be the object the batch call named.
-    if (data.length !== size || createHash('sha256').update(data).digest('hex') !== oid) return json(res, record, 400, { error: 'BadDigest: the content does not match the sha256 and size it was announced with' });
-    lfs.set(oid, data);
-    record.status = 200;
-    res.writeHead(200, { etag: `"${oid}"` }).end();
-  }
-
-  function commitRoute(req: IncomingMessage, res: ServerResponse, record: HubRequest, repo: HubRepo, body: Buffer) {
-    if (!(req.headers['content-type'] ?? '').startsWith('application/x-ndjson')) return json(res, record, 400, { error: 'Expected application/x-ndjson' });
-    const lines = body.toString('utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { key: string; value: Record<string, unknown> });
-    const [header, ...operations] = lines;
-    if (header?.key !== 'header' || typeof header.value.summary !== 'string') return json(res, record, 400, { error: 'The first line must be the commit header with a summary' });
-    const parent = header.value.parentCommit;
-    if (typeof parent === 'string' && parent !== repo.commits.at(-1)?.oid) return json(res, record, 412, { error: 'A commit has happened since. Please refresh and try again.' });
-    const changes = new Map<string, HubFile | undefined>();
-    for (const { key, value } of operations) {
-      const path = String(value.path);
-      if (key === 'file') {
-        const data = Buffer.from(String(value.content), value.encoding === 'base64' ? 'base64' : 'utf8');
-        if (data.includes(0)) return json(res, record, 400, { error: `Your push was rejected because it contains binary files (${path}). Please use LFS to store binary files.` });
-        changes.set(path, { data });
-      } else if (key === 'lfsFile') {
-        const oid = String(value.oid);
-        const data = lfs.get(oid);
-        if (!data || data.length !== value.size) return json(res, record, 422, { error: `LFS object ${oid} for ${path} was never uploaded` });
-        changes.set(path, { data, lfs: oid });
-      } else if (key === 'deletedFile') {
-        changes.set(path, undefined);
-      } else {
-        return json(res, record, 400, { error: `Unknown operation ${key}` });
-      }
-    }
-    for (const [path, file] of changes) {
-      if (file) repo.files.set(path, file);
-      else repo.files.delete(path);
-    }
-    const oid = createHash('sha1').update(`${repo.id}:${repo.commits.length}:${randomBytes(8).toString('hex')}`).digest('hex');
-    repo.commits.push({ oid, title: header.value.summary, description: header.value.description as string | undefined, paths: [...changes.keys()], files: new Map(repo.files) });
-    json(res, record, 200, { success: true, commitOid: oid, commitUrl: `${base}/${repo.id}/commit/${oid}`, hookOutput: '' });
-  }
-
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) }));
@@ -380,9 +268,4 @@ export async function startHubEmulator(options: HubEmulatorOptions = {}): Promis
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** The git-lfs pointer the repo's git tree holds for an LFS file; its blob id is the file's `oid`. */
-function lfsPointer(file: HubFile): Buffer {
-  return Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.lfs}\nsize ${file.data.length}\n`);
 }
