@@ -563,7 +563,7 @@ export class TrainingSupervisor {
       if (!changed) return current;
       return { ...current, runs: current.runs.map((r, i) => (i === at ? merged : r)), checkpoints: checkpoints.sort((a, b) => a.step - b.step) };
     });
-    // New weights: kmplz's own copy, before Replicate deletes them (in the background: a webhook is answered at once).
+    // New weights get kmplz’s own copy before Replicate deletes them; any change retries a failed download. In the background: a webhook is answered at once.
     if (changed) void this.o.archives.sync(ref);
     if (snapshot.gpuSeconds !== undefined && record?.runs?.some((run) => run.id === snapshot.id)) {
       if (await this.o.store.setIfAbsent(keys.runSpend(ref.guildId, ref.trainingId, snapshot.id), snapshot.gpuSeconds)) {
