@@ -33,7 +33,7 @@ export const checkpoints: SlashCommand = {
       return;
     }
     const drawing = await loadDrawing(ctx.store, guildId);
-    await respond(interaction, { embeds: [describeCheckpoints(training, drawing?.kind === 'checkpoint' ? drawing.active : undefined, locale)] });
+    await respond(interaction, { embeds: [describeCheckpoints(training, drawing?.kind === 'checkpoint' ? drawing.active : undefined, locale, ctx.config.HF_HUB_URL)] });
   },
   autocomplete: stepChoices,
 };
@@ -57,7 +57,7 @@ async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotCo
   await respond(interaction, { content: t(localeOf(interaction), 'checkpoints.override', { step }) });
 }
 
-function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint | undefined, locale: Locale): EmbedBuilder {
+function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint | undefined, locale: Locale, hubUrl: string): EmbedBuilder {
   const tally = tallyVotes({
     steps: training.checkpoints.map((c) => c.step),
     votes: training.votes,
@@ -69,8 +69,9 @@ function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint 
     const votes = tally.counts.get(step) ?? 0;
     const inUse = active?.trainingId === training.id && active.step === step ? ` ${t(locale, 'checkpoints.in-use')}` : '';
     const preview = checkpoint.previewUrl ? ` · [${t(locale, 'checkpoints.preview')}](${checkpoint.previewUrl})` : '';
+    const published = checkpoint.published ? ` · [${t(locale, 'checkpoints.published')}](${hubUrl}/${checkpoint.published.repo})` : '';
     const revealed = training.blind && !hidden ? ` (${labelOf(training, step)})` : '';
-    return `**${checkpointName(training, step, locale)}**${revealed} — ${t(locale, 'common.votes', { count: votes })}${preview}${inUse}`;
+    return `**${checkpointName(training, step, locale)}**${revealed} — ${t(locale, 'common.votes', { count: votes })}${preview}${published}${inUse}`;
   });
   const pending = training.status === 'running' ? `\n\n${t(locale, 'checkpoints.still-running', { steps: training.steps })}` : '';
   // The thread cannot say it: Discord refused the bot's posts there, and only this reply can.

@@ -206,6 +206,31 @@ export const checkpointsDefinition = ru(new SlashCommandBuilder(), 'чекпои
   )
   .toJSON();
 
+export const publishDefinition = ru(new SlashCommandBuilder(), 'опубликовать', 'Для тренеров: LoRA класса на Hugging Face Hub — веса, архив, карточка модели и картинки')
+  .setName('publish')
+  .setDescription('Trainers: the class’s LoRA on the Hugging Face Hub — weights, archive, model card and pictures')
+  .addIntegerOption((o) =>
+    ru(o, field('checkpoint'), 'Шаг чекпоинта; по умолчанию тот, с которым рисует /kmplz')
+      .setName('checkpoint')
+      .setDescription('The checkpoint’s step; default the one /kmplz uses')
+      .setMinValue(1)
+      .setAutocomplete(true),
+  )
+  .addStringOption((o) =>
+    ru(o, 'репозиторий', 'Репозиторий модели owner/name; по умолчанию HF_PUBLISH_REPO или <пользователь токена>/kmplz-<сервер>')
+      .setName('repo')
+      .setDescription('The model repository owner/name; default HF_PUBLISH_REPO or <the token’s user>/kmplz-<server>')
+      .setMaxLength(96),
+  )
+  .addBooleanOption((o) => ru(o, 'закрытый', 'Создать репозиторий закрытым (если его ещё нет)').setName('private').setDescription('Create the repository private (when it does not exist yet)'))
+  .addStringOption((o) =>
+    ru(o, 'автор', 'Как указать художника в карточке модели; по умолчанию ARTIST_CREDIT')
+      .setName('credit')
+      .setDescription('How the model card credits the artist; default ARTIST_CREDIT')
+      .setMaxLength(300),
+  )
+  .toJSON();
+
 export const compareDefinition = ru(new SlashCommandBuilder(), 'сравнить', 'Одна подписанная сетка: тот же запрос и сид при разных шагах, точности, силе или чекпоинтах')
   .setName('compare')
   .setDescription('One labelled grid of the same prompt and seed across steps, guidance, strength or checkpoints')

@@ -92,6 +92,7 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
     )
     .setImage(`attachment://${file.name}`);
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
+  await ctx.store.update<string[]>(jobKeys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
 }
 
 /**

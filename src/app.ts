@@ -14,6 +14,7 @@ import { GenerationService, type GenerationServiceOptions, type JobEnd, type Job
 import { Replier } from './interactions/reply-target.js';
 import { createHfCaptioner } from './services/hf/captioner.js';
 import { reportCaptionModel } from './services/hf/model-check.js';
+import { createHfHub } from './services/hf/hub.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
@@ -30,6 +31,7 @@ import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { BullJobQueue } from './queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
 import { openStore } from './store/store.js';
+import { CheckpointArchives } from './training/checkpoint-archives.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
 /** See the client's `rest` options below. */
@@ -127,6 +129,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     queue: shared.generationQueue,
   });
   await shared.opened();
+  const archives = new CheckpointArchives({ config, store, log: log.child({ component: 'archives' }), fetch: deps.fetch });
   const training = new TrainingSupervisor({
     store,
     config,
@@ -135,6 +138,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     log: log.child({ component: 'training' }),
     trainer: services.trainer,
     generator: services.generator,
+    archives,
     timing: deps.training,
     tasks,
     cluster,
@@ -160,7 +164,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
           log.child({ component: 'http' }),
         );
   const commands = deps.commands ?? allCommands;
-  const context: BotContext = { config, log, store, clock, client, generation, training, services, tasks, replier };
+  const context: BotContext = { config, log, store, clock, client, generation, training, archives, services, tasks, replier };
   for (const command of commands) {
     for (const [kind, task] of Object.entries(command.tasks ?? {})) {
       tasks.register(kind, (data, run) => task(data, run, { ...context, log: log.child({ task: kind }) }));
@@ -213,6 +217,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
         // Trainings go on at the service; another process or the next start follows them again.
         await tasks.close(10_000);
         training.close();
+        await archives.idle(10_000);
         await cluster.close();
         client.off(Events.InteractionCreate, onInteraction);
         await client.destroy();
@@ -307,9 +312,10 @@ function buildServices(
     strategy: config.REPLICATE_TRAINER_MODE,
     log: servicesLog,
   });
+  const hub = config.HF_TOKEN ? createHfHub({ token: config.HF_TOKEN, hubUrl: config.HF_HUB_URL, fetch: fetchImpl, log: servicesLog }) : undefined;
   const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }) });
   return {
-    services: { generator, captioner, trainer, models: modelChecks },
+    services: { generator, captioner, trainer, models: modelChecks, hub },
     webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET),
     modelChecks,
     replicate,

@@ -85,6 +85,12 @@ const configSchema = z.object({
     .trim()
     .regex(/^[\w.-]+\/[\w.-]+(:[\w-]+)?$/, 'a Hugging Face model id (owner/name, optionally :provider)')
     .default(DEFAULT_HF_CAPTION_MODEL),
+  /** `/publish`: the model repository on the Hub; unset: `<the token's user>/kmplz-<server>`. */
+  HF_PUBLISH_REPO: z.string().trim().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/name of a Hugging Face model repository').optional(),
+  /** Where the Hub is (tests point it at an emulator). */
+  HF_HUB_URL: httpUrl.default('https://huggingface.co'),
+  /** How a published model card credits the artist (a `/publish` option can say it instead). */
+  ARTIST_CREDIT: z.string().trim().max(300, 'at most 300 characters').optional(),
   TRIGGER_WORD: z
     .string()
     .trim()

@@ -6,8 +6,9 @@ import type { Replier } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
 import type { TaskRunner } from './queue/tasks.js';
 import type { ModelGate } from './services/replicate/model-checks.js';
-import type { Captioner, Generator, Trainer } from './services/types.js';
+import type { Captioner, Generator, ModelHub, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
+import type { CheckpointArchives } from './training/checkpoint-archives.js';
 import type { TrainingSupervisor } from './training/supervisor.js';
 
 /**
@@ -24,6 +25,8 @@ export interface BotContext {
   readonly generation: GenerationService;
   /** `/train`: trainings followed to their last preview, across restarts. */
   readonly training: TrainingSupervisor;
+  /** kmplz's own copies of the trained checkpoints' archives (`/publish` reads them). */
+  readonly archives: CheckpointArchives;
   readonly services: Services;
   /** Background work that outlives an interaction (batch captioning), in one process at a time. */
   readonly tasks: TaskRunner;
@@ -37,4 +40,6 @@ export interface Services {
   readonly trainer: Trainer;
   /** Refuses a feature whose configured model's own schema does not fit what kmplz sends and reads. */
   readonly models: ModelGate;
+  /** The Hugging Face Hub for `/publish`; undefined without HF_TOKEN. */
+  readonly hub?: ModelHub;
 }

@@ -64,6 +64,8 @@ export const jobKeys = {
   cached: (guildId: string, fingerprint: string) => `guild:${guildId}:generation:${fingerprint}`,
   /** Jobs accepted but not finished, so a restarted bot can take them up again. */
   unfinished: () => 'jobs:unfinished',
+  /** Ids of the server's jobs posted to the showcase, in order (`/publish` puts their pictures on the Hub). */
+  showcased: (guildId: string) => `guild:${guildId}:showcase:jobs`,
 };
 
 /**

@@ -325,7 +325,7 @@ export class GenerationService {
     const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(guildId, trainingId));
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!checkpoint) throw new UserError('checkpoint-gone', msg('error.checkpoint-gone', { step }));
-    return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version };
+    return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
   }
 
   /**

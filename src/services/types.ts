@@ -3,10 +3,12 @@
  * API. Commands and jobs see only these; src/services/replicate and src/services/hf adapt them.
  */
 
-/** Where a checkpoint's LoRA lives: the weights URL while it lasts, the trained version after. */
+/** Where a checkpoint's LoRA lives: the weights URL while it lasts, then the archive `/publish` put on the Hub, then the trained version. */
 export interface CheckpointWeights {
   step: number;
   weightsUrl?: string;
+  /** The archive on the Hub (a commit-pinned resolve URL), once the checkpoint was published. */
+  publishedUrl?: string;
   version?: string;
 }
 
@@ -144,4 +146,46 @@ export interface Trainer {
   find(match: { datasetUrl: string; steps: number }, createdAfter: number): Promise<TrainingSnapshot | undefined>;
   /** A webhook body (the same JSON as a poll); undefined when it does not describe a training. */
   fromWebhook(body: unknown): TrainingSnapshot | undefined;
+}
+
+/** Who a model-hub token belongs to, and what it may write (the Hub's `whoami-v2`). */
+export interface HubAccount {
+  name: string;
+  orgs: string[];
+  /** `read`, `write`, `admin`, or `fineGrained` (then `scoped` says where it may write). */
+  role: string;
+  /** fineGrained: namespace → permissions, e.g. `{ alice: ['repo.write'] }`. */
+  scoped: Record<string, string[]>;
+}
+
+/** What the hub holds at a path now: its git blob id, and the sha256 of an LFS file's content. */
+export interface HubFileId {
+  gitOid: string;
+  sha256?: string;
+}
+
+export type HubFailure = 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'unavailable' | 'failed';
+
+export class HubError extends Error {
+  constructor(
+    readonly failure: HubFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+/** A model repository host (the Hugging Face Hub): where `/publish` puts the class's LoRA. */
+export interface ModelHub {
+  account(): Promise<HubAccount>;
+  /** Creates the model repository; false when it exists already. */
+  createRepo(repo: string, options: { private: boolean; license: string }): Promise<boolean>;
+  /** What the repository holds at these paths (the missing ones are left out). */
+  fileIds(repo: string, paths: readonly string[]): Promise<Map<string, HubFileId>>;
+  /** One commit with every file; its id. */
+  commit(repo: string, files: readonly { path: string; content: Blob }[], title: string): Promise<{ oid: string }>;
+  repoUrl(repo: string): string;
+  /** The URL that serves a file of the repository at a revision (a branch or a commit id). */
+  fileUrl(repo: string, path: string, revision: string): string;
 }

@@ -80,7 +80,7 @@ export async function makePreviewSheet(
 ): Promise<PreviewSheet> {
   const samples = training.samples ?? [];
   if (samples.length === 0) throw new Error(`training ${training.id} has no preview prompts`);
-  const weights = { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, version: checkpoint.version };
+  const weights = { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
   type Drawn = { data: Buffer } | { error: unknown };
   const drawn = await Promise.all(
     samples.map(async (sample): Promise<Drawn> => {

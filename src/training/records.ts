@@ -18,6 +18,8 @@ export interface CheckpointRecord {
   /** Link to the posted preview, once it is posted. */
   previewUrl?: string;
   createdAt: number;
+  /** Where `/publish` last put it on the Hub: the archive there outlives Replicate's and kmplz's copies. */
+  published?: { repo: string; revision: string; archiveUrl: string };
 }
 
 /** One training run on the service: a ladder has one per checkpoint, streaming one in all. */

@@ -17,6 +17,7 @@ import { explainWinner, tally, type Winner } from '../voting/tally.js';
 import { VotingCloser } from '../voting/closing.js';
 import { activeFor, leaderOf, votingAtEnd, votingPhase } from '../voting/window.js';
 import { liveLines, resultLines } from '../voting/window-text.js';
+import type { CheckpointArchives } from './checkpoint-archives.js';
 import { trainingItems, trainingZip, type TrainingItem } from './dataset-export.js';
 import { estimateTraining, remainingRunSeconds, type TrainingEstimate, type TrainingPrices } from './plan.js';
 import { usdPerSecond } from '../money/prices.js';
@@ -63,6 +64,8 @@ export interface TrainingSupervisorOptions {
   cluster: Cluster;
   /** The same generator as `/kmplz`: previews show what the class will get. */
   generator: Generator;
+  /** kmplz's own copies of the checkpoints' archives (kept per its retention rule). */
+  archives: CheckpointArchives;
   timing?: Partial<TrainingTiming>;
 }
 
@@ -126,7 +129,11 @@ export class TrainingSupervisor {
       log: o.log,
       sweepMs: this.timing.deadlineSweepMs,
       refresh: (ref) => this.tallies.refresh(ref),
-      announce: (ref, record, chosen) => this.announceResult(ref, record, chosen),
+      announce: async (ref, record, chosen) => {
+        await this.announceResult(ref, record, chosen);
+        // The vote decided which archives stay (checkpoint-archives.ts: the chosen and the last).
+        void this.o.archives.sync(ref);
+      },
     });
     o.tasks.register<{ ref: TrainingRef; resumed: boolean }>('training', ({ ref, resumed }, run) => this.runFollower(ref, resumed || run.takenOver, run.signal));
     this.stopListening = o.cluster.onSignal((signal) => {
@@ -543,6 +550,8 @@ export class TrainingSupervisor {
       if (!changed) return current;
       return { ...current, runs: current.runs.map((r, i) => (i === at ? merged : r)), checkpoints: checkpoints.sort((a, b) => a.step - b.step) };
     });
+    // New weights get kmplz’s own copy before Replicate deletes them; any change retries a failed download. In the background: a webhook is answered at once.
+    if (changed) void this.o.archives.sync(ref);
     if (snapshot.gpuSeconds !== undefined && record?.runs?.some((run) => run.id === snapshot.id)) {
       if (await this.o.store.setIfAbsent(keys.runSpend(ref.guildId, ref.trainingId, snapshot.id), snapshot.gpuSeconds)) {
         await recordSpend(this.o.store, this.o.config, this.o.clock, ref.guildId, snapshot.gpuSeconds, 'training');
@@ -679,6 +688,7 @@ export class TrainingSupervisor {
     await store.update<string>(keys.running(ref.guildId), (current) => (current === ref.trainingId ? undefined : current));
     await this.unfollow(ref);
     this.o.log.info({ ...ref, status: record.status, winner: chosen?.step }, 'training settled');
+    void this.o.archives.sync(ref);
   }
 
   private async finalMessage(record: TrainingRecord, chosen: Winner | undefined): Promise<MessageCreateOptions> {

@@ -92,7 +92,7 @@ describe('starting the bot', () => {
     expect(await deployed.exited).toBe(0);
     expect(deployed.output().stdout).toMatch(/add 10/);
     const commands = discord.registeredCommands(guildId);
-    expect(commands.map((c) => c.name).sort()).toEqual(['Add to kmplz dataset', 'caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'showcase', 'train', 'vote']);
+    expect(commands.map((c) => c.name).sort()).toEqual(['Add to kmplz dataset', 'caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'publish', 'showcase', 'train', 'vote']);
     const kmplz = commands.find((c) => c.name === 'kmplz')!;
     const option = (name: string) => kmplz.options?.find((o) => o.name === name) as Record<string, unknown> | undefined;
     expect(option('prompt')).toMatchObject({ required: true });
@@ -117,7 +117,7 @@ describe('starting the bot', () => {
     const started = run('src/main.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), LOG_LEVEL: 'info' }, untilOutput: /kmplz is online/ });
     try {
       await started.matched;
-      expect(discord.registeredCommands().map((c) => c.name).sort()).toEqual(['Add to kmplz dataset', 'caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'showcase', 'train', 'vote']);
+      expect(discord.registeredCommands().map((c) => c.name).sort()).toEqual(['Add to kmplz dataset', 'caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'publish', 'showcase', 'train', 'vote']);
       expect(started.output().stdout).toMatch(/registered the slash commands with Discord/);
       const slash = await discord.slash({ name: 'checkpoints' });
       const reply = await slash.waitForOriginal(undefined, 3000);

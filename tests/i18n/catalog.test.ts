@@ -143,6 +143,6 @@ describe('the slash commands in Russian', () => {
   });
 
   it('keeps the English names of the contract', () => {
-    expect(slashCommands.map((c) => c.name)).toEqual(['kmplz', 'dataset', 'caption', 'train', 'vote', 'checkpoints', 'compare', 'showcase', 'help']);
+    expect(slashCommands.map((c) => c.name)).toEqual(['kmplz', 'dataset', 'caption', 'train', 'vote', 'checkpoints', 'compare', 'showcase', 'publish', 'help']);
   });
 });

@@ -68,8 +68,14 @@ async function chooseTarget(
   fetchImpl: typeof fetch,
   versions: VersionResolver,
 ): Promise<{ ref: { version: string }; input: Record<string, string> }> {
-  if (weights.weightsUrl && !(weights.version && (await isGone(weights.weightsUrl, fetchImpl)))) {
+  const fallback = weights.publishedUrl ?? weights.version;
+  if (weights.weightsUrl && !(fallback && (await isGone(weights.weightsUrl, fetchImpl)))) {
     return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.weightsUrl } };
+  }
+  // The same archive, kept on the Hub by /publish: the same generator version draws with it.
+  // Replicate fetches it without a token, so a private repository's does not count.
+  if (weights.publishedUrl && (await isReachable(weights.publishedUrl, fetchImpl))) {
+    return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.publishedUrl } };
   }
   if (weights.version) {
     // The trained version carries its own LoRA: no replicate_weights needed.
@@ -78,11 +84,21 @@ async function chooseTarget(
   throw new ServiceError('failed', `checkpoint ${weights.step} has neither weights nor a trained version`);
 }
 
-/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its trained version. */
+/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its published archive or trained version. */
 async function isGone(url: string, fetchImpl: typeof fetch): Promise<boolean> {
   try {
     const response = await fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
     return response.status === 404 || response.status === 410;
+  } catch {
+    return false;
+  }
+}
+
+/** Can anyone fetch it (as Replicate will, without a token)? The Hub answers 401 for a private repository. */
+async function isReachable(url: string, fetchImpl: typeof fetch): Promise<boolean> {
+  try {
+    const response = await fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    return response.ok;
   } catch {
     return false;
   }

@@ -92,14 +92,22 @@ export function readTar(buffer: Buffer): ArchiveEntry[] {
 }
 
 /**
- * A safetensors file with no tensors and only `__metadata__`: enough for the emulated generator
- * to know which training and step a weights file came from.
+ * A safetensors file (8-byte LE header length, JSON header, data) with `__metadata__` — enough
+ * for the emulated generator to know which training and step a weights file came from — and
+ * fp32 tensors of the given shapes (zeros: their names and shapes are what a reader checks).
  */
-export function safetensorsWithMetadata(metadata: Record<string, string>): Buffer {
-  const header = Buffer.from(JSON.stringify({ __metadata__: metadata }), 'utf8');
+export function safetensorsWithMetadata(metadata: Record<string, string>, shapes: ReadonlyMap<string, number[]> = new Map()): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, shape] of shapes) {
+    const bytes = shape.reduce((n, d) => n * d, 1) * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
   const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(header.length));
-  return Buffer.concat([length, header]);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, json, Buffer.alloc(offset)]);
 }
 
 export function readSafetensorsMetadata(buffer: Buffer): Record<string, string> {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createReplicateClient } from '../../../src/services/replicate/client.js';
 import { createReplicateGenerator } from '../../../src/services/replicate/generator.js';
 import { ServiceError, type GenerationRequest } from '../../../src/services/types.js';
+import { startHubEmulator } from '../../emulators/hub/index.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../../emulators/replicate/index.js';
 import { captureLogger } from '../../support/log.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../../support/replicate-training.js';
@@ -109,6 +110,28 @@ describe('Replicate generator', () => {
     const failure = await generator({ model: 'nobody/nothing' }).generate(request()).catch((e: unknown) => e);
     expect(failure).toMatchObject({ failure: 'failed', message: 'nobody/nothing was not found on Replicate' });
     expect(emulator.predictions.size).toBe(before);
+  });
+
+  it('once the weights URL has expired, draws with the archive published on the Hub before the trained version; a private one is passed over', async () => {
+    const other = await trainCheckpoint(emulator);
+    const archive = Buffer.from(await (await fetch(other.weightsUrl)).arrayBuffer());
+    emulator.removeData(other.trainingId);
+    const hub = await startHubEmulator();
+    try {
+      hub.addRepo('kmplz-class/public', { 'trained_model.tar': archive });
+      hub.addRepo('kmplz-class/private', { 'trained_model.tar': archive }, { private: true });
+      const published = `${hub.url}/kmplz-class/public/resolve/main/trained_model.tar`;
+      const image = await generator().generate(request({ weights: { step: 500, weightsUrl: other.weightsUrl, publishedUrl: published, version: other.version } }));
+      const prediction = emulator.predictions.get(image.predictionId)!;
+      expect(prediction.input.replicate_weights).toBe(published);
+      expect(prediction.version).toBe(emulator.refs.sdxl.split(':')[1]);
+
+      // Replicate fetches without a token: a private repository's archive would fail the prediction.
+      const privately = await generator().generate(request({ weights: { step: 500, weightsUrl: other.weightsUrl, publishedUrl: `${hub.url}/kmplz-class/private/resolve/main/trained_model.tar`, version: other.version } }));
+      expect(emulator.predictions.get(privately.predictionId)!.input).not.toHaveProperty('replicate_weights');
+    } finally {
+      await hub.close();
+    }
   });
 
   it('tells NSFW failures apart', async () => {
