@@ -59,7 +59,26 @@ function limitGoal(goal: string, key: string, limit: number, unit: string) {
   };
 }
 
-function report(figures: Figures, ran: string[], failures: string[]): string {
+/**
+ * The trainer's GPU figures come from `trainer/bench/run_h100.sh` on an NVIDIA H100 (the device
+ * machine; CI and this bench have no GPU), written to trainer/BENCH.md. The report carries its
+ * machine line and the sections that compare with diffusers' own example, one level down.
+ */
+const GPU_SECTIONS = ['Goals', 'End to end', 'Step modes', 'What each change bought'];
+
+function gpuSection(bench: string): string[] {
+  const [title = '', ...rest] = bench.split(/^(?=## )/m);
+  const [heading = '', ...intro] = title.split('\n');
+  const lines = ['', `## ${heading.replace(/^# /, '').trim()}`, '', '(Copied from trainer/BENCH.md, which `bash trainer/bench/run_h100.sh` measures on a GPU; not rerun by `npm run bench`.)'];
+  const machine = intro.join('\n').trim().replaceAll('`bench/', '`trainer/bench/');
+  if (machine) lines.push('', machine);
+  for (const section of rest) {
+    if (GPU_SECTIONS.some((name) => section.startsWith(`## ${name}`))) lines.push('', section.trim().replace(/^## /, '### '));
+  }
+  return lines;
+}
+
+function report(figures: Figures, ran: string[], failures: string[], gpuBench?: string): string {
   const lines = [
     '# Benchmarks',
     '',
@@ -78,6 +97,7 @@ function report(figures: Figures, ran: string[], failures: string[]): string {
   lines.push('', '## Figures', '', '| key | value |', '| --- | --- |');
   for (const key of Object.keys(figures).sort()) lines.push(`| ${key} | ${String(figures[key]).replaceAll('|', '\\|')} |`);
   if (failures.length > 0) lines.push('', '## Failed benches', '', ...failures.map((f) => `- ${f}`));
+  if (gpuBench) lines.push(...gpuSection(gpuBench));
   return `${lines.join('\n')}\n`;
 }
 
@@ -114,7 +134,8 @@ async function main(): Promise<void> {
     }
   }
   await writeFile(resultsFile, `${JSON.stringify(figures, null, 2)}\n`);
-  await writeFile(reportFile, report(figures, names, failures));
+  const gpuBench = await readFile(path.join(here, '..', 'trainer', 'BENCH.md'), 'utf8').catch(() => undefined);
+  await writeFile(reportFile, report(figures, names, failures, gpuBench));
   if (failures.length > 0) process.exitCode = 1;
 }
 
