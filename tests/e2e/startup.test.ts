@@ -86,11 +86,11 @@ describe('starting the bot', () => {
     const guildId = discord.guild().id;
     const dryRun = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId }, args: ['--dry-run'] });
     expect(await dryRun.exited).toBe(0);
-    expect(dryRun.output().stdout).toMatch(/^Dry run: .* would add 10, change 0, remove 0/);
+    expect(dryRun.output().stdout).toMatch(/^Dry run: .* would add 11, change 0, remove 0/);
     expect(discord.registeredCommands(guildId)).toEqual([]);
     const deployed = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
     expect(await deployed.exited).toBe(0);
-    expect(deployed.output().stdout).toMatch(/add 10/);
+    expect(deployed.output().stdout).toMatch(/add 11/);
     const commands = discord.registeredCommands(guildId);
     expect(commands.map((c) => c.name).sort()).toEqual(['Add to kmplz dataset', 'caption', 'checkpoints', 'compare', 'dataset', 'help', 'kmplz', 'publish', 'showcase', 'train', 'vote']);
     const kmplz = commands.find((c) => c.name === 'kmplz')!;
@@ -108,7 +108,7 @@ describe('starting the bot', () => {
     const again = run('deploy/register-commands.ts', { cwd, env: { ...emulatorEnv({ discord }, cwd), DISCORD_GUILD_ID: guildId } });
     expect(await again.exited).toBe(0);
     // Discord answers the message menu with `description: ""`: still the same command, not sent again.
-    expect(again.output().stdout).toMatch(/add 0, change 0, remove 0, keep 10/);
+    expect(again.output().stdout).toMatch(/add 0, change 0, remove 0, keep 11/);
   });
 
   it('npm start against the emulator registers the commands, logs in and answers /checkpoints within 3 seconds', async () => {
