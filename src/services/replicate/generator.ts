@@ -13,6 +13,8 @@ export interface ReplicateGeneratorOptions {
   poll?: RunOptions['poll'];
   timeoutMs?: RunOptions['timeoutMs'];
   throttleRetry?: RunOptions['throttleRetry'];
+  /** With `PUBLIC_URL`: predictions report by webhook and are polled only as a safety net. */
+  webhooks?: RunOptions['webhooks'];
 }
 
 /**
@@ -27,6 +29,7 @@ export function createReplicateGenerator({
   poll,
   timeoutMs,
   throttleRetry,
+  webhooks,
 }: ReplicateGeneratorOptions): Generator {
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
@@ -44,7 +47,7 @@ export function createReplicateGenerator({
         num_outputs: 1,
         ...target.input,
       };
-      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince });
+      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince, webhooks });
       return downloadOutput(finished, fetchImpl);
     },
   };
