@@ -174,9 +174,10 @@ export class GenerationService {
         return 'succeeded';
       }
       const image = await this.draw(running, 0, running.parameters, signal, (progress) => this.showProgress(running, progress, startedAt));
-      const imageFile = await this.saveResult(running, image.data, extensionOf(image.contentType));
-      const finished: GenerationJob = { ...running, result: { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds } };
-      await this.deliver(finished, image.data, log);
+      // The picture is kept and the answer composed at once: neither needs the other.
+      const [imageFile, reply] = await Promise.all([this.saveResult(running, image.data, extensionOf(image.contentType)), this.composeReply(running, image.data)]);
+      await this.succeed(running, { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds, referenceName: reply.referenceName }, reply.content);
+      log.info({ gpuSeconds: image.gpuSeconds, reference: reply.referenceName }, 'picture delivered');
       return 'succeeded';
     } catch (error) {
       if (signal.aborted) {
@@ -198,7 +199,8 @@ export class GenerationService {
     const { store, config, clock, generator } = this.options;
     const weights = await this.weightsOf(job.guildId, parameters.checkpoint);
     const key = jobKeys.job(job.guildId, job.id);
-    const existing = (await store.get<GenerationJob>(key))?.predictions?.[index];
+    // As stored when the job was taken up: a process that ran it before may have recorded it.
+    const existing = job.predictions?.[index];
     const onCreated = async (predictionId: string) => {
       await store.update<GenerationJob>(key, (current) => {
         if (!current) return current;
@@ -269,13 +271,6 @@ export class GenerationService {
       { content: '', embeds: [embed], files: [new AttachmentBuilder(grid.data, { name: grid.filename })], components: [], attachments: [] },
     );
     log.info({ cells: cells.length, gpuSeconds, startedAt }, 'comparison delivered');
-  }
-
-  /** Sends the result and records the job as done. */
-  private async deliver(job: GenerationJob, generated: Buffer, log: Logger): Promise<void> {
-    const reply = await this.composeReply(job, generated);
-    await this.succeed(job, { ...job.result!, referenceName: reply.referenceName }, reply.content);
-    log.info({ gpuSeconds: job.result?.gpuSeconds, reference: reply.referenceName }, 'picture delivered');
   }
 
   /** Builds the answer: the side-by-side image, the plain picture, the parameters and the buttons. */

@@ -31,9 +31,10 @@ export function createReplicateGenerator({
   throttleRetry,
   webhooks,
 }: ReplicateGeneratorOptions): Generator {
+  const weightsSeen = new WeightsSeen(fetchImpl);
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
-      const target = await chooseTarget(model, request, fetchImpl);
+      const target = await chooseTarget(model, request, weightsSeen);
       const input = {
         prompt: request.prompt,
         negative_prompt: request.negativePrompt ?? '',
@@ -56,9 +57,9 @@ export function createReplicateGenerator({
 async function chooseTarget(
   model: string,
   { weights }: GenerationRequest,
-  fetchImpl: typeof fetch,
+  weightsSeen: WeightsSeen,
 ): Promise<{ ref: { version: string } | { model: string }; input: Record<string, string> }> {
-  if (weights.weightsUrl && !(weights.version && (await isGone(weights.weightsUrl, fetchImpl)))) {
+  if (weights.weightsUrl && !(weights.version && (await weightsSeen.isGone(weights.weightsUrl)))) {
     return { ref: modelTarget(model), input: { replicate_weights: weights.weightsUrl } };
   }
   if (weights.version) {
@@ -68,15 +69,32 @@ async function chooseTarget(
   throw new ServiceError('failed', `checkpoint ${weights.step} has neither weights nor a trained version`);
 }
 
-/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its trained version. */
-async function isGone(url: string, fetchImpl: typeof fetch): Promise<boolean> {
-  try {
-    const response = await fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
-    return response.status === 404 || response.status === 410;
-  } catch {
-    return false;
+/**
+ * Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its
+ * trained version. Asking costs a round trip to the file host before every picture, so weights
+ * seen alive are taken to be alive for a few minutes: a burst of fifty asks once.
+ */
+class WeightsSeen {
+  private readonly alive = new Map<string, number>();
+
+  constructor(private readonly fetchImpl: typeof fetch) {}
+
+  async isGone(url: string): Promise<boolean> {
+    const now = Date.now();
+    if (now - (this.alive.get(url) ?? -Infinity) < WEIGHTS_ALIVE_MS) return false;
+    try {
+      const response = await this.fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+      const gone = response.status === 404 || response.status === 410;
+      if (gone) this.alive.delete(url);
+      else this.alive.set(url, now);
+      return gone;
+    } catch {
+      return false;
+    }
   }
 }
+
+const WEIGHTS_ALIVE_MS = 5 * 60_000;
 
 async function downloadOutput(prediction: ReplicateRun, fetchImpl: typeof fetch): Promise<GeneratedImage> {
   const output = prediction.output;
