@@ -20,10 +20,14 @@ export class PredictionDeliveries {
     const now = Date.now();
     // Deliveries are retried and may cross: never let an older state replace a newer one.
     const known = this.states.get(run.id)?.run;
-    if (!known || isNewer(run, known)) this.states.set(run.id, { run, at: now });
+    if (!known || isNewer(run, known)) {
+      // Deleted first, so the map stays in the order of last delivery (the pruning below relies on it).
+      this.states.delete(run.id);
+      this.states.set(run.id, { run, at: now });
+    }
     for (const [id, state] of this.states) {
       if (now - state.at > this.keepMs) this.states.delete(id);
-      else break; // Map order is insertion order: the rest are newer.
+      else break; // In order of last delivery: the rest are newer.
     }
     for (const wake of this.waiters.get(run.id) ?? []) wake();
   }
