@@ -32,6 +32,10 @@ const GOALS: ReadonlyArray<{ goal: string; check(f: Figures): { value: string; m
   ratioGoal('(for information) that burst: two processes on Redis against one without', 'burst_ack_p99_ms', 'burst_ack_single_p99_ms', () => 'info'),
   ratioGoal('(for information) time to start a job: BullMQ against the in-process queue', 'queue_overhead_ms_median', 'queue_overhead_inprocess_ms_median', () => 'info'),
   limitGoal('/publish of a rank-32 SDXL LoRA (a 186 MB archive) with a peak RSS under 1 GB', 'publish_peak_rss_mb', 1024, 'MB'),
+  ratioGoal('(for information) a burst of 50 /kmplz: all pictures in, against the ideal (50 × GPU time ÷ concurrency)', 'burst50_all_pictures_s', 'burst50_ideal_s', () => 'info'),
+  ratioGoal('(for information) the same with webhooks (PUBLIC_URL)', 'burst50_webhooks_all_pictures_s', 'burst50_webhooks_ideal_s', () => 'info'),
+  limitGoal('per-job overhead outside the GPU service at most 20 ms (median, in that burst)', 'job_overhead_ms_median', 20, 'ms'),
+  limitGoal('the same, one job at a time', 'job_overhead_single_ms_median', 20, 'ms'),
 ];
 
 /** `ok` answers 'info' for a row that informs and sets no goal. */

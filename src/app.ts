@@ -18,6 +18,8 @@ import { createHfHub } from './services/hf/hub.js';
 import { createReplicateCaptioner } from './services/replicate/captioner.js';
 import { createReplicateClient } from './services/replicate/client.js';
 import { createReplicateGenerator } from './services/replicate/generator.js';
+import type { PredictionWebhooks } from './services/replicate/prediction.js';
+import { compactRun, PredictionDeliveries } from './services/replicate/prediction-webhooks.js';
 import { createReplicateTrainer } from './services/replicate/trainer.js';
 import { checkedModels, ModelChecks } from './services/replicate/model-checks.js';
 import { VersionResolver } from './services/replicate/versions.js';
@@ -27,12 +29,29 @@ import type { Generator } from './services/types.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
-import { replicateWebhookRoute } from './http/replicate-webhook.js';
+import { PREDICTION_WEBHOOK_QUERY, REPLICATE_WEBHOOK_PATH, replicateWebhookRoute } from './http/replicate-webhook.js';
 import { BullJobQueue } from './queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
 import { openStore } from './store/store.js';
 import { CheckpointArchives } from './training/checkpoint-archives.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
+
+/**
+ * With webhooks, how long a prediction goes without a delivery before it is polled anyway. A lost
+ * delivery costs at most this much; 30 s keeps 50 running predictions at 100 reads a minute of
+ * Replicate's 3000.
+ */
+const PREDICTION_SAFETY_NET_MS = 30_000;
+
+/**
+ * Without webhooks a picture is seen done only at its next poll, so the polls of a picture stay
+ * about a second apart (a 10-s picture used to wait up to 4 s more): with jittered delays of
+ * half to all of `maxMs`, `concurrency` pictures read about concurrency × 80 000 ÷ maxMs times a
+ * minute, held under half of Replicate's 3000 reads a minute — 1 s up to 18 at once, more beyond.
+ */
+function generatorPollPace(concurrency: number): { baseMs: number; maxMs: number } {
+  return { baseMs: 500, maxMs: Math.max(1000, Math.ceil((concurrency * 80_000) / 1500)) };
+}
 
 /** See the client's `rest` options below. */
 const INTERACTION_BURST_REQUESTS_PER_SECOND = 500;
@@ -55,6 +74,8 @@ export interface AppDependencies {
   decorateGenerator?: (generator: Generator) => Generator;
   /** How often predictions are polled (tests against an accelerated emulator poll faster). */
   replicatePoll?: { baseMs: number; maxMs: number };
+  /** With webhooks (`PUBLIC_URL`): how long a prediction waits for a delivery before it is polled anyway. */
+  predictionSafetyNetMs?: number;
   /** How trainings are polled and their status edited (tests against an accelerated emulator go faster). */
   training?: Partial<TrainingTiming>;
 }
@@ -113,7 +134,20 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const clock = deps.clock ?? systemClock;
   const shared = await openShared(config, log);
   const { cluster, tasks } = shared;
-  const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
+  // With a public URL Replicate reports predictions by webhook, as it does trainings; the
+  // deliveries reach the process that follows the prediction through the cluster.
+  const deliveries = config.PUBLIC_URL && config.HTTP_PORT !== undefined ? new PredictionDeliveries() : undefined;
+  if (deliveries) {
+    cluster.onSignal((signal) => {
+      if (signal.type === 'prediction-update') deliveries.deliver(signal.prediction);
+    });
+  }
+  const predictionWebhooks: PredictionWebhooks | undefined = deliveries && {
+    url: `${new URL(REPLICATE_WEBHOOK_PATH, `${config.PUBLIC_URL}/`).toString()}?${PREDICTION_WEBHOOK_QUERY}`,
+    deliveries,
+    safetyNetMs: deps.predictionSafetyNetMs ?? PREDICTION_SAFETY_NET_MS,
+  };
+  const built = buildServices(config, log, deps.fetch, deps.replicatePoll, predictionWebhooks);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret, modelChecks, replicate } = built;
   const replier = new Replier(client, clock);
@@ -157,7 +191,17 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       ? undefined
       : new HttpServer(
           [
-            replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) }),
+            replicateWebhookRoute({
+              store,
+              clock,
+              log: log.child({ component: 'webhooks' }),
+              secret: webhookSecret,
+              onTraining: (ref, body) => training.onWebhook(ref, body),
+              onPrediction: async (body) => {
+                const prediction = compactRun(body);
+                if (prediction) await cluster.publish({ type: 'prediction-update', prediction });
+              },
+            }),
             healthRoute({ client, store, queue: generation.queue, shared: config.REDIS_URL ? cluster : undefined, stopping: () => stopping !== undefined }),
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
           ],
@@ -293,11 +337,12 @@ function buildServices(
   log: Logger,
   fetchImpl: typeof fetch | undefined,
   poll: AppDependencies['replicatePoll'],
+  webhooks: PredictionWebhooks | undefined,
 ): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; replicate: ReturnType<typeof createReplicateClient> } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
   const versions = new VersionResolver(replicate);
-  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, versions, log: servicesLog, fetch: fetchImpl, poll });
+  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, versions, log: servicesLog, fetch: fetchImpl, poll: poll ?? generatorPollPace(config.GENERATION_CONCURRENCY), webhooks });
   const captioner =
     config.CAPTION_BACKEND === 'hf'
       ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, model: config.HF_CAPTION_MODEL, fetch: fetchImpl, log: servicesLog })

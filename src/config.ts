@@ -102,6 +102,13 @@ const configSchema = z.object({
     .regex(/^(sqlite|redis|rediss|postgres|postgresql):\/\//, 'a sqlite://, redis:// or postgres:// URL')
     .default('sqlite://./data/kmplz.sqlite'),
   REDIS_URL: z.string().trim().regex(/^rediss?:\/\//, 'a redis:// URL').optional(),
+  // Predictions in flight at once for the whole bot. Replicate runs
+  // predictions in parallel on its own GPUs, so this is not one GPU's queue: 8 keeps a class's
+  // burst moving at several pictures a second while staying far inside Replicate's limits
+  // (600 prediction creates a minute, 3000 reads a minute: 8 polled about once a second is some
+  // 640 reads a minute — the pace slows for more, see app.ts — and with PUBLIC_URL they are not
+  // polled but told by webhook).
+  GENERATION_CONCURRENCY: optionalNumber((n) => Number.isInteger(n) && n >= 1 && n <= 64, 'a whole number of predictions at once, 1–64').transform((n) => n ?? 8),
   JOB_LOCK_SECONDS: optionalNumber((n) => Number.isInteger(n) && n >= 2 && n <= 600, 'whole seconds, 2–600').transform((n) => n ?? 30),
   HTTP_PORT: optionalNumber((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number (0–65535)'),
   PUBLIC_URL: optionalHttpUrl,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { ReplicateRun } from '../services/replicate/client.js';
 
 /**
  * What several bot processes need to agree on, and nothing more: who answers an interaction,
@@ -41,7 +42,9 @@ export interface InteractionClaim {
 
 export type ClusterSignal =
   | { type: 'cancel-job'; jobId: string }
-  | { type: 'wake-training'; key: string };
+  | { type: 'wake-training'; key: string }
+  /** A verified, first-seen webhook about a prediction, for the process that follows it. */
+  | { type: 'prediction-update'; prediction: ReplicateRun };
 
 export function newBootId(): string {
   return randomBytes(6).toString('hex');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Config } from '../config.js';
@@ -158,7 +158,7 @@ const DISPLAY_HEIGHT = 768;
 export async function readDisplayImage({ store, config }: Pick<DatasetDeps, 'store' | 'config'>, guildId: string, image: DatasetImage): Promise<Buffer> {
   if (image.displayFile) {
     const existing = await readFile(path.join(config.DATA_DIR, image.displayFile)).catch(() => undefined);
-    if (existing) return existing;
+    if (existing?.length) return existing;
   }
   const display = await sharp(await readFile(path.join(config.DATA_DIR, image.originalFile)), { limitInputPixels: false })
     .rotate()
@@ -168,7 +168,11 @@ export async function readDisplayImage({ store, config }: Pick<DatasetDeps, 'sto
     .toBuffer();
   const displayFile = image.originalFile.replace(`${path.sep}originals${path.sep}`, `${path.sep}display${path.sep}`).replace(/\.[^.]+$/, '.jpg');
   await mkdir(path.dirname(path.join(config.DATA_DIR, displayFile)), { recursive: true });
-  await writeFile(path.join(config.DATA_DIR, displayFile), display);
+  // Written aside and renamed into place: the first jobs of a burst all make the copy at once
+  // (several processes, too), and one must never read another's half-written file.
+  const partial = `${path.join(config.DATA_DIR, displayFile)}.${randomBytes(4).toString('hex')}.partial`;
+  await writeFile(partial, display);
+  await rename(partial, path.join(config.DATA_DIR, displayFile));
   await store.update<Dataset>(datasetKey(guildId), (current) =>
     current && { images: current.images.map((i) => (i.originalFile === image.originalFile ? { ...i, displayFile } : i)) },
   );

@@ -22,6 +22,7 @@ import { keys as trainingKeys, type TrainingRecord } from '../training/records.j
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
+import { ReplyEdits } from './reply-edits.js';
 import { fingerprint, jobKeys, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
 
@@ -34,11 +35,11 @@ export interface GenerationServiceOptions {
   /** Refuses drawing while REPLICATE_GENERATOR's model does not fit (src/services/replicate/model-checks.ts). */
   models?: ModelGate;
   replier: Replier;
-  /** Predictions in flight at once, for the whole bot. */
+  /** Predictions in flight at once, for the whole bot; `GENERATION_CONCURRENCY` by default. */
   concurrency?: number;
   /** Jobs one person may have waiting or running. */
   perUserCap?: number;
-  /** Minimum time between two progress edits of one reply (Discord rate-limits edits). */
+  /** Minimum time between two edits of one reply that only inform (queue place, progress): Discord rate-limits edits. */
   progressEditIntervalMs?: number;
   /** The queue to run jobs on (BullMQ when `REDIS_URL` is set); the in-process `FairQueue` by default. */
   queue?: (worker: JobWorker<JobRef, JobEnd>, limits: { concurrency: number; perUserCap: number }) => JobQueue<JobRef, JobEnd>;
@@ -62,17 +63,22 @@ export interface JobRef {
  */
 export class GenerationService {
   readonly queue: JobQueue<JobRef, JobEnd>;
-  private readonly lastEdit = new Map<string, number>();
-  /** The last edit of each job's reply still on its way: the next one waits for it. */
-  private readonly replyEdits = new Map<string, Promise<void>>();
+  private readonly edits: ReplyEdits;
+  /** The server of each job this process accepted or took up and has not finished: its queue places are shown without a store lookup. */
+  private readonly guildOf = new Map<string, string>();
 
   constructor(private readonly options: GenerationServiceOptions) {
     const worker: JobWorker<JobRef, JobEnd> = (job, signal) => this.run(job, signal);
-    const limits = { concurrency: options.concurrency ?? 2, perUserCap: options.perUserCap ?? 3 };
+    const limits = { concurrency: options.concurrency ?? options.config.GENERATION_CONCURRENCY, perUserCap: options.perUserCap ?? 3 };
+    this.edits = new ReplyEdits({
+      intervalMs: options.progressEditIntervalMs ?? 1500,
+      now: () => options.clock.now(),
+      onError: (error, jobId) => options.log.debug({ err: error, jobId }, 'reply edit failed'),
+    });
     this.queue =
       options.queue?.(worker, limits) ??
       new FairQueue<JobRef, JobEnd>({ worker, ...limits, onListenerError: (error) => options.log.warn({ err: error }, 'queue listener failed') });
-    this.queue.onPositionChange((jobId, position) => void this.showPosition(jobId, position));
+    this.queue.onPositionChange((jobId, position) => this.showPosition(jobId, position));
     // Run detached: a store that fails here is logged, never an unhandled rejection.
     this.queue.onSettled((job, outcome) => {
       if (outcome.status === 'failed' && outcome.error instanceof JobLostError) {
@@ -104,9 +110,11 @@ export class GenerationService {
     // Not fresh: the job of this interaction was stored by a process that died answering it.
     const fresh = await store.setIfAbsent(key, job);
     if (!fresh && (await store.get<GenerationJob>(key))?.status !== 'queued') return { state: 'accepted' };
+    this.guildOf.set(job.id, job.guildId);
     const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: { guildId: job.guildId, jobId: job.id } });
     if (!result.ok && result.reason === 'duplicate-id') return { state: 'accepted' };
     if (!result.ok) {
+      this.guildOf.delete(job.id);
       if (fresh) await store.delete(key);
       if (result.reason === 'user-cap') {
         throw new UserError('queue-full-for-user', msg('error.queue-full-for-user', { cap: result.cap }));
@@ -115,7 +123,9 @@ export class GenerationService {
     }
     await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
     // A job that started at once says so itself ("Drawing…"), from whichever process runs it.
-    if (result.state === 'waiting') await this.showPosition(job.id, result.position);
+    if (result.state === 'waiting') {
+      await this.changeReply(job, { content: queuedText(result.position, job.locale), components: [cancelRow(job.id, job.locale)] }, 'queued');
+    }
     return { state: 'accepted' };
   }
 
@@ -137,8 +147,10 @@ export class GenerationService {
     for (const ref of refs) {
       const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
       if (!job || !isUnanswered(job)) continue;
+      this.guildOf.set(job.id, job.guildId);
       const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: ref });
       if (result.ok) resumed++;
+      else this.guildOf.delete(job.id);
     }
     if (resumed > 0) this.options.log.info({ resumed }, 'took up unfinished generation jobs');
     return resumed;
@@ -160,16 +172,17 @@ export class GenerationService {
     const startedAt = clock.now();
     const locale = job.locale ?? 'en';
     // Not awaited: the GPU need not wait for Discord (a 429 on the reply); the edits keep their order.
-    void this.editReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
+    void this.changeReply(running, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(0)}`, components: [cancelRow(job.id, locale)] }, 'running');
     try {
       if (running.comparison) {
         await this.runComparison(running, running.comparison, signal, startedAt, log);
         return 'succeeded';
       }
-      const image = await this.draw(running, 0, running.parameters, signal, (progress) => void this.showProgress(running, progress, startedAt));
-      const imageFile = await this.saveResult(running, image.data, extensionOf(image.contentType));
-      const finished: GenerationJob = { ...running, result: { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds } };
-      await this.deliver(finished, image.data, log);
+      const image = await this.draw(running, 0, running.parameters, signal, (progress) => this.showProgress(running, progress, startedAt));
+      // The picture is kept and the answer composed at once: neither needs the other.
+      const [imageFile, reply] = await Promise.all([this.saveResult(running, image.data, extensionOf(image.contentType)), this.composeReply(running, image.data)]);
+      await this.succeed(running, { imageFile, predictionId: image.predictionId, gpuSeconds: image.gpuSeconds, referenceName: reply.referenceName }, reply.content);
+      log.info({ gpuSeconds: image.gpuSeconds, reference: reply.referenceName }, 'picture delivered');
       return 'succeeded';
     } catch (error) {
       if (signal.aborted) {
@@ -191,7 +204,8 @@ export class GenerationService {
     const { store, config, clock, generator } = this.options;
     const weights = await this.weightsOf(job.guildId, parameters.checkpoint);
     const key = jobKeys.job(job.guildId, job.id);
-    const existing = (await store.get<GenerationJob>(key))?.predictions?.[index];
+    // As stored when the job was taken up: a process that ran it before may have recorded it.
+    const existing = job.predictions?.[index];
     const onCreated = async (predictionId: string) => {
       await store.update<GenerationJob>(key, (current) => {
         if (!current) return current;
@@ -231,7 +245,7 @@ export class GenerationService {
     for (const [index, value] of comparison.values.entries()) {
       const parameters = variantOf(job.parameters, comparison.axis, value);
       const drawing = t(locale, 'kmplz.drawing.cell', { index: index + 1, total: comparison.values.length, axis, value });
-      void this.editReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, { force: true, while: 'running' });
+      void this.changeReply(job, { content: `${drawing} ${progressBar(index / comparison.values.length)}`, components: [cancelRow(job.id, locale)] }, 'running');
       const image = await this.draw(job, index, parameters, signal, () => undefined);
       gpuSeconds += image.gpuSeconds;
       lastPrediction = image.predictionId;
@@ -263,13 +277,6 @@ export class GenerationService {
       { content: '', embeds: [embed], files: [new AttachmentBuilder(grid.data, { name: grid.filename })], components: [], attachments: [] },
     );
     log.info({ cells: cells.length, gpuSeconds, startedAt }, 'comparison delivered');
-  }
-
-  /** Sends the result and records the job as done. */
-  private async deliver(job: GenerationJob, generated: Buffer, log: Logger): Promise<void> {
-    const reply = await this.composeReply(job, generated);
-    await this.succeed(job, { ...job.result!, referenceName: reply.referenceName }, reply.content);
-    log.info({ gpuSeconds: job.result?.gpuSeconds, reference: reply.referenceName }, 'picture delivered');
   }
 
   /** Builds the answer: the side-by-side image, the plain picture, the parameters and the buttons. */
@@ -338,7 +345,7 @@ export class GenerationService {
     const key = jobKeys.job(job.guildId, job.id);
     await store.set<GenerationJob>(key, { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result, answered: false });
     if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
-    await this.inTurn(job.id, () => this.options.replier.finish(job.reply, content));
+    await this.edits.change(job.id, () => this.options.replier.finish(job.reply, content));
     await store.update<GenerationJob>(key, (current) => current && { ...current, answered: true });
     await this.forget(job);
   }
@@ -347,7 +354,7 @@ export class GenerationService {
     const { store, clock, log } = this.options;
     // The asker hears how it ended even when the store cannot record it (a restart picks the job up again).
     await store.set(jobKeys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() }).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record how the job ended'));
-    await this.inTurn(job.id, () => this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] })).catch((error: unknown) =>
+    await this.edits.change(job.id, () => this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] })).catch((error: unknown) =>
       this.options.log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'),
     );
     await this.forget(job);
@@ -362,7 +369,8 @@ export class GenerationService {
   }
 
   private async forget(job: GenerationJob): Promise<void> {
-    this.lastEdit.delete(job.id);
+    this.edits.forget(job.id);
+    this.guildOf.delete(job.id);
     await this.options.store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => {
       const rest = refs.filter((r) => r.jobId !== job.id);
       return rest.length ? rest : undefined;
@@ -370,61 +378,41 @@ export class GenerationService {
   }
 
   /**
-   * A change of place is a change of state: always shown (the queues report each place once).
-   * Never rejects: it runs detached from the queue's events, and a job already queued must not
-   * be reported failed because its place could not be shown.
+   * A new place in the queue, coalesced per reply (see ReplyEdits): the newest place goes out at
+   * most once per interval. The job is looked up when the edit goes out, not for every move.
    */
-  private async showPosition(jobId: string, position: number): Promise<void> {
-    try {
-      const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
-      const ref = refs.find((r) => r.jobId === jobId);
-      const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
-      if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force: true, while: 'queued' });
-    } catch (error) {
-      this.options.log.warn({ err: error, jobId }, 'could not show the queue position');
-    }
+  private showPosition(jobId: string, position: number): void {
+    this.edits.report(jobId, async () => {
+      const guildId = this.guildOf.get(jobId) ?? (await this.options.store.get<JobRef[]>(jobKeys.unfinished()))?.find((r) => r.jobId === jobId)?.guildId;
+      const job = guildId && (await this.options.store.get<GenerationJob>(jobKeys.job(guildId, jobId)));
+      if (job && job.status === 'queued') await this.options.replier.edit(job.reply, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] });
+    });
   }
 
-  private async showProgress(job: GenerationJob, progress: Progress, startedAt: number): Promise<void> {
+  private showProgress(job: GenerationJob, progress: Progress, startedAt: number): void {
     const eta = estimateEta({ ...progress, startedAt: new Date(startedAt), now: new Date(this.options.clock.now()) });
     const locale = job.locale ?? 'en';
     const etaText = eta ? ` · ${t(locale, 'common.done-at', { when: discordRelativeTime(eta.finishesAt) })}` : '';
-    await this.editReply(job, { content: `${t(locale, 'kmplz.drawing')} ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id, locale)] }, { force: false, while: 'running' });
+    const content = { content: `${t(locale, 'kmplz.drawing')} ${progressBar(progress.step / progress.total)} ${progress.step}/${progress.total}${etaText}`, components: [cancelRow(job.id, locale)] };
+    this.edits.report(job.id, () => this.editIfStill(job, content, 'running'));
+  }
+
+  /**
+   * A change of state shown at once (after the edit on its way). Never rejects: a reply that
+   * cannot be edited must not fail the job, whose answer has its own fallback.
+   */
+  private async changeReply(job: GenerationJob, content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] }, status: 'queued' | 'running'): Promise<void> {
+    await this.edits.change(job.id, () => this.editIfStill(job, content, status)).catch((error: unknown) => this.options.log.debug({ err: error, jobId: job.id }, 'reply edit failed'));
   }
 
   /**
    * Shows where a job stands, if it still stands there when the edit's turn comes: a queue place
    * worked out just before the job started, or a progress report arriving after the picture, must
-   * not overwrite the newer state, since Discord keeps whichever edit lands last. Progress edits
-   * are throttled per job (in the process running it, which forgets the job when it ends);
-   * `force` edits (state changes) go out regardless.
+   * not overwrite the newer state, since Discord keeps whichever edit lands last.
    */
-  private async editReply(
-    job: GenerationJob,
-    content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] },
-    { force, while: status }: { force: boolean; while: 'queued' | 'running' },
-  ): Promise<void> {
-    if (!force) {
-      const now = this.options.clock.now();
-      if (now - (this.lastEdit.get(job.id) ?? 0) < (this.options.progressEditIntervalMs ?? 1500)) return;
-      this.lastEdit.set(job.id, now);
-    }
-    await this.inTurn(job.id, async () => {
-      const current = await this.options.store.get<GenerationJob>(jobKeys.job(job.guildId, job.id));
-      if (current?.status === status) await this.options.replier.edit(job.reply, content);
-    }).catch((error: unknown) => this.options.log.debug({ err: error, jobId: job.id }, 'progress edit failed'));
-  }
-
-  /** Runs one edit of a job's reply after the ones before it, so they reach Discord in order. */
-  private inTurn(jobId: string, edit: () => Promise<unknown>): Promise<void> {
-    const previous = this.replyEdits.get(jobId) ?? Promise.resolve();
-    const mine = previous.then(async () => void (await edit()));
-    const tail = mine.catch(() => undefined);
-    this.replyEdits.set(jobId, tail);
-    void tail.then(() => {
-      if (this.replyEdits.get(jobId) === tail) this.replyEdits.delete(jobId);
-    });
-    return mine;
+  private async editIfStill(job: GenerationJob, content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] }, status: 'queued' | 'running'): Promise<void> {
+    const current = await this.options.store.get<GenerationJob>(jobKeys.job(job.guildId, job.id));
+    if (current?.status === status) await this.options.replier.edit(job.reply, content);
   }
 }
 

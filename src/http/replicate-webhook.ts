@@ -6,6 +6,8 @@ import type { Route } from './server.js';
 import { verifyWebhook } from './standard-webhooks.js';
 
 export const REPLICATE_WEBHOOK_PATH = '/webhooks/replicate';
+/** The query that marks a prediction's webhook URL (a training's names its server and training). */
+export const PREDICTION_WEBHOOK_QUERY = 'kind=prediction';
 
 /** Replicate retries a failed `completed` delivery for a while; a day covers every retry. */
 const SEEN_TTL_MS = 24 * 3600_000;
@@ -20,6 +22,8 @@ export interface ReplicateWebhookOptions {
   secret(): Promise<string>;
   /** Takes a verified, first-seen delivery about one of the bot's trainings. */
   onTraining(ref: TrainingRef, body: unknown): Promise<void>;
+  /** Takes a verified, first-seen delivery about one of the bot's predictions (a picture, a preview). */
+  onPrediction?(body: unknown): Promise<void>;
 }
 
 const ID = /^[\w-]{1,64}$/;
@@ -29,7 +33,7 @@ const ID = /^[\w-]{1,64}$/;
  * each `webhook-id` once (a redelivery gets its 2xx and nothing else), and answers at once —
  * the training is updated after the answer, since Replicate wants one within seconds.
  */
-export function replicateWebhookRoute({ store, clock, log, secret, onTraining }: ReplicateWebhookOptions): Route {
+export function replicateWebhookRoute({ store, clock, log, secret, onTraining, onPrediction }: ReplicateWebhookOptions): Route {
   return {
     method: 'POST',
     path: REPLICATE_WEBHOOK_PATH,
@@ -59,6 +63,7 @@ export function replicateWebhookRoute({ store, clock, log, secret, onTraining }:
         log.debug({ webhookId: verdict.id }, 'duplicate webhook ignored');
         return { status: 200, body: { duplicate: true } };
       }
+      if (query.get('kind') === 'prediction' && onPrediction) return { status: 204, afterResponse: () => onPrediction(parsed) };
       const guildId = query.get('guild');
       const trainingId = query.get('training');
       if (!guildId || !trainingId || !ID.test(guildId) || !ID.test(trainingId)) {

@@ -63,6 +63,12 @@ describe('/train followed by Replicate webhooks', () => {
     expect(new Set(deliveries.map((d) => d.event))).toEqual(new Set(['start', 'logs', 'completed']));
     expect(deliveries.flatMap((d) => d.attempts.map((a) => a.status)).every((status) => status === 204)).toBe(true);
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500, 750, 1000]);
+    // The previews' pictures (a few prompts per checkpoint) are predictions: reported by webhook
+    // too, and not polled.
+    const previews = [...replicate.predictions.values()].filter((p) => typeof p.input.prompt === 'string');
+    expect(previews.length).toBeGreaterThanOrEqual(4);
+    for (const preview of previews) expect(preview.webhook).toBe(`${webhookUrl}?kind=prediction`);
+    expect(replicate.requests.filter((r) => r.operationId === 'predictions.get' && previews.some((p) => r.path === `/predictions/${p.id}`))).toEqual([]);
   });
 
   it('ignores a duplicated delivery (same webhook-id) with a 200', async () => {

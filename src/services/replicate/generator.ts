@@ -16,6 +16,8 @@ export interface ReplicateGeneratorOptions {
   poll?: RunOptions['poll'];
   timeoutMs?: RunOptions['timeoutMs'];
   throttleRetry?: RunOptions['throttleRetry'];
+  /** With `PUBLIC_URL`: predictions report by webhook and are polled only as a safety net. */
+  webhooks?: RunOptions['webhooks'];
 }
 
 /**
@@ -31,14 +33,16 @@ export function createReplicateGenerator({
   poll,
   timeoutMs,
   throttleRetry,
+  webhooks,
 }: ReplicateGeneratorOptions): Generator {
+  const weightsSeen = new WeightsSeen(fetchImpl);
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
-      const target = await chooseTarget(model, request, fetchImpl, versions).catch((error: unknown) => {
+      const target = await chooseTarget(model, request, weightsSeen, fetchImpl, versions).catch((error: unknown) => {
         throw toServiceError(error);
       });
       const input = { ...generatorInput(request), ...target.input };
-      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince });
+      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince, webhooks });
       return downloadOutput(finished, fetchImpl);
     },
   };
@@ -65,11 +69,12 @@ export function generatorInput(request: Omit<GenerationRequest, 'weights'>): Rec
 async function chooseTarget(
   model: string,
   { weights }: GenerationRequest,
+  weightsSeen: WeightsSeen,
   fetchImpl: typeof fetch,
   versions: VersionResolver,
 ): Promise<{ ref: { version: string }; input: Record<string, string> }> {
   const fallback = weights.publishedUrl ?? weights.version;
-  if (weights.weightsUrl && !(fallback && (await isGone(weights.weightsUrl, fetchImpl)))) {
+  if (weights.weightsUrl && !(fallback && (await weightsSeen.isGone(weights.weightsUrl)))) {
     return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.weightsUrl } };
   }
   // The same archive, kept on the Hub by /publish: the same generator version draws with it.
@@ -84,15 +89,32 @@ async function chooseTarget(
   throw new ServiceError('failed', `checkpoint ${weights.step} has neither weights nor a trained version`);
 }
 
-/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its published archive or trained version. */
-async function isGone(url: string, fetchImpl: typeof fetch): Promise<boolean> {
-  try {
-    const response = await fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
-    return response.status === 404 || response.status === 410;
-  } catch {
-    return false;
+/**
+ * Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its
+ * published archive or trained version. Asking costs a round trip to the file host before every picture, so weights
+ * seen alive are taken to be alive for a few minutes: a burst of fifty asks once.
+ */
+class WeightsSeen {
+  private readonly alive = new Map<string, number>();
+
+  constructor(private readonly fetchImpl: typeof fetch) {}
+
+  async isGone(url: string): Promise<boolean> {
+    const now = Date.now();
+    if (now - (this.alive.get(url) ?? -Infinity) < WEIGHTS_ALIVE_MS) return false;
+    try {
+      const response = await this.fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+      const gone = response.status === 404 || response.status === 410;
+      if (gone) this.alive.delete(url);
+      else this.alive.set(url, now);
+      return gone;
+    } catch {
+      return false;
+    }
   }
 }
+
+const WEIGHTS_ALIVE_MS = 5 * 60_000;
 
 /** Can anyone fetch it (as Replicate will, without a token)? The Hub answers 401 for a private repository. */
 async function isReachable(url: string, fetchImpl: typeof fetch): Promise<boolean> {

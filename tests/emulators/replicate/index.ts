@@ -150,6 +150,8 @@ export class ReplicateEmulator {
   private readonly outputTtlSeconds: number | undefined;
   private readonly downloadKey = randomBytes(32);
   private port = 0;
+  private runningPredictions = 0;
+  private mostRunningPredictions = 0;
 
   constructor(options: ReplicateEmulatorOptions = {}) {
     this.token = options.token ?? 'r8_emulator_token';
@@ -262,6 +264,18 @@ export class ReplicateEmulator {
   /** Sends a past webhook delivery again (duplicate), optionally with a bad signature or a shifted timestamp. */
   redeliverWebhook(deliveryId: string, options?: RedeliverOptions): Promise<number | undefined> {
     return this.webhooks.redeliver(deliveryId, options);
+  }
+
+  /**
+   * The most predictions that were created and not yet terminal at one moment (since the start or
+   * the last `resetConcurrency()`): how many a client kept in flight at once.
+   */
+  get maxConcurrentPredictions(): number {
+    return this.mostRunningPredictions;
+  }
+
+  resetConcurrency(): void {
+    this.mostRunningPredictions = this.runningPredictions;
   }
 
   /** Resolves once every webhook queued so far (and its retries) has been sent. */
@@ -635,6 +649,10 @@ export class ReplicateEmulator {
       version.weights,
     );
     this.runs.set(job.id, run);
+    if (kind === 'prediction') {
+      this.runningPredictions++;
+      this.mostRunningPredictions = Math.max(this.mostRunningPredictions, this.runningPredictions);
+    }
     run.start();
     return job;
   }
@@ -661,6 +679,7 @@ export class ReplicateEmulator {
 
   /** Platform work at the end of a job: a training's weights become a version of its destination. */
   private finished(job: JobRecord): void {
+    if (job.kind === 'prediction') this.runningPredictions--;
     const output = job.output as { weights?: unknown } | null;
     if (job.kind === 'training' && job.status === 'succeeded' && job.destination && typeof output?.weights === 'string') {
       const base = this.catalogue.findVersion(job.version);
