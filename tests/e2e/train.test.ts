@@ -27,7 +27,7 @@ const record = (trainingId: string) => ctx().store.get<TrainingRecord>(keys.trai
 
 beforeAll(async () => {
   discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
+  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION], timeScale: 0.003 });
   const fast = sdxlTrainer(DEFAULT_TIMING);
   const slow = sdxlTrainer({ ...DEFAULT_TIMING, trainerSecondsPerStep: 100 });
   replicate.onTraining(replicate.refs.sdxl, (input, ctl) => (Number(input.max_train_steps) > slowAbove ? slow : fast)(input, ctl));
