@@ -13,8 +13,17 @@ const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 /** Runs a script as `npm start` / `npm run deploy` would, in `cwd`, with only the given environment. */
 function run(script: string, { cwd, env, untilOutput, args = [] }: { cwd: string; env: Record<string, string>; untilOutput?: RegExp; args?: string[] }) {
-  const child = spawn(tsx, [path.join(root, script), ...args], {
+  return spawnCapturing(tsx, [path.join(root, script), ...args], { cwd, env, untilOutput });
+}
+
+/**
+ * Starts a program with only the given environment, gathering what it prints. `detached` gives
+ * it a process group of its own, for programs that start others (npm → cross-env → node).
+ */
+function spawnCapturing(command: string, args: string[], { cwd, env, untilOutput, detached = false }: { cwd: string; env: Record<string, string>; untilOutput?: RegExp; detached?: boolean }) {
+  const child = spawn(command, args, {
     cwd,
+    detached,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -146,25 +155,15 @@ describe('starting the bot', () => {
   it('`npm start` (as written in package.json, through npm) prints the ready invite link and names a missing destination model', async () => {
     const replicate = await startReplicateEmulator({ destinations: [] });
     // npm runs the script from the project root; the whole configuration comes from the environment.
-    const child = spawn('npm', ['start'], {
-      cwd: root,
-      detached: true,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...emulatorEnv({ discord, replicate }, cwd), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const started = spawnCapturing('npm', ['start'], { cwd: root, detached: true, env: { ...emulatorEnv({ discord, replicate }, cwd), LOG_LEVEL: 'warn' } });
     try {
-      await expect.poll(() => stderr, { timeout: 20_000, interval: 100 }).toMatch(/REPLICATE_TRAINING_DESTINATION names kmplz-tests\/style, which does not exist/);
-      const appId = discord.applicationId;
-      expect(stderr).toContain(`kmplz is online. Add it to a server with: https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=309237763072`);
+      await expect.poll(() => started.output().stderr, { timeout: 20_000, interval: 100 }).toMatch(/REPLICATE_TRAINING_DESTINATION names kmplz-tests\/style, which does not exist/);
+      const { stdout, stderr } = started.output();
+      expect(stderr).toContain(`kmplz is online. Add it to a server with: https://discord.com/oauth2/authorize?client_id=${discord.applicationId}&scope=bot%20applications.commands&permissions=309237763072`);
       expect(stdout).toMatch(/"key":"REPLICATE_TRAINING_DESTINATION","problem":"not-found"/);
     } finally {
-      process.kill(-child.pid!, 'SIGTERM');
-      await exited;
+      process.kill(-started.child.pid!, 'SIGTERM');
+      await started.exited;
       await replicate.close();
     }
   });
