@@ -2,14 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
-import type { Generator } from '../src/services/types.js';
 import { startDiscordEmulator } from '../tests/emulators/discord/index.js';
 import { startReplicateEmulator } from '../tests/emulators/replicate/index.js';
 import { startTestBot } from '../tests/support/bot.js';
 import { startBotProcess } from '../tests/support/bot-process.js';
 import { seedDataset, seedTraining } from '../tests/support/fixtures.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-training.js';
-import { kmplzBurst, percentile, warmUp, withSeededEmulators } from './support.js';
+import { kmplzBurst, percentile, timeInsideGenerator, warmUp, withSeededEmulators } from './support.js';
 import { round1 } from './tools.js';
 
 /**
@@ -58,15 +57,7 @@ async function burstInProcess(): Promise<Record<string, number>> {
   const discord = await startDiscordEmulator();
   const replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'kmplz-bench-'));
-  const insideGenerator = new Map<string, { started: number; ended: number }>();
-  const timed = (generator: Generator): Generator => ({
-    async generate(request, options) {
-      const started = performance.now();
-      const image = await generator.generate(request, options);
-      insideGenerator.set(request.prompt, { started, ended: performance.now() });
-      return image;
-    },
-  });
+  const { insideGenerator, timed } = timeInsideGenerator();
   try {
     const weights = await trainCheckpoint(replicate);
     const bot = await startTestBot(

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Generator } from '../src/services/types.js';
 import type { BotContext } from '../src/context.js';
 import { systemClock } from '../src/clock.js';
 import { parseConfig } from '../src/config.js';
@@ -187,4 +188,21 @@ export function sampleRss(pid: number, everyMs = 50): { stop(): Promise<number> 
       return peak;
     },
   };
+}
+
+/**
+ * Wraps the bot's generator to note when each request (keyed by its prompt) entered and left the
+ * GPU service, so a bench can tell the bot's own time per job from the service's.
+ */
+export function timeInsideGenerator(): { insideGenerator: Map<string, { started: number; ended: number }>; timed: (generator: Generator) => Generator } {
+  const insideGenerator = new Map<string, { started: number; ended: number }>();
+  const timed = (generator: Generator): Generator => ({
+    async generate(request, options) {
+      const started = performance.now();
+      const image = await generator.generate(request, options);
+      insideGenerator.set(request.prompt, { started, ended: performance.now() });
+      return image;
+    },
+  });
+  return { insideGenerator, timed };
 }
