@@ -38,25 +38,12 @@ export function createReplicateGenerator({
   const weightsSeen = new WeightsSeen(fetchImpl);
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
-      const draw = async (recovery: { follow?: string; recoverSince?: number }) => {
-        const target = await chooseTarget(model, request, weightsSeen, fetchImpl, versions).catch((error: unknown) => {
-          throw toServiceError(error);
-        });
-        const input = { ...generatorInput(request), ...target.input };
-        const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, webhooks, ...recovery });
-        return downloadOutput(finished, fetchImpl);
-      };
-      try {
-        return await draw({ follow, recoverSince });
-      } catch (error) {
-        // Weights remembered alive (WeightsSeen) may have been deleted since: Replicate removes
-        // outputs about an hour after they were made. Look again; if they are gone, draw once
-        // more with the checkpoint's fallback (its published archive or trained version).
-        const url = request.weights.weightsUrl;
-        if (!(error instanceof ServiceError && error.failure === 'failed' && url && weightsSeen.forget(url) && (await weightsSeen.isGone(url)))) throw error;
-        log.info({ step: request.weights.step }, "the checkpoint's weights were deleted at Replicate meanwhile; drawing with its fallback");
-        return draw({});
-      }
+      const target = await chooseTarget(model, request, weightsSeen, fetchImpl, versions).catch((error: unknown) => {
+        throw toServiceError(error);
+      });
+      const input = { ...generatorInput(request), ...target.input };
+      const finished = await runPrediction(client, target.ref, input, { signal, poll, timeoutMs, throttleRetry, log, onProgress, onCreated, follow, recoverSince, webhooks });
+      return downloadOutput(finished, fetchImpl);
     },
   };
 }
@@ -111,11 +98,6 @@ class WeightsSeen {
   private readonly alive = new Map<string, number>();
 
   constructor(private readonly fetchImpl: typeof fetch) {}
-
-  /** Forgets that `url` was seen alive; true when it had been (so a fresh look may differ). */
-  forget(url: string): boolean {
-    return this.alive.delete(url);
-  }
 
   async isGone(url: string): Promise<boolean> {
     const now = Date.now();
