@@ -97,6 +97,20 @@ export class CheckpointArchives {
     return readFile(file);
   }
 
+  /**
+   * Can nothing draw with this checkpoint any more? True when kmplz keeps no copy of its archive,
+   * it has neither a published archive nor a trained version, and Replicate answers 404/410 for
+   * its weights (deleted, about an hour after the training). A network failure is not taken as gone.
+   */
+  async lost(record: TrainingRecord, step: number): Promise<boolean> {
+    const checkpoint = record.checkpoints.find((c) => c.step === step);
+    if (!checkpoint || checkpoint.published || checkpoint.version) return false;
+    if (await exists(checkpointArchivePath(this.o.config, record.guildId, record.id, step))) return false;
+    if (!checkpoint.weightsUrl) return true;
+    const response = await (this.o.fetch ?? fetch)(checkpoint.weightsUrl, { method: 'HEAD', signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    return response?.status === 404 || response?.status === 410;
+  }
+
   private async syncNow(ref: TrainingRef): Promise<void> {
     const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
     if (!record) return;
