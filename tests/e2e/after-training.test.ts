@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, type TrainingRecord } from '../../src/training/records.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator } from '../emulators/discord/index.js';
 import { startHubEmulator, type HubEmulator } from '../emulators/hub/index.js';
 import { STREAMING_TRAINER_MODEL, versionIdFor } from '../emulators/replicate/catalogue.js';
@@ -75,5 +75,33 @@ describe('after the training, while its vote is open and once it closed', () => 
     expect(answer).toContain('step 500 can no longer be drawn with');
     // The last step is still kept: picking it back says nothing of the kind.
     expect(await pick(750)).not.toContain('can no longer be drawn');
+  });
+
+  it('a new training closes the open vote before it becomes the last training: the vote’s choice is stored first', async () => {
+    const store = world.bot.app.context.store;
+    const guildId = discord.guild().id;
+    // The first training's vote open again, led by 250 (alice's and carol's votes), while 750 is stored.
+    await store.update<TrainingRecord>(keys.training(guildId, trainingId), (current) => {
+      const { votingClosedAt: _closed, override: _override, ...rest } = current!;
+      return { ...rest, votingClosesAt: Date.now() + 3_600_000 };
+    });
+    expect((await store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId)))?.step).toBe(750);
+    const writes: string[] = [];
+    const original = store.set.bind(store);
+    const set = vi.spyOn(store, 'set').mockImplementation((key, value, ttlMs) => {
+      writes.push(key);
+      return original(key, value, ttlMs);
+    });
+    let next: Awaited<ReturnType<typeof startTraining>>;
+    try {
+      next = await startTraining(discord, { steps: 500, checkpoint_every: 250 });
+    } finally {
+      set.mockRestore();
+    }
+    const chosen = writes.indexOf(keys.activeCheckpoint(guildId));
+    expect(chosen).toBeGreaterThanOrEqual(0);
+    expect(chosen).toBeLessThan(writes.indexOf(keys.lastTraining(guildId)));
+    expect(await store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId))).toMatchObject({ trainingId, step: 250 });
+    await discord.waitForMessage(next.threadId, isFinal, 30_000);
   });
 });
