@@ -24,6 +24,7 @@ import { VersionResolver } from './services/replicate/versions.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import { checkReplicateSetup, type SetupProblem } from './services/replicate/setup-check.js';
 import type { Generator } from './services/types.js';
+import { checkpointArchiveRoute } from './http/checkpoint-archive.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
@@ -160,6 +161,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
             replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) }),
             healthRoute({ client, store, queue: generation.queue, shared: config.REDIS_URL ? cluster : undefined, stopping: () => stopping !== undefined }),
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
+            // Replicate reaches kmplz's kept archives only through PUBLIC_URL: without it, nothing to serve.
+            ...(config.PUBLIC_URL ? [checkpointArchiveRoute({ config, store })] : []),
           ],
           log.child({ component: 'http' }),
         );

@@ -445,6 +445,7 @@ export const en = {
   'error.publish-repo-forbidden': 'The Hub refused to write to **{repo}**: it belongs to someone else, or the token may not write there. Choose another repository with `repo:`. Nothing was changed.',
   'error.publish-hub-down': 'The Hugging Face Hub cannot be reached right now ({detail}). Nothing was changed and nothing is lost: try `/publish` again later.',
   'error.publish-failed': 'The Hub refused the upload: {detail}. Nothing was changed on the Hub, and nothing is lost here.',
+  'error.weights-expired': 'Step {step}’s weights have expired at Replicate (it deletes training outputs after about an hour), and kmplz cannot hand Replicate its own copy: nothing was run or billed. To keep drawing with it, set `PUBLIC_URL` (with `HTTP_PORT`) so kmplz serves the copy it keeps, or `/publish` the checkpoint to a public Hugging Face repository.',
   'error.publish-blind': 'The blind vote is still open: publishing now would tell which letter is which step. Publish once voting has closed.',
   'error.publish-busy': 'Another `/publish` of this server is uploading right now: try again once it has answered.',
   'error.publish-no-checkpoint': 'There is no checkpoint to publish yet: train one with `/train`, or name one with `checkpoint:`.',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,8 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { CheckpointWeights } from '../services/types.js';
 import type { Store } from '../store/store.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from './records.js';
+import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord, type TrainingRef } from './records.js';
 
 /**
  * kmplz's own copy of every checkpoint's archive (cog-sdxl's `trained_model.tar`), because
@@ -37,6 +39,23 @@ export interface CheckpointArchivesOptions {
 
 export function checkpointArchivePath(config: Config, guildId: string, trainingId: string, step: number): string {
   return path.join(config.DATA_DIR, 'guilds', guildId, 'trainings', trainingId, 'checkpoints', `${step}.tar`);
+}
+
+/** What `GET /checkpoints/<token>.tar` finds by its token. */
+export interface ServedArchive extends TrainingRef {
+  step: number;
+}
+
+/** 32 random bytes, base64url: the only thing between the internet and an archive, so unguessable. */
+export const ARCHIVE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Where a checkpoint's LoRA can be fetched from, in the generator's order. kmplz's own copy is
+ * offered only with PUBLIC_URL (Replicate must reach it) and once it has a token (it was kept).
+ */
+export function checkpointWeights(config: Pick<Config, 'PUBLIC_URL'>, checkpoint: CheckpointRecord): CheckpointWeights {
+  const keptUrl = config.PUBLIC_URL && checkpoint.archiveToken ? new URL(`checkpoints/${checkpoint.archiveToken}.tar`, `${config.PUBLIC_URL.replace(/\/*$/, '')}/`).href : undefined;
+  return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, keptUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
 }
 
 export class CheckpointArchives {
@@ -94,6 +113,7 @@ export class CheckpointArchives {
     if (kept) return kept;
     const url = record.checkpoints.find((c) => c.step === step)?.weightsUrl;
     if (!url || !(await this.download(url, file))) return undefined;
+    await this.name(record, step);
     return readFile(file);
   }
 
@@ -118,8 +138,11 @@ export class CheckpointArchives {
     for (const checkpoint of record.checkpoints) {
       if (!kept.has(checkpoint.step) || !checkpoint.weightsUrl) continue;
       const file = checkpointArchivePath(this.o.config, ref.guildId, ref.trainingId, checkpoint.step);
-      if (await exists(file)) continue;
-      if (await this.download(checkpoint.weightsUrl, file)) this.o.log.info({ ...ref, step: checkpoint.step }, 'checkpoint archive kept');
+      if (!(await exists(file))) {
+        if (!(await this.download(checkpoint.weightsUrl, file))) continue;
+        this.o.log.info({ ...ref, step: checkpoint.step }, 'checkpoint archive kept');
+      }
+      await this.name(record, checkpoint.step);
     }
     const dir = path.dirname(checkpointArchivePath(this.o.config, ref.guildId, ref.trainingId, 0));
     for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -129,6 +152,19 @@ export class CheckpointArchives {
         this.o.log.info({ ...ref, step: Number(step) }, 'checkpoint archive removed: voting has closed and it is neither the chosen nor the last checkpoint');
       }
     }
+  }
+
+  /**
+   * Gives a kept archive the token it is served under, once: the index first, so a token on the
+   * record always resolves (a crash between the two leaves only an unused index entry).
+   */
+  private async name(record: TrainingRecord, step: number): Promise<void> {
+    if (record.checkpoints.find((c) => c.step === step)?.archiveToken) return;
+    const token = randomBytes(32).toString('base64url');
+    await this.o.store.set<ServedArchive>(keys.archiveToken(token), { guildId: record.guildId, trainingId: record.id, step });
+    await this.o.store.update<TrainingRecord>(keys.training(record.guildId, record.id), (current) =>
+      current && { ...current, checkpoints: current.checkpoints.map((c) => (c.step === step && !c.archiveToken ? { ...c, archiveToken: token } : c)) },
+    );
   }
 
   /** The retention rule (see the file's comment). */

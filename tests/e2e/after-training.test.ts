@@ -73,6 +73,11 @@ describe('after the training, while its vote is open and once it closed', () => 
     const answer = await pick(500);
     expect(answer).toMatch(/step 500/);
     expect(answer).toContain('step 500 can no longer be drawn with');
+    // Without PUBLIC_URL kmplz cannot hand Replicate its copy: /kmplz refuses before creating (and paying for) a prediction.
+    const predictions = world.replicate.predictions.size;
+    const refused = await (await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a cat on a roof', steps: 3, seed: 6 } })).waitForOriginal((m) => /expired at Replicate/.test(m.content), 15_000);
+    expect(refused.content).toContain('set `PUBLIC_URL`');
+    expect(world.replicate.predictions.size).toBe(predictions);
     // The last step is still kept: picking it back says nothing of the kind.
     expect(await pick(750)).not.toContain('can no longer be drawn');
   });

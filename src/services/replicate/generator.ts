@@ -1,4 +1,6 @@
 import type Replicate from 'replicate';
+import { UserError } from '../../errors.js';
+import { msg } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { ServiceError, type GeneratedImage, type GenerationRequest, type Generator } from '../types.js';
 import type { ReplicateRun } from './client.js';
@@ -35,6 +37,7 @@ export function createReplicateGenerator({
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
       const target = await chooseTarget(model, request, fetchImpl, versions).catch((error: unknown) => {
+        if (error instanceof UserError) throw error;
         throw toServiceError(error);
       });
       const input = { ...generatorInput(request), ...target.input };
@@ -68,23 +71,25 @@ async function chooseTarget(
   fetchImpl: typeof fetch,
   versions: VersionResolver,
 ): Promise<{ ref: { version: string }; input: Record<string, string> }> {
-  const fallback = weights.publishedUrl ?? weights.version;
-  if (weights.weightsUrl && !(fallback && (await isGone(weights.weightsUrl, fetchImpl)))) {
+  // Checked even without a fallback: an expired URL would fail the prediction only after it was billed.
+  if (weights.weightsUrl && !(await isGone(weights.weightsUrl, fetchImpl))) {
     return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.weightsUrl } };
   }
-  // The same archive, kept on the Hub by /publish: the same generator version draws with it.
-  // Replicate fetches it without a token, so a private repository's does not count.
-  if (weights.publishedUrl && (await isReachable(weights.publishedUrl, fetchImpl))) {
-    return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.publishedUrl } };
+  // The same archive, kept by kmplz and served at PUBLIC_URL, or kept on the Hub by /publish: the
+  // same generator version draws with it. Replicate fetches it without a token, so a private
+  // repository's (401) or a copy kmplz has let go (404) does not count.
+  for (const url of [weights.keptUrl, weights.publishedUrl]) {
+    if (url && (await isReachable(url, fetchImpl))) return { ref: { version: await versions.id(model) }, input: { replicate_weights: url } };
   }
   if (weights.version) {
     // The trained version carries its own LoRA: no replicate_weights needed.
     return { ref: { version: await versions.id(weights.version) }, input: {} };
   }
+  if (weights.weightsUrl) throw new UserError('weights-expired', msg('error.weights-expired', { step: weights.step }));
   throw new ServiceError('failed', `checkpoint ${weights.step} has neither weights nor a trained version`);
 }
 
-/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its published archive or trained version. */
+/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to kmplz's copy, its published archive or trained version. */
 async function isGone(url: string, fetchImpl: typeof fetch): Promise<boolean> {
   try {
     const response = await fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
