@@ -195,7 +195,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       modelChecks.checkAll();
       if (config.CAPTION_BACKEND === 'hf' && !config.HF_CAPTION_ENDPOINT) {
         // Beside the rest of the start, never before it: the Hub may be slow or away.
-        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', fetch: deps.fetch }, log.child({ component: 'services' }));
+        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', hubUrl: config.HF_HUB_URL, fetch: deps.fetch }, log.child({ component: 'services' }));
       }
       await syncCommands(client, commands, config, log);
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);
