@@ -22,8 +22,9 @@ import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord
  * Retention: every checkpoint of a training is kept while its vote is open; once voting has
  * closed (the deadline passed, a trainer picked, or the training ended without a deadline) only
  * the checkpoint in use and the last one are kept. A cog-sdxl LoRA archive at the default rank
- * 32 is about 186 MB (README, "What kmplz keeps on disk"), so a 4-checkpoint training holds
- * ≈ 743 MB while it is voted on and ≈ 372 MB after.
+ * 32 is ≈ 186.0 MB: 185,794,560 bytes of fp32 tensors (tests/publishing/convert.test.ts), plus
+ * its header and token embeddings (README, "What kmplz keeps on disk"), so a 4-checkpoint
+ * training holds ≈ 744 MB while it is voted on and ≈ 372 MB after.
  */
 
 /** Bigger than any LoRA archive (a full-UNet fine-tune is not kept: it is the trained version's job). */
