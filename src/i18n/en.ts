@@ -405,7 +405,7 @@ export const en = {
     'No checkpoints yet: nothing has been trained on this server. Add drawings with `/dataset add`, caption them with `/caption`, then start `/train`.',
   'checkpoints.failed': 'The last training ended without a checkpoint. Why: {failure}. A trainer can start `/train` again once that is fixed.',
   'checkpoints.override': '`/kmplz` now uses the checkpoint at step {step}, picked by a trainer over the vote.',
-  'checkpoints.override.lost': '⚠️ But step {step} can no longer be drawn with: kmplz let its archive go when the vote closed, and Replicate has deleted its weights. Pick a step kmplz still keeps (the last one, or the one in use before), or train again.',
+  'checkpoints.override.lost': '⚠️ But step {step} can no longer be drawn with: kmplz keeps no copy of its archive (once the vote has closed it keeps only the checkpoint in use and the last), and Replicate has deleted its weights. Pick a step kmplz still keeps (the last one, or the one in use before), or train again.',
   'checkpoints.in-use': '← `/kmplz` uses this',
   'checkpoints.preview': 'preview',
   'checkpoints.published': 'on the Hub',
