@@ -150,6 +150,9 @@ export class CheckpointArchives {
       const step = /^(\d+)\.tar$/.exec(name)?.[1];
       if (step !== undefined && !kept.has(Number(step))) {
         await rm(path.join(dir, name), { force: true });
+        // Its URL answers 404 from now on; the index entry goes with the file.
+        const token = record.checkpoints.find((c) => c.step === Number(step))?.archiveToken;
+        if (token) await this.o.store.delete(keys.archiveToken(token));
         this.o.log.info({ ...ref, step: Number(step) }, 'checkpoint archive removed: voting has closed and it is neither the chosen nor the last checkpoint');
       }
     }
@@ -160,9 +163,15 @@ export class CheckpointArchives {
    * record always resolves (a crash between the two leaves only an unused index entry).
    */
   private async name(record: TrainingRecord, step: number): Promise<void> {
-    if (record.checkpoints.find((c) => c.step === step)?.archiveToken) return;
+    const served: ServedArchive = { guildId: record.guildId, trainingId: record.id, step };
+    const named = record.checkpoints.find((c) => c.step === step)?.archiveToken;
+    if (named) {
+      // Kept again after retention let it go (a later pick, while Replicate's URL lived): served again under its name.
+      if (!(await this.o.store.get<ServedArchive>(keys.archiveToken(named)))) await this.o.store.set<ServedArchive>(keys.archiveToken(named), served);
+      return;
+    }
     const token = randomBytes(32).toString('base64url');
-    await this.o.store.set<ServedArchive>(keys.archiveToken(token), { guildId: record.guildId, trainingId: record.id, step });
+    await this.o.store.set<ServedArchive>(keys.archiveToken(token), served);
     await this.o.store.update<TrainingRecord>(keys.training(record.guildId, record.id), (current) =>
       current && { ...current, checkpoints: current.checkpoints.map((c) => (c.step === step && !c.archiveToken ? { ...c, archiveToken: token } : c)) },
     );

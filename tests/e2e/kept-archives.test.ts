@@ -60,17 +60,26 @@ describe('kept checkpoint archives served at PUBLIC_URL', () => {
     expect((await fetch(`${publicUrl}/checkpoints/${'A'.repeat(43)}.tar`)).status).toBe(404);
     expect((await fetch(`${publicUrl}/checkpoints/`)).status).toBe(404);
 
+    // A trainer's pick closes the vote: retention lets 250 go, and its URL with it.
+    const pick = async (step: number) => (await (await discord.slash({ name: 'checkpoints', user: discord.users.bob, options: { use: step } })).waitForOriginal((m) => !m.loading, 15_000)).content;
+    const served250 = `${publicUrl}/checkpoints/${record.checkpoints.find((c) => c.step === 250)!.archiveToken}.tar`;
+    await pick(500);
+    await eventually(async () => ((await fetch(served250, { method: 'HEAD' })).status === 404 ? true : undefined), 'step 250 let go');
+    // Picked back while Replicate still has its weights: kept again, and served under its name again.
+    await pick(250);
+    expect((await fetch(served250, { method: 'HEAD' })).status).toBe(200);
+
     for (const run of record.runs ?? []) world.replicate.removeData(run.id!);
     expect((await fetch(last.weightsUrl!, { method: 'HEAD' })).status).toBe(404);
     const picture = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a tree by a lake', steps: 3, seed: 9 } })).waitForOriginal((m: StoredMessage) => m.attachments.length > 0, 15_000);
-    expect(picture.embeds[0]?.fields?.find((f) => f.name === 'checkpoint')?.value).toBe('step 500');
-    expect([...world.replicate.predictions.values()].at(-1)!.input.replicate_weights).toBe(served);
+    expect(picture.embeds[0]?.fields?.find((f) => f.name === 'checkpoint')?.value).toBe('step 250');
+    expect([...world.replicate.predictions.values()].at(-1)!.input.replicate_weights).toBe(served250);
 
     // Once kmplz's copy is gone too, /kmplz refuses before creating a prediction.
-    await rm(file);
+    await rm(file.replace(/500\.tar$/, '250.tar'));
     const predictions = world.replicate.predictions.size;
     const refused = await (await discord.slash({ name: 'kmplz', options: { prompt: 'a tree by a lake', steps: 3, seed: 10 } })).waitForOriginal((m) => /expired at Replicate/.test(m.content), 15_000);
-    expect(refused.content).toMatch(/step 500/i);
+    expect(refused.content).toMatch(/step 250/i);
     expect(world.replicate.predictions.size).toBe(predictions);
   });
 });
