@@ -54,7 +54,13 @@ async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotCo
   ctx.log.info({ trainingId: training.id, step }, 'trainer picked the checkpoint');
   // A blind vote, one with a deadline or one open after the end ends with the pick: steps revealed, result in the thread.
   if (pickCloses(training)) await ctx.training.closeVoting({ guildId, trainingId: training.id });
-  await respond(interaction, { content: t(localeOf(interaction), 'checkpoints.override', { step }) });
+  // Every pick changes what retention keeps (the one in use and the last), a pick after the vote closed too.
+  await ctx.archives.sync({ guildId, trainingId: training.id });
+  const locale = localeOf(interaction);
+  const lines = [t(locale, 'checkpoints.override', { step })];
+  // Picked after its archive was let go and Replicate deleted its weights: /kmplz would fail on it.
+  if (await ctx.archives.lost(training, step)) lines.push(t(locale, 'checkpoints.override.lost', { step }));
+  await respond(interaction, { content: lines.join('\n') });
 }
 
 function describeCheckpoints(training: TrainingRecord, active: ActiveCheckpoint | undefined, locale: Locale, hubUrl: string): EmbedBuilder {

@@ -26,6 +26,7 @@ import { VersionResolver } from './services/replicate/versions.js';
 import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import { checkReplicateSetup, type SetupProblem } from './services/replicate/setup-check.js';
 import type { Generator } from './services/types.js';
+import { checkpointArchiveRoute } from './http/checkpoint-archive.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
@@ -204,6 +205,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
             }),
             healthRoute({ client, store, queue: generation.queue, shared: config.REDIS_URL ? cluster : undefined, stopping: () => stopping !== undefined }),
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
+            // Replicate reaches kmplz's kept archives only through PUBLIC_URL: without it, nothing to serve.
+            ...(config.PUBLIC_URL ? [checkpointArchiveRoute({ config, store })] : []),
           ],
           log.child({ component: 'http' }),
         );
@@ -236,7 +239,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       modelChecks.checkAll();
       if (config.CAPTION_BACKEND === 'hf' && !config.HF_CAPTION_ENDPOINT) {
         // Beside the rest of the start, never before it: the Hub may be slow or away.
-        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', fetch: deps.fetch }, log.child({ component: 'services' }));
+        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', hubUrl: config.HF_HUB_URL, fetch: deps.fetch }, log.child({ component: 'services' }));
       }
       await syncCommands(client, commands, config, log);
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);

@@ -25,6 +25,7 @@ import { displaySafe } from './prompt.js';
 import { ReplyEdits } from './reply-edits.js';
 import { fingerprint, jobKeys, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
+import { checkpointWeights } from '../training/checkpoint-archives.js';
 
 export interface GenerationServiceOptions {
   store: Store;
@@ -332,7 +333,7 @@ export class GenerationService {
     const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(guildId, trainingId));
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!checkpoint) throw new UserError('checkpoint-gone', msg('error.checkpoint-gone', { step }));
-    return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
+    return checkpointWeights(this.options.config, checkpoint);
   }
 
   /**

@@ -1,5 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.js';
 
 export interface HttpRequest {
@@ -15,13 +17,18 @@ export interface HttpResponse {
   status: number;
   body?: string | Buffer | Record<string, unknown>;
   headers?: Record<string, string>;
+  /** A large body (a checkpoint archive) sent as it is read; `headers` must carry its length. */
+  stream?: Readable;
   /** Work done once the answer is sent: senders that want a prompt 2xx (webhooks) get it. */
   afterResponse?: () => Promise<void>;
 }
 
 export interface Route {
+  /** A GET route answers HEAD too (Node sends no body for a HEAD). */
   method: 'GET' | 'POST';
   path: string;
+  /** Matches every path under `path` (which ends with `/`); exact routes are looked up first. */
+  prefix?: boolean;
   /** Bodies above this are refused with 413 without being read further (default 1 MiB). */
   maxBodyBytes?: number;
   handle(request: HttpRequest): Promise<HttpResponse>;
@@ -71,13 +78,17 @@ export class HttpServer {
     await Promise.allSettled([...this.pending]);
   }
 
+  private route(method: string, pathname: string): Route | undefined {
+    return this.routes.get(`${method} ${pathname}`) ?? [...this.routes.values()].find((r) => r.prefix && r.method === method && pathname.startsWith(r.path));
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
-    const route = this.routes.get(`${method} ${url.pathname}`);
+    const route = this.route(method === 'HEAD' ? 'GET' : method, url.pathname);
     try {
       if (!route) {
-        const known = [...this.routes.values()].some((r) => r.path === url.pathname);
+        const known = [...this.routes.values()].some((r) => r.path === url.pathname || (r.prefix && url.pathname.startsWith(r.path)));
         send(res, known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } });
         req.resume();
         return;
@@ -88,6 +99,16 @@ export class HttpServer {
         return;
       }
       const response = await route.handle({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body });
+      if (response.stream) {
+        res.writeHead(response.status, response.headers);
+        if (method === 'HEAD') {
+          response.stream.destroy();
+          res.end();
+        } else {
+          await pipeline(response.stream, res).catch((error: unknown) => this.log.debug({ err: error, path: url.pathname }, 'a streamed answer ended early'));
+        }
+        return;
+      }
       send(res, response);
       if (response.afterResponse) {
         const work = response.afterResponse()

@@ -11,9 +11,11 @@ import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../ser
 import type { Store } from '../store/store.js';
 import { checkpointArchivePath, type CheckpointArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
-import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
+import { keys, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
 import { isHidden } from '../voting/blind.js';
+import { loadDrawing } from '../voting/drawing.js';
 import { tally } from '../voting/tally.js';
+import { votingPhase } from '../voting/window.js';
 import { ConversionError, convertCogSdxlArchive } from './convert.js';
 import { LICENSE, modelCard, type CardImage } from './model-card.js';
 
@@ -126,23 +128,31 @@ async function prepareFiles(
   ];
 }
 
-/** The named step of the last training, else the checkpoint in use. */
+/**
+ * The named step of the last training, else the checkpoint `/kmplz` draws with: while a vote is
+ * open after its training that is the live leader (src/voting/drawing.ts), not the stored choice
+ * of an earlier vote, so `/publish` and `/kmplz` never disagree about "the class's LoRA".
+ */
 async function chooseCheckpoint(store: Store, request: PublishRequest): Promise<{ training: TrainingRecord; step: number; chosenBy?: string }> {
-  const active = await loadActiveCheckpoint(store, request.guildId);
+  const drawing = await loadDrawing(store, request.guildId);
   if (request.step === undefined) {
-    if (!active) throw new UserError('publish-no-checkpoint', msg('error.publish-no-checkpoint'));
-    return { training: active.training, step: active.active.step, chosenBy: describeChoice(active.active) };
+    // A blind vote is open and nothing was chosen before it: the leader's step would tell which letter leads.
+    if (drawing?.kind === 'hidden') throw new UserError('publish-blind', msg('error.publish-blind'));
+    if (!drawing) throw new UserError('publish-no-checkpoint', msg('error.publish-no-checkpoint'));
+    return { training: drawing.training, step: drawing.checkpoint.step, chosenBy: describeChoice(drawing.training, drawing.active) };
   }
   const training = await loadLastTraining(store, request.guildId);
   if (!training?.checkpoints.some((c) => c.step === request.step)) {
     const available = training?.checkpoints.map((c) => c.step).join(', ');
     throw new UserError('unknown-checkpoint', available ? msg('error.unknown-checkpoint.available', { step: request.step, available }) : msg('error.unknown-checkpoint.none'));
   }
-  const inUse = active?.active.trainingId === training.id && active.active.step === request.step;
-  return { training, step: request.step, chosenBy: inUse ? describeChoice(active.active) : undefined };
+  const inUse = drawing?.kind === 'checkpoint' && drawing.active.trainingId === training.id && drawing.active.step === request.step;
+  return { training, step: request.step, chosenBy: inUse ? describeChoice(training, drawing.active) : undefined };
 }
 
-function describeChoice(active: ActiveCheckpoint): string {
+function describeChoice(training: TrainingRecord, active: ActiveCheckpoint): string {
+  // While the vote is open the leader may still change: the card must not call it the winner.
+  if (active.trainingId === training.id && votingPhase(training) === 'open') return 'leading an open vote';
   return active.chosenBy === 'vote' ? 'the vote’s winner' : active.chosenBy === 'trainer' ? 'a trainer’s pick' : 'the last checkpoint, with no votes';
 }
 

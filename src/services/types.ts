@@ -3,10 +3,12 @@
  * API. Commands and jobs see only these; src/services/replicate and src/services/hf adapt them.
  */
 
-/** Where a checkpoint's LoRA lives: the weights URL while it lasts, then the archive `/publish` put on the Hub, then the trained version. */
+/** Where a checkpoint's LoRA lives: the weights URL while it lasts, then kmplz's kept copy, then the archive `/publish` put on the Hub, then the trained version. */
 export interface CheckpointWeights {
   step: number;
   weightsUrl?: string;
+  /** kmplz's own copy of the archive, served at PUBLIC_URL (set only with PUBLIC_URL and a kept copy). */
+  keptUrl?: string;
   /** The archive on the Hub (a commit-pinned resolve URL), once the checkpoint was published. */
   publishedUrl?: string;
   version?: string;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,8 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { CheckpointWeights } from '../services/types.js';
 import type { Store } from '../store/store.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from './records.js';
+import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord, type TrainingRef } from './records.js';
 
 /**
  * kmplz's own copy of every checkpoint's archive (cog-sdxl's `trained_model.tar`), because
@@ -20,8 +22,9 @@ import { keys, type ActiveCheckpoint, type TrainingRecord, type TrainingRef } fr
  * Retention: every checkpoint of a training is kept while its vote is open; once voting has
  * closed (the deadline passed, a trainer picked, or the training ended without a deadline) only
  * the checkpoint in use and the last one are kept. A cog-sdxl LoRA archive at the default rank
- * 32 is about 186 MB (README, "What kmplz keeps on disk"), so a 4-checkpoint training holds
- * ≈ 743 MB while it is voted on and ≈ 372 MB after.
+ * 32 is ≈ 186.0 MB: 185,794,560 bytes of fp32 tensors (tests/publishing/convert.test.ts), plus
+ * its header and token embeddings (README, "What kmplz keeps on disk"), so a 4-checkpoint
+ * training holds ≈ 744 MB while it is voted on and ≈ 372 MB after.
  */
 
 /** Bigger than any LoRA archive (a full-UNet fine-tune is not kept: it is the trained version's job). */
@@ -37,6 +40,23 @@ export interface CheckpointArchivesOptions {
 
 export function checkpointArchivePath(config: Config, guildId: string, trainingId: string, step: number): string {
   return path.join(config.DATA_DIR, 'guilds', guildId, 'trainings', trainingId, 'checkpoints', `${step}.tar`);
+}
+
+/** What `GET /checkpoints/<token>.tar` finds by its token. */
+export interface ServedArchive extends TrainingRef {
+  step: number;
+}
+
+/** 32 random bytes, base64url: the only thing between the internet and an archive, so unguessable. */
+export const ARCHIVE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Where a checkpoint's LoRA can be fetched from, in the generator's order. kmplz's own copy is
+ * offered only with PUBLIC_URL (Replicate must reach it) and once it has a token (it was kept).
+ */
+export function checkpointWeights(config: Pick<Config, 'PUBLIC_URL'>, checkpoint: CheckpointRecord): CheckpointWeights {
+  const keptUrl = config.PUBLIC_URL && checkpoint.archiveToken ? new URL(`checkpoints/${checkpoint.archiveToken}.tar`, `${config.PUBLIC_URL.replace(/\/*$/, '')}/`).href : undefined;
+  return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, keptUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
 }
 
 export class CheckpointArchives {
@@ -94,7 +114,22 @@ export class CheckpointArchives {
     if (kept) return kept;
     const url = record.checkpoints.find((c) => c.step === step)?.weightsUrl;
     if (!url || !(await this.download(url, file))) return undefined;
+    await this.name(record, step);
     return readFile(file);
+  }
+
+  /**
+   * Can nothing draw with this checkpoint any more? True when kmplz keeps no copy of its archive,
+   * it has neither a published archive nor a trained version, and Replicate answers 404/410 for
+   * its weights (deleted, about an hour after the training). A network failure is not taken as gone.
+   */
+  async lost(record: TrainingRecord, step: number): Promise<boolean> {
+    const checkpoint = record.checkpoints.find((c) => c.step === step);
+    if (!checkpoint || checkpoint.published || checkpoint.version) return false;
+    if (await exists(checkpointArchivePath(this.o.config, record.guildId, record.id, step))) return false;
+    if (!checkpoint.weightsUrl) return true;
+    const response = await (this.o.fetch ?? fetch)(checkpoint.weightsUrl, { method: 'HEAD', signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    return response?.status === 404 || response?.status === 410;
   }
 
   private async syncNow(ref: TrainingRef): Promise<void> {
@@ -104,17 +139,42 @@ export class CheckpointArchives {
     for (const checkpoint of record.checkpoints) {
       if (!kept.has(checkpoint.step) || !checkpoint.weightsUrl) continue;
       const file = checkpointArchivePath(this.o.config, ref.guildId, ref.trainingId, checkpoint.step);
-      if (await exists(file)) continue;
-      if (await this.download(checkpoint.weightsUrl, file)) this.o.log.info({ ...ref, step: checkpoint.step }, 'checkpoint archive kept');
+      if (!(await exists(file))) {
+        if (!(await this.download(checkpoint.weightsUrl, file))) continue;
+        this.o.log.info({ ...ref, step: checkpoint.step }, 'checkpoint archive kept');
+      }
+      await this.name(record, checkpoint.step);
     }
     const dir = path.dirname(checkpointArchivePath(this.o.config, ref.guildId, ref.trainingId, 0));
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const step = /^(\d+)\.tar$/.exec(name)?.[1];
       if (step !== undefined && !kept.has(Number(step))) {
         await rm(path.join(dir, name), { force: true });
+        // Its URL answers 404 from now on; the index entry goes with the file.
+        const token = record.checkpoints.find((c) => c.step === Number(step))?.archiveToken;
+        if (token) await this.o.store.delete(keys.archiveToken(token));
         this.o.log.info({ ...ref, step: Number(step) }, 'checkpoint archive removed: voting has closed and it is neither the chosen nor the last checkpoint');
       }
     }
+  }
+
+  /**
+   * Gives a kept archive the token it is served under, once: the index first, so a token on the
+   * record always resolves (a crash between the two leaves only an unused index entry).
+   */
+  private async name(record: TrainingRecord, step: number): Promise<void> {
+    const served: ServedArchive = { guildId: record.guildId, trainingId: record.id, step };
+    const named = record.checkpoints.find((c) => c.step === step)?.archiveToken;
+    if (named) {
+      // Kept again after retention let it go (a later pick, while Replicate's URL lived): served again under its name.
+      if (!(await this.o.store.get<ServedArchive>(keys.archiveToken(named)))) await this.o.store.set<ServedArchive>(keys.archiveToken(named), served);
+      return;
+    }
+    const token = randomBytes(32).toString('base64url');
+    await this.o.store.set<ServedArchive>(keys.archiveToken(token), served);
+    await this.o.store.update<TrainingRecord>(keys.training(record.guildId, record.id), (current) =>
+      current && { ...current, checkpoints: current.checkpoints.map((c) => (c.step === step && !c.archiveToken ? { ...c, archiveToken: token } : c)) },
+    );
   }
 
   /** The retention rule (see the file's comment). */

@@ -15,6 +15,7 @@ import { isHidden, labelOf } from '../voting/blind.js';
 import type { TrainingItem } from './dataset-export.js';
 import type { CheckpointRecord, PreviewSample, TrainingRecord } from './records.js';
 import { DEFAULT_UPLOAD_LIMIT } from '../interactions/upload-limit.js';
+import { checkpointWeights } from './checkpoint-archives.js';
 
 /** The prompt of the class's original workflow, previewed at every checkpoint. */
 export const SAD_GIRL_PROMPT = 'a drawing of a sad girl in a hoodie and jeans';
@@ -80,7 +81,7 @@ export async function makePreviewSheet(
 ): Promise<PreviewSheet> {
   const samples = training.samples ?? [];
   if (samples.length === 0) throw new Error(`training ${training.id} has no preview prompts`);
-  const weights = { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
+  const weights = checkpointWeights(config, checkpoint);
   type Drawn = { data: Buffer } | { error: unknown };
   const drawn = await Promise.all(
     samples.map(async (sample): Promise<Drawn> => {

@@ -20,6 +20,11 @@ export interface CheckpointRecord {
   createdAt: number;
   /** Where `/publish` last put it on the Hub: the archive there outlives Replicate's and kmplz's copies. */
   published?: { repo: string; revision: string; archiveUrl: string };
+  /**
+   * The unguessable name under which kmplz serves its kept copy of the archive
+   * (`PUBLIC_URL/checkpoints/<token>.tar`), so Replicate can draw with it after deleting its own.
+   */
+  archiveToken?: string;
 }
 
 /** One training run on the service: a ladder has one per checkpoint, streaming one in all. */
@@ -157,6 +162,8 @@ export const keys = {
   /** Set once a run's billed GPU time is added to the month's spend. */
   /** Trainings whose voting deadline is still to be processed: kept so a restarted bot announces the result. */
   votingDeadlines: () => 'trainings:voting-deadlines',
+  /** Which kept archive `GET /checkpoints/<token>.tar` serves. */
+  archiveToken: (token: string) => `checkpoint-archive:${token}`,
   runSpend: (guildId: string, trainingId: string, runId: string) => `guild:${guildId}:training:${trainingId}:spent:${runId}`,
 };
 

@@ -223,6 +223,16 @@ export class TrainingSupervisor {
         previewGpuSeconds: 0,
         ...(draft.locale ? { locale: draft.locale } : {}),
       };
+      if (previous && votingPhase(previous) === 'open') {
+        // A new training ends the last one's vote: its result is announced in its own thread now,
+        // rather than a day later over the new training's checkpoint. Closed before the pointer
+        // moves: once it moves, /kmplz reads the stored choice, which only the close brings up
+        // to the vote's leader (a close that fails after storing it, posting the result, still
+        // leaves /kmplz right; the deadline sweep finishes it).
+        await this.closeVoting({ guildId: previous.guildId, trainingId: previous.id }).catch((error: unknown) =>
+          this.o.log.warn({ err: error, trainingId: previous.id }, 'could not close the last training’s vote yet; the deadline sweep goes on with it'),
+        );
+      }
       await store.set(keys.training(ref.guildId, ref.trainingId), record);
       await store.set(keys.lastTraining(ref.guildId), ref.trainingId);
       await store.update<TrainingRef[]>(keys.followed(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
@@ -232,13 +242,6 @@ export class TrainingSupervisor {
       throw error;
     }
     this.o.log.info({ trainingId: ref.trainingId, guildId: ref.guildId, strategy: trainer.strategy, steps: draft.steps }, 'training started');
-    if (previous && votingPhase(previous) === 'open') {
-      // A new training ends the last one's vote: its result is announced in its own thread now,
-      // rather than a day later over the new training's checkpoint.
-      await this.closeVoting({ guildId: previous.guildId, trainingId: previous.id }).catch((error: unknown) =>
-        this.o.log.warn({ err: error, trainingId: previous.id }, 'could not close the last training’s vote yet; the deadline sweep goes on with it'),
-      );
-    }
     try {
       record = (await this.toDiscord(ref, 'thread', () => this.openThread(ref))) ?? record;
     } catch (error) {

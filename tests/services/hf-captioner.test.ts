@@ -137,11 +137,22 @@ describe('checkCaptionModel: HF_CAPTION_MODEL against the Hub, at start', () => 
     ['meta-llama/Llama-3.1-8B-Instruct', { ok: false, reason: 'it is not a vision-language model (its task is text-generation)' }],
     ['nobody/no-such-model', { ok: false, reason: 'the Hub has no such model' }],
   ])('%s', async (model, expected) => {
-    expect(await checkCaptionModel({ model, token: pipeline.token, fetch: pipeline.fetch })).toEqual(expected);
+    expect(await checkCaptionModel({ model, token: pipeline.token, hubUrl: 'https://huggingface.co', fetch: pipeline.fetch })).toEqual(expected);
   });
 
   it('says nothing is known when the Hub cannot be asked', async () => {
     const unreachable: typeof fetch = () => Promise.reject(new TypeError('fetch failed'));
-    expect(await checkCaptionModel({ model: DEFAULT_HF_CAPTION_MODEL, token: 't', fetch: unreachable })).toEqual({ ok: undefined, reason: 'fetch failed' });
+    expect(await checkCaptionModel({ model: DEFAULT_HF_CAPTION_MODEL, token: 't', hubUrl: 'https://huggingface.co', fetch: unreachable })).toEqual({ ok: undefined, reason: 'fetch failed' });
+  });
+
+  it('asks the Hub HF_HUB_URL names, not huggingface.co', async () => {
+    const asked: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      asked.push(String(input));
+      return globalThis.fetch(input, init);
+    };
+    const hubUrl = new URL(pipeline.endpointUrl).origin;
+    expect(await checkCaptionModel({ model: DEFAULT_HF_CAPTION_MODEL, token: pipeline.token, hubUrl: `${hubUrl}/`, fetch: recording })).toEqual({ ok: true, providers: ['groq', 'together'] });
+    expect(asked.every((url) => url.startsWith(`${hubUrl}/api/models/`))).toBe(true);
   });
 });

@@ -1,8 +1,5 @@
 import type { Logger } from '../../log.js';
 
-/** Where @huggingface/inference itself looks up a model's providers (lib/getInferenceProviderMapping.ts). */
-const HUB_URL = 'https://huggingface.co';
-
 export type CaptionModelCheck =
   | { ok: true; providers: string[] }
   | { ok: false; reason: string }
@@ -16,11 +13,22 @@ export type CaptionModelCheck =
  * provider there, a list elsewhere). Called at start, after the gateway login and without
  * holding anything up: a wrong model is said in the log at once instead of at the first caption.
  */
-export async function checkCaptionModel({ model, token, fetch = globalThis.fetch }: { model: string; token: string; fetch?: typeof globalThis.fetch }): Promise<CaptionModelCheck> {
+export async function checkCaptionModel({
+  model,
+  token,
+  hubUrl,
+  fetch = globalThis.fetch,
+}: {
+  model: string;
+  token: string;
+  /** `HF_HUB_URL`: the Hub kmplz was configured with (a mirror, or an emulator in tests). */
+  hubUrl: string;
+  fetch?: typeof globalThis.fetch;
+}): Promise<CaptionModelCheck> {
   const [id = model, wanted] = model.split(':');
   let page: { pipeline_tag?: unknown; inferenceProviderMapping?: unknown };
   try {
-    const response = await fetch(`${HUB_URL}/api/models/${id}?expand[]=inferenceProviderMapping&expand[]=pipeline_tag`, {
+    const response = await fetch(`${hubUrl.replace(/\/+$/, '')}/api/models/${id}?expand[]=inferenceProviderMapping&expand[]=pipeline_tag`, {
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(10_000),
     });
@@ -40,7 +48,7 @@ export async function checkCaptionModel({ model, token, fetch = globalThis.fetch
 }
 
 /** Logs what checkCaptionModel found; never throws. */
-export async function reportCaptionModel(options: { model: string; token: string; fetch?: typeof globalThis.fetch }, log: Logger): Promise<void> {
+export async function reportCaptionModel(options: Parameters<typeof checkCaptionModel>[0], log: Logger): Promise<void> {
   const result = await checkCaptionModel(options);
   if (result.ok === true) log.info({ model: options.model, providers: result.providers }, 'HF_CAPTION_MODEL is served by Inference Providers');
   else if (result.ok === false) {

@@ -1,4 +1,6 @@
 import type Replicate from 'replicate';
+import { UserError } from '../../errors.js';
+import { msg } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { ServiceError, type GeneratedImage, type GenerationRequest, type Generator } from '../types.js';
 import type { ReplicateRun } from './client.js';
@@ -39,6 +41,7 @@ export function createReplicateGenerator({
   return {
     async generate(request, { signal, onProgress, onCreated, follow, recoverSince } = {}) {
       const target = await chooseTarget(model, request, weightsSeen, fetchImpl, versions).catch((error: unknown) => {
+        if (error instanceof UserError) throw error;
         throw toServiceError(error);
       });
       const input = { ...generatorInput(request), ...target.input };
@@ -73,48 +76,55 @@ async function chooseTarget(
   fetchImpl: typeof fetch,
   versions: VersionResolver,
 ): Promise<{ ref: { version: string }; input: Record<string, string> }> {
-  const fallback = weights.publishedUrl ?? weights.version;
-  if (weights.weightsUrl && !(fallback && (await weightsSeen.isGone(weights.weightsUrl)))) {
+  // Checked even without a fallback: an expired URL would fail the prediction only after it was billed.
+  if (weights.weightsUrl && !(await weightsSeen.isGone(weights.weightsUrl))) {
     return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.weightsUrl } };
   }
-  // The same archive, kept on the Hub by /publish: the same generator version draws with it.
-  // Replicate fetches it without a token, so a private repository's does not count.
-  if (weights.publishedUrl && (await isReachable(weights.publishedUrl, fetchImpl))) {
-    return { ref: { version: await versions.id(model) }, input: { replicate_weights: weights.publishedUrl } };
+  // The same archive, kept by kmplz and served at PUBLIC_URL, or kept on the Hub by /publish: the
+  // same generator version draws with it. Replicate fetches it without a token, so a private
+  // repository's (401) or a copy kmplz has let go (404) does not count.
+  for (const url of [weights.keptUrl, weights.publishedUrl]) {
+    if (url && (await isReachable(url, fetchImpl))) return { ref: { version: await versions.id(model) }, input: { replicate_weights: url } };
   }
   if (weights.version) {
     // The trained version carries its own LoRA: no replicate_weights needed.
     return { ref: { version: await versions.id(weights.version) }, input: {} };
   }
+  if (weights.weightsUrl) throw new UserError('weights-expired', msg('error.weights-expired', { step: weights.step }));
   throw new ServiceError('failed', `checkpoint ${weights.step} has neither weights nor a trained version`);
 }
 
 /**
- * Replicate deletes files after a while; a checkpoint whose weights are gone falls back to its
- * published archive or trained version. Asking costs a round trip to the file host before every picture, so weights
- * seen alive are taken to be alive for a few minutes: a burst of fifty asks once.
+ * Asks whether weights are still at Replicate before every picture: an expired URL would fail the
+ * prediction only after it was billed, and an answer remembered for long would miss the deletion
+ * (Replicate removes outputs about an hour after they were made). The pictures of a burst that ask
+ * at the same moment share one request instead of sending one each.
  */
 class WeightsSeen {
-  private readonly alive = new Map<string, number>();
+  private readonly asking = new Map<string, Promise<boolean>>();
 
   constructor(private readonly fetchImpl: typeof fetch) {}
 
-  async isGone(url: string): Promise<boolean> {
-    const now = Date.now();
-    if (now - (this.alive.get(url) ?? -Infinity) < WEIGHTS_ALIVE_MS) return false;
-    try {
-      const response = await this.fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
-      const gone = response.status === 404 || response.status === 410;
-      if (gone) this.alive.delete(url);
-      else this.alive.set(url, now);
-      return gone;
-    } catch {
-      return false;
+  isGone(url: string): Promise<boolean> {
+    let answer = this.asking.get(url);
+    if (!answer) {
+      answer = isGone(url, this.fetchImpl).finally(() => this.asking.delete(url));
+      this.asking.set(url, answer);
     }
+    return answer;
   }
 }
 
-const WEIGHTS_ALIVE_MS = 5 * 60_000;
+/** Replicate deletes files after a while; a checkpoint whose weights are gone falls back to kmplz's copy, its published archive or trained version. */
+async function isGone(url: string, fetchImpl: typeof fetch): Promise<boolean> {
+  try {
+    const response = await fetchImpl(url, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    return response.status === 404 || response.status === 410;
+  } catch {
+    return false;
+  }
+}
+
 
 /** Can anyone fetch it (as Replicate will, without a token)? The Hub answers 401 for a private repository. */
 async function isReachable(url: string, fetchImpl: typeof fetch): Promise<boolean> {

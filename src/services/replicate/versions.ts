@@ -40,7 +40,8 @@ export class VersionUnavailable extends Error {
  * `stability-ai/sdxl` nor `salesforce/blip` is one. An unversioned name is
  * resolved once to its latest version (`GET /models/{o}/{n}` → `latest_version`) and kept for
  * the process's life, so every call of one run of the bot uses the same version and schema.
- * A failure that is not a definite answer (network, 5xx) is not kept: the next call asks again.
+ * No failure is kept, a definite one (a 404: no such model) included: the next call asks again, so a model
+ * created or made public after the bot started is found without a restart.
  */
 export class VersionResolver {
   private readonly known = new Map<string, Promise<ResolvedVersion>>();

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../../src/errors.js';
 import { createReplicateClient } from '../../../src/services/replicate/client.js';
 import { createReplicateGenerator } from '../../../src/services/replicate/generator.js';
 import { ServiceError, type GenerationRequest } from '../../../src/services/types.js';
@@ -129,6 +130,31 @@ describe('Replicate generator', () => {
       // Replicate fetches without a token: a private repository's archive would fail the prediction.
       const privately = await generator().generate(request({ weights: { step: 500, weightsUrl: other.weightsUrl, publishedUrl: `${hub.url}/kmplz-class/private/resolve/main/trained_model.tar`, version: other.version } }));
       expect(emulator.predictions.get(privately.predictionId)!.input).not.toHaveProperty('replicate_weights');
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('once the weights URL has expired, draws with kmplz’s kept copy before the Hub’s; with no copy anywhere it refuses before creating a prediction', async () => {
+    const other = await trainCheckpoint(emulator);
+    const archive = Buffer.from(await (await fetch(other.weightsUrl)).arrayBuffer());
+    emulator.removeData(other.trainingId);
+    const hub = await startHubEmulator();
+    try {
+      hub.addRepo('kmplz-class/kept', { 'trained_model.tar': archive });
+      const kept = `${hub.url}/kmplz-class/kept/resolve/main/trained_model.tar`;
+      const published = `${hub.url}/kmplz-class/published/resolve/main/trained_model.tar`;
+      const image = await generator().generate(request({ weights: { step: 500, weightsUrl: other.weightsUrl, keptUrl: kept, publishedUrl: published } }));
+      expect(emulator.predictions.get(image.predictionId)!.input.replicate_weights).toBe(kept);
+
+      // Neither a copy (404) nor a version: the expired URL would fail the prediction after it was billed.
+      const before = emulator.predictions.size;
+      const failure = await generator()
+        .generate(request({ weights: { step: 500, weightsUrl: other.weightsUrl, keptUrl: `${hub.url}/kmplz-class/gone/resolve/main/trained_model.tar` } }))
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(UserError);
+      expect(failure).toMatchObject({ code: 'weights-expired' });
+      expect(emulator.predictions.size).toBe(before);
     } finally {
       await hub.close();
     }
