@@ -20,7 +20,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from diffusers.utils import logging as diffusers_logging
 from peft import LoraConfig
+from transformers.utils import logging as transformers_logging
 from peft.utils import get_peft_model_state_dict
 
 from .dataset import read_dataset, training_resolution
@@ -94,6 +96,10 @@ def _run(config: TrainConfig, cancel: threading.Event, on_step, handed: queue.Qu
 
 def _train(config: TrainConfig, cancel: threading.Event, on_step, handed: queue.Queue, writer: ThreadPoolExecutor) -> None:
     started = time.perf_counter()
+    # Only the training bar in the logs: kmplz reads the last `step/total [` there, and the loaders'
+    # own bars (`Loading weights: 84/84 [`) would read as progress when their count met max_train_steps.
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     # bf16 on the GPU (frozen UNet weights and autocast; the LoRA weights and AdamW state stay fp32),
     # fp32 on the CPU, where bf16 matmuls are slow and the tests want exact repeatability.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tarfile
 import threading
 from pathlib import Path
@@ -169,7 +170,7 @@ def test_weights_differ_between_checkpoints(run, tmp_path: Path):
         assert any(not torch.equal(earlier[k], later[k]) for k in earlier)
 
 
-def test_a_canceled_run_stops_at_the_next_step(tiny_sdxl: Path, tmp_path: Path):
+def test_a_canceled_run_stops_at_the_next_step(tiny_sdxl: Path, tmp_path: Path, capfd):
     cancel = threading.Event()
     steps: list[int] = []
     seen_at_cancel = {}
@@ -189,6 +190,11 @@ def test_a_canceled_run_stops_at_the_next_step(tiny_sdxl: Path, tmp_path: Path):
     assert handed == [2]
     assert len(steps) <= seen_at_cancel["steps"] + 1, f"ran on to step {len(steps)} after the cancel at {seen_at_cancel['steps']}"
     assert not (tmp_path / "out" / "checkpoint-000200.tar").exists()
+    # The logs kmplz parses (src/training/progress.ts: `(\d+)/(\d+) \[`) hold only the training's bar.
+    logs = capfd.readouterr()
+    counters = re.findall(r"(\d+)/(\d+) \[", logs.out + logs.err)
+    assert counters and {total for _, total in counters} == {"200"}
+    assert [int(step) for step, _ in counters] == steps
 
 
 def test_an_archive_without_the_trigger_in_a_caption_is_refused(tiny_sdxl: Path, tmp_path: Path):
