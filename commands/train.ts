@@ -161,7 +161,7 @@ export const train: SlashCommand = {
 };
 
 async function requireTrainingConfigured(ctx: BotContext): Promise<void> {
-  if (!ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
+  if (ctx.config.GPU_BACKEND !== 'cog' && !ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
   if (!ctx.config.REPLICATE_TRAINING_DESTINATION) throw new UserError('training-not-configured', msg('error.training-not-configured'));
   await ctx.services.models.require('training');
 }

@@ -23,11 +23,12 @@ import { webhookSecretSource } from './services/replicate/webhook-secret.js';
 import type { Generator } from './services/types.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
-import { HttpServer } from './http/server.js';
+import { HttpServer, type Route } from './http/server.js';
+import { buildCogServices } from './services/cog/index.js';
 import { replicateWebhookRoute } from './http/replicate-webhook.js';
 import { BullJobQueue } from './queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
-import { openStore } from './store/store.js';
+import { openStore, type Store } from './store/store.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
 /** See the client's `rest` options below. */
@@ -47,6 +48,8 @@ export interface AppDependencies {
   replicatePoll?: { baseMs: number; maxMs: number };
   /** How trainings are polled and their status edited (tests against an accelerated emulator go faster). */
   training?: Partial<TrainingTiming>;
+  /** GPU_BACKEND=cog: how often a running prediction's server is checked for a restart. */
+  cogWatchEveryMs?: number;
 }
 
 export interface App {
@@ -67,7 +70,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     deps.log ??
     createLogger({
       level: config.LOG_LEVEL,
-      secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET],
+      secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET, config.COG_WEBHOOK_TOKEN],
     });
   for (const warning of configWarnings(config)) log.warn({ key: warning.key, value: warning.value }, warning.message);
   const store = await openStore(config.STORE_URL, { dataDir: config.DATA_DIR, log: log.child({ component: 'store' }) });
@@ -103,7 +106,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const clock = deps.clock ?? systemClock;
   const shared = await openShared(config, log);
   const { cluster, tasks } = shared;
-  const built = buildServices(config, log, deps.fetch, deps.replicatePoll);
+  const built = buildServices(config, log, deps.fetch, deps.replicatePoll, store, deps.cogWatchEveryMs);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret, modelChecks } = built;
   const replier = new Replier(client, clock);
@@ -116,6 +119,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     models: services.models,
     replier,
     ...deps.generation,
+    // One picture per Cog server at a time: the queue's positions then count what really waits.
+    ...(built.cogGenerators ? { concurrency: built.cogGenerators } : {}),
     queue: shared.generationQueue,
   });
   await shared.opened();
@@ -148,6 +153,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
             replicateWebhookRoute({ store, clock, log: log.child({ component: 'webhooks' }), secret: webhookSecret, onTraining: (ref, body) => training.onWebhook(ref, body) }),
             healthRoute({ client, store, queue: generation.queue, shared: config.REDIS_URL ? cluster : undefined, stopping: () => stopping !== undefined }),
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
+            ...built.routes,
           ],
           log.child({ component: 'http' }),
         );
@@ -273,7 +279,9 @@ function buildServices(
   log: Logger,
   fetchImpl: typeof fetch | undefined,
   poll: AppDependencies['replicatePoll'],
-): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks } {
+  store: Store,
+  cogWatchEveryMs?: number,
+): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; routes: Route[]; cogGenerators?: number } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
   const versions = new VersionResolver(replicate);
@@ -292,10 +300,17 @@ function buildServices(
     strategy: config.REPLICATE_TRAINER_MODE,
     log: servicesLog,
   });
+  const webhookSecret = webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET);
+  if (config.GPU_BACKEND === 'cog') {
+    const cog = buildCogServices(config, { store, log: servicesLog.child({ backend: 'cog' }), fetch: fetchImpl, watchEveryMs: cogWatchEveryMs });
+    return {
+      services: { generator: cog.generator, captioner: cog.captioner ?? captioner, trainer: cog.trainer, models: cog.modelChecks },
+      webhookSecret,
+      modelChecks: cog.modelChecks,
+      routes: cog.routes,
+      cogGenerators: cog.generatorServers,
+    };
+  }
   const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }) });
-  return {
-    services: { generator, captioner, trainer, models: modelChecks },
-    webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET),
-    modelChecks,
-  };
+  return { services: { generator, captioner, trainer, models: modelChecks }, webhookSecret, modelChecks, routes: [] };
 }

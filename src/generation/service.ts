@@ -89,7 +89,7 @@ export class GenerationService {
    */
   async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'accepted' }> {
     const { store, config, clock } = this.options;
-    if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
+    if (config.GPU_BACKEND !== 'cog' && !config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
     await this.options.models?.require('generation');
     if (job.parameters.seedChosen) {
       const cachedId = await store.get<string>(jobKeys.cached(job.guildId, fingerprint(job.parameters)));

@@ -20,7 +20,8 @@ export interface HttpResponse {
 }
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
+  /** Exact, or ending in `/*` for every path under it (`request.path` keeps the whole path). */
   path: string;
   /** Bodies above this are refused with 413 without being read further (default 1 MiB). */
   maxBodyBytes?: number;
@@ -71,10 +72,14 @@ export class HttpServer {
     await Promise.allSettled([...this.pending]);
   }
 
+  private prefixRoute(method: string, path: string): Route | undefined {
+    return [...this.routes.values()].find((r) => r.method === method && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -1)));
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
-    const route = this.routes.get(`${method} ${url.pathname}`);
+    const route = this.routes.get(`${method} ${url.pathname}`) ?? this.prefixRoute(method, url.pathname);
     try {
       if (!route) {
         const known = [...this.routes.values()].some((r) => r.path === url.pathname);

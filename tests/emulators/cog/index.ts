@@ -39,6 +39,10 @@ export interface CogEmulatorOptions {
   /** Cog's `--upload-url`. */
   uploadUrl?: string;
   port?: number;
+  /** The container's `WEBHOOK_AUTH_TOKEN`: sent as `Authorization: Bearer …` with every webhook (webhook.rs). */
+  webhookAuthToken?: string;
+  /** Wraps the model (a test slows it down from some step, say). */
+  wrap?: (handler: ModelHandler) => ModelHandler;
 }
 
 interface Running {
@@ -79,7 +83,8 @@ export class CogEmulator {
   private constructor(private readonly options: CogEmulatorOptions) {
     this.scheduler = new Scheduler(options.timeScale ?? 0.001);
     const timing = { ...DEFAULT_TIMING, ...options.timing };
-    this.handler = MODELS[options.model].handler(timing);
+    const handler = MODELS[options.model].handler(timing);
+    this.handler = options.wrap ? options.wrap(handler) : handler;
     this.schema = MODELS[options.model].schema;
   }
 
@@ -190,7 +195,7 @@ export class CogEmulator {
       startedMs: Date.now(),
       abort: new AbortController(),
       done: Promise.resolve(),
-      webhooks: typeof body.webhook === 'string' ? new CogWebhooks(body.webhook, new Set(filter), this.scheduler) : undefined,
+      webhooks: typeof body.webhook === 'string' ? new CogWebhooks(body.webhook, new Set(filter), this.scheduler, this.options.webhookAuthToken) : undefined,
     };
     this.running = running;
     this.history.push({ id, input: checked.input });

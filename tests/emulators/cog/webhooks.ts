@@ -16,6 +16,7 @@ export class CogWebhooks {
     private readonly url: string,
     private readonly filter: Set<string>,
     private readonly scheduler: Scheduler,
+    private readonly authToken?: string,
   ) {}
 
   send(event: 'start' | 'output' | 'logs', payload: Record<string, unknown>): void {
@@ -46,6 +47,6 @@ export class CogWebhooks {
   }
 
   private post(payload: Record<string, unknown>): Promise<Response> {
-    return fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'coglet/0.23.1' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
+    return fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'coglet/0.23.1', ...(this.authToken ? { authorization: `Bearer ${this.authToken}` } : {}) }, body: JSON.stringify(payload), signal: AbortSignal.timeout(30_000) });
   }
 }

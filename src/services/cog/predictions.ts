@@ -1,0 +1,99 @@
+import type { Store } from '../../store/store.js';
+import { sleep } from '../../util/backoff.js';
+import type { CogPrediction } from './server.js';
+
+/** What kmplz keeps of a prediction it started on a Cog server, in the store (restarts, other processes). */
+export interface CogRecord {
+  prediction: CogPrediction;
+  /** The server running it. */
+  url: string;
+  /** ms: when kmplz sent it (a server whose setup started later has restarted since, and lost it). */
+  sentAt: number;
+  /** ms of the last news about it. */
+  seenAt: number;
+  /** What the adapter needs to read it again (a training's dataset URL and length). */
+  meta?: Record<string, unknown>;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+/** A day: past every `completed` retry (coglet tries for about seven minutes). */
+const TTL_MS = 24 * 3600_000;
+/** Logs are kept as a tail: the progress bar is on the last line, and tqdm redraws make them long. */
+const LOG_TAIL = 8 * 1024;
+
+export const isTerminal = (p: CogPrediction) => TERMINAL.has(p.status);
+
+/**
+ * The last word on each of kmplz's Cog predictions. Cog cannot be polled (docs/http.md: "Polling
+ * for prediction status is not currently supported"), so webhooks are the news; they are kept in
+ * the store so that a restarted process, or another one sharing it, still knows what came.
+ */
+export class CogPredictions {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async started(id: string, url: string, prediction: CogPrediction, meta?: Record<string, unknown>): Promise<void> {
+    const at = this.now();
+    await this.put({ prediction: trim(prediction), url, sentAt: at, seenAt: at, ...(meta ? { meta } : {}) });
+  }
+
+  /** A webhook (or a re-PUT's answer). Never moves a prediction back from a terminal state. */
+  async update(prediction: CogPrediction): Promise<CogRecord | undefined> {
+    const record = await this.get(prediction.id);
+    if (!record) return undefined;
+    if (isTerminal(record.prediction) && !isTerminal(prediction)) return record;
+    const next = { ...record, prediction: trim({ ...record.prediction, ...prediction }), seenAt: this.now() };
+    await this.put(next);
+    return next;
+  }
+
+  async get(id: string): Promise<CogRecord | undefined> {
+    // From the store every time: another process may have taken the webhook.
+    return this.store.get<CogRecord>(key(id));
+  }
+
+  /** Resolves once the prediction is terminal, checking `watch` now and then (a restarted server sends nothing). */
+  async waitTerminal(id: string, options: { signal?: AbortSignal; onUpdate?: (p: CogPrediction) => void; watch?: () => Promise<void>; watchEveryMs?: number }): Promise<CogPrediction> {
+    let lastWatch = this.now();
+    for (;;) {
+      const record = await this.get(id);
+      if (record) {
+        options.onUpdate?.(record.prediction);
+        if (isTerminal(record.prediction)) return record.prediction;
+      }
+      if (options.watch && this.now() - lastWatch >= (options.watchEveryMs ?? 5000)) {
+        lastWatch = this.now();
+        await options.watch();
+      }
+      await this.nextNews(id, 1000, options.signal);
+    }
+  }
+
+  private nextNews(id: string, ms: number, signal?: AbortSignal): Promise<void> {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const set = this.waiters.get(id) ?? new Set();
+    this.waiters.set(id, set.add(wake));
+    return Promise.race([woken, sleep(ms, signal)]).finally(() => {
+      set.delete(wake);
+      if (!set.size) this.waiters.delete(id);
+    });
+  }
+
+  private async put(record: CogRecord): Promise<void> {
+    const id = record.prediction.id;
+    await this.store.set(key(id), record, TTL_MS);
+    for (const wake of this.waiters.get(id) ?? []) wake();
+  }
+}
+
+const key = (id: string) => `cog:prediction:${id}`;
+
+function trim(p: CogPrediction): CogPrediction {
+  const { input: _input, ...rest } = p;
+  return { ...rest, ...(typeof p.logs === 'string' && p.logs.length > LOG_TAIL ? { logs: p.logs.slice(-LOG_TAIL) } : {}) };
+}
