@@ -84,7 +84,7 @@ afterEach((test) => {
   for (const server of [generator, captioner, trainer]) expect(server.conflicts).toBe(0);
 });
 
-describe('GPU_BACKEND=cog with no Replicate key', () => {
+describe('GPU_BACKEND=cog with no Replicate key', { timeout: 120_000 }, () => {
   it('/caption captions through the BLIP Cog server', async () => {
     const one = await discord.slash({ name: 'caption', options: { image: { filename: 'red.png', data: await drawing(400, 400, '#dd2222') } } });
     const shown = await one.waitForOriginal(undefined, 10_000);
@@ -94,7 +94,7 @@ describe('GPU_BACKEND=cog with no Replicate key', () => {
 
   it('/train streams checkpoints uploaded to kmplz, and each preview is drawn with its checkpoint', async () => {
     const { threadId } = await startTraining(discord);
-    const final = await discord.waitForMessage(threadId, isFinal, 30_000);
+    const final = await discord.waitForMessage(threadId, isFinal, 90_000);
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500, 750, 1000]);
     const run = trainer.history.at(-1)!;
     expect(run).toMatchObject({ status: 'succeeded', input: { max_train_steps: 1000, checkpointing_steps: 250, token_string: 'KMPLZ' } });
@@ -109,12 +109,13 @@ describe('GPU_BACKEND=cog with no Replicate key', () => {
     expect(final.content).toMatch(/now draws with \*\*step 1000\*\*/);
   });
 
-  it('/kmplz draws on the generator server, one picture at a time, with no money in the cost', async () => {
+  it('/kmplz draws on the generator server, one picture at a time (the queue holds the rest)', async () => {
     const before = generator.history.length;
     const slashes = await Promise.all([1, 2, 3].map((seed) => discord.slash({ name: 'kmplz', options: { prompt: 'a cat', steps: 20, seed } })));
     for (const slash of slashes) {
-      const reply = await slash.waitForOriginal((m) => m.attachments.length > 0 || /could not|busy|Canceled/.test(m.content), 20_000);
-      expect(reply.attachments).toHaveLength(1);
+      const reply = await slash.waitForOriginal((m) => m.attachments.length > 0 || /could not|busy|Canceled/.test(m.content), 60_000);
+      expect(reply.attachments.length).toBeGreaterThan(0);
+      expect(reply.content).not.toMatch(/could not|busy/);
     }
     expect(generator.history.slice(before).map((h) => h.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
@@ -122,10 +123,10 @@ describe('GPU_BACKEND=cog with no Replicate key', () => {
   it('stops a training after step 500: the run is canceled on the Cog server, its checkpoints kept', async () => {
     slowFrom = 501;
     const { threadId } = await startTraining(discord);
-    const preview500 = (await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 500), 20_000)).message;
+    const preview500 = (await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 500), 60_000)).message;
     const stop = await discord.button({ customId: buttonOf(preview500, 'train:stop:'), message: preview500, user: discord.users.bob });
     await stop.waitForOriginal((m) => !m.loading, 10_000);
-    await discord.waitForMessage(threadId, isFinal, 20_000);
+    await discord.waitForMessage(threadId, isFinal, 60_000);
     expect(trainer.history.at(-1)!.status).toBe('canceled');
     expect(trainer.busy).toBe(false);
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500]);
@@ -134,13 +135,13 @@ describe('GPU_BACKEND=cog with no Replicate key', () => {
   it('a kmplz restart mid-training finds the run again on the Cog server and loses no checkpoint', async () => {
     slowFrom = 501;
     const { threadId } = await startTraining(discord);
-    await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 500), 20_000);
+    await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 500), 60_000);
     await bot.stop();
     // While kmplz is down the run goes on; its webhooks meet nobody.
     slowFrom = Infinity;
     await new Promise((resolve) => setTimeout(resolve, 300));
     bot = await startBot();
-    const final = await discord.waitForMessage(threadId, isFinal, 30_000);
+    const final = await discord.waitForMessage(threadId, isFinal, 90_000);
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500, 750, 1000]);
     expect(trainer.history.filter((h) => h.input.input_images === trainer.history.at(-1)!.input.input_images)).toHaveLength(1);
     expect(final.content).toMatch(/step 1000/);
@@ -149,13 +150,13 @@ describe('GPU_BACKEND=cog with no Replicate key', () => {
   it('a Cog server restart fails the running training with a clear message, and the next one runs', async () => {
     slowFrom = 251;
     const { threadId } = await startTraining(discord);
-    await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 250), 20_000);
+    await discord.waitFor(() => previewsIn(discord, threadId).find((p) => p.step === 250), 60_000);
     trainer.restart();
-    const final = await discord.waitForMessage(threadId, isFinal, 30_000);
+    const final = await discord.waitForMessage(threadId, isFinal, 90_000);
     expect(final.content).toMatch(/restarted during the training/);
     slowFrom = Infinity;
     const next = await startTraining(discord);
-    await discord.waitForMessage(next.threadId, isFinal, 30_000);
+    await discord.waitForMessage(next.threadId, isFinal, 90_000);
     expect(previewsIn(discord, next.threadId).map((p) => p.step)).toEqual([250, 500, 750, 1000]);
   });
 });
