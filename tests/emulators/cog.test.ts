@@ -90,6 +90,13 @@ describe('Cog server emulator (coglet routes.rs)', () => {
     expect(uploads).toEqual(['/up/out-0.png']);
     expect(received.at(-1)!.output).toEqual(['http://files.example/1']);
 
+    const lost = await CogEmulator.start({ model: 'sdxl', uploadUrl: 'http://127.0.0.1:9/nowhere/' });
+    servers.push(lost);
+    const hook3 = await hooks();
+    await put(lost.url, 'u2', { input: { prompt: 'a cat', width: 64, height: 64, num_inference_steps: 2 }, webhook: hook3.url });
+    await expect.poll(() => hook3.received.at(-1)?.status, { timeout: 5000 }).toBe('failed');
+    expect(hook3.received.at(-1)!.error).toMatch(/^Failed to upload output: upload request failed/);
+
     const slow = await CogEmulator.start({ model: 'blip', timing: { blipSeconds: 1000 } });
     servers.push(slow);
     const hook2 = await hooks();

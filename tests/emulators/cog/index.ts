@@ -23,7 +23,8 @@ import { CogWebhooks } from './webhooks.js';
  * - input checked before the slot is taken: unknown keys dropped, errors as `422 {detail:[…]}`;
  * - `503` while `setup()` runs (health `STARTING`);
  * - file outputs as data URIs, or PUT to `--upload-url` + basename (`Location` wins, query dropped);
- *   a failed upload is only logged by Cog, so that output is simply missing;
+ *   a failed upload fails the whole prediction with "Failed to upload output: …" (seen from the real
+ *   cog 0.23.1 server here: `python -m cog.server.http` with the trainer, an upload URL nobody served);
  * - a restart loses the prediction in flight: no `completed` webhook ever comes for it.
  */
 
@@ -250,10 +251,11 @@ export class CogEmulator {
         // An uploaded file joins the output once its upload ends (orchestrator.rs spawns it).
         uploads = uploads.then(async () => {
           const resolved = await this.resolve(value);
-          if (resolved === undefined || this.running !== p) return;
+          if (this.running !== p) return;
           p.outputs.push(resolved);
           p.webhooks?.send('output', this.snapshot(p));
         });
+        uploads.catch(() => undefined); // handled at the end of the run
       },
       serve: (name, data, contentType) => `cog-file:${JSON.stringify({ name, contentType })}:${data.toString('base64')}`,
       fetch: (url) => fetchForModel(url, p.abort.signal),
@@ -298,9 +300,9 @@ export class CogEmulator {
       const url = new URL(response.headers.get('location') ?? response.url, `${endpoint}${name}`);
       url.search = '';
       return url.toString();
-    } catch {
-      // orchestrator.rs: "Failed to upload file output" is logged and the output left out.
-      return undefined;
+    } catch (error) {
+      // coglet logs "Failed to upload file output" and then fails the prediction (cog 0.23.1, run here).
+      throw new Error(`Failed to upload output: upload request failed: ${(error as Error).message}`);
     }
   }
 }
