@@ -417,5 +417,6 @@ export const en = {
   'help.server.active': '`/kmplz` draws with **step {step}**',
   'help.server.waiting': '`/kmplz` is waiting for a trained checkpoint',
   'help.server.gpu': 'GPU this month: {spent} ({seconds} s)',
+  'help.server.gpu.own': 'GPU: the class’s own (Cog servers at {servers}), no money spent · {seconds} s this month',
   'help.server.gpu.budget': 'GPU this month: {spent} of {budget} ({seconds} s)',
 } as const;

@@ -424,5 +424,6 @@ export const ru: Catalog = {
   'help.server.active': '`/kmplz` рисует с **шагом {step}**',
   'help.server.waiting': '`/kmplz` ждёт обученного чекпоинта',
   'help.server.gpu': 'GPU в этом месяце: {spent} ({seconds} с)',
+  'help.server.gpu.own': 'GPU: свой у класса (Cog-серверы {servers}), денег не тратит · {seconds} с в этом месяце',
   'help.server.gpu.budget': 'GPU в этом месяце: {spent} из {budget} ({seconds} с)',
 };

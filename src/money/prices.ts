@@ -54,6 +54,9 @@ export function modelFor(config: Config, work: PaidWork): string {
 }
 
 export function priceOf(config: Config, work: PaidWork): Price {
+  // The class's own Cog servers (GPU_BACKEND=cog) cost nothing per second: GPU time is still counted.
+  // Captions through Hugging Face are billed there even then.
+  if (config.GPU_BACKEND === 'cog' && !(work === 'captioning' && config.CAPTION_BACKEND === 'hf')) return { usdPerSecond: 0, model: 'own GPU (Cog)' };
   const model = modelFor(config, work);
   if (config.GPU_PRICE_PER_SECOND !== undefined) return { usdPerSecond: config.GPU_PRICE_PER_SECOND, model };
   const hardware = MODEL_HARDWARE[model]?.hardware ?? UNLISTED_MODEL_HARDWARE;
