@@ -379,7 +379,7 @@ export class GenerationService {
       const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
       const ref = refs.find((r) => r.jobId === jobId);
       const job = ref && (await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId)));
-      if (job) await this.editReply(job, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] }, { force: true, while: 'queued' });
+      if (job) await this.editReply(job, { content: queuedText(position, job.locale, this.options.config), components: [cancelRow(job.id, job.locale)] }, { force: true, while: 'queued' });
     } catch (error) {
       this.options.log.warn({ err: error, jobId }, 'could not show the queue position');
     }
@@ -436,8 +436,10 @@ function isUnanswered(job: GenerationJob): boolean {
   return job.status === 'queued' || job.status === 'running' || (job.status === 'succeeded' && job.answered === false);
 }
 
-export function queuedText(position: number, locale: Locale = 'en'): string {
-  return position <= 1 ? t(locale, 'kmplz.queued.next') : t(locale, 'kmplz.queued', { position });
+export function queuedText(position: number, locale: Locale = 'en', config?: Pick<Config, 'GPU_BACKEND' | 'COG_GENERATOR_URL'>): string {
+  const text = position <= 1 ? t(locale, 'kmplz.queued.next') : t(locale, 'kmplz.queued', { position });
+  // On the class's own Cog servers each draws one picture at a time: the wait is theirs.
+  return config?.GPU_BACKEND === 'cog' ? `${text} ${t(locale, 'kmplz.queued.own-gpu', { servers: config.COG_GENERATOR_URL?.length ?? 1 })}` : text;
 }
 
 export function cancelRow(jobId: string, locale: Locale = 'en'): ActionRowBuilder<ButtonBuilder> {

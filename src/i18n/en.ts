@@ -170,6 +170,7 @@ export const en = {
   'kmplz.lost': '⚠️ kmplz restarted several times while drawing this and gave up. Ask again.',
   'kmplz.queued.next': '⏳ You’re next in the queue.',
   'kmplz.queued': '⏳ You’re #{position} in the queue.',
+  'kmplz.queued.own-gpu': 'The class’s own GPU draws one picture at a time on each of its {servers} generator server(s); yours starts when one is free.',
   'kmplz.drawing': '🎨 Drawing…',
   'kmplz.drawing.cell': '🎨 Drawing {index} of {total} ({axis} {value})…',
   'kmplz.canceled': 'Canceled.',

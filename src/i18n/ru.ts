@@ -175,6 +175,7 @@ export const ru: Catalog = {
   'kmplz.lost': '⚠️ kmplz несколько раз перезапускался, пока рисовал эту картинку, и сдался. Попросите ещё раз.',
   'kmplz.queued.next': '⏳ Вы следующий в очереди.',
   'kmplz.queued': '⏳ Вы #{position} в очереди.',
+  'kmplz.queued.own-gpu': 'Свой GPU класса рисует по одной картинке на каждом из генераторов ({servers}); ваша начнётся, когда один освободится.',
   'kmplz.drawing': '🎨 Рисую…',
   'kmplz.drawing.cell': '🎨 Рисую {index} из {total} ({axis} {value})…',
   'kmplz.canceled': 'Отменено.',
