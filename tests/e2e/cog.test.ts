@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 afterEach((test) => {
   // COG_E2E_LOGS=1: a failing test prints the bot's warnings and settled trainings.
-  if (process.env.COG_E2E_LOGS && test.task.result?.state === 'fail') console.log(bot.logLines.filter((l) => /settled|"level":[45]0/.test(l)).slice(-10).join('\n'));
+  if (process.env.COG_E2E_LOGS && test.task.result?.state === 'fail') console.log(bot.logLines.filter((l) => /settled|training|interactionId|"level":[45]0/.test(l)).slice(-25).join('\n'));
   slowFrom = Infinity;
   discord.assertNoSpecErrors();
   // kmplz never sent a second job to a busy server.

@@ -30,6 +30,8 @@ export const isTerminal = (p: CogPrediction) => TERMINAL.has(p.status);
  */
 export class CogPredictions {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** This process's latest news, ahead of the store by at most a second of log lines. */
+  private readonly latest = new Map<string, { record: CogRecord; storedAt: number }>();
 
   constructor(
     private readonly store: Store,
@@ -46,14 +48,24 @@ export class CogPredictions {
     const record = await this.get(prediction.id);
     if (!record) return undefined;
     if (isTerminal(record.prediction) && !isTerminal(prediction)) return record;
-    const next = { ...record, prediction: trim({ ...record.prediction, ...prediction }), seenAt: this.now() };
-    await this.put(next);
+    // Each webhook is the whole state; one overtaken by a newer one must not shrink a growing output.
+    const shrinks = Array.isArray(record.prediction.output) && Array.isArray(prediction.output) && prediction.output.length < record.prediction.output.length;
+    const merged = { ...record.prediction, ...prediction, ...(shrinks ? { output: record.prediction.output } : {}) };
+    const next = { ...record, prediction: trim(merged), seenAt: this.now() };
+    // Log lines alone (the progress bar, up to twice a second per prediction) reach the store at
+    // most once a second; a new status, output or error at once.
+    const changed = next.prediction.status !== record.prediction.status || JSON.stringify(next.prediction.output) !== JSON.stringify(record.prediction.output) || next.prediction.error !== record.prediction.error;
+    const storedAt = this.latest.get(next.prediction.id)?.storedAt ?? 0;
+    if (changed || this.now() - storedAt >= 1000) await this.put(next);
+    else this.remember(next, storedAt);
     return next;
   }
 
   async get(id: string): Promise<CogRecord | undefined> {
-    // From the store every time: another process may have taken the webhook.
-    return this.store.get<CogRecord>(key(id));
+    const mine = this.latest.get(id)?.record;
+    // The store too: another process may have taken a newer webhook.
+    const stored = await this.store.get<CogRecord>(key(id));
+    return mine && (!stored || mine.seenAt >= stored.seenAt) ? mine : stored;
   }
 
   /** Resolves once the prediction is terminal, checking `watch` now and then (a restarted server sends nothing). */
@@ -87,6 +99,13 @@ export class CogPredictions {
   private async put(record: CogRecord): Promise<void> {
     const id = record.prediction.id;
     await this.store.set(key(id), record, TTL_MS);
+    this.remember(record, this.now());
+  }
+
+  private remember(record: CogRecord, storedAt: number): void {
+    const id = record.prediction.id;
+    this.latest.set(id, { record, storedAt });
+    if (isTerminal(record.prediction)) setTimeout(() => this.latest.delete(id), 60_000).unref();
     for (const wake of this.waiters.get(id) ?? []) wake();
   }
 }

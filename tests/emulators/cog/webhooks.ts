@@ -5,8 +5,8 @@ import type { Scheduler } from '../replicate/clock.js';
  * crates/coglet/src/webhook.rs): `POST` of the state snapshot; `logs` at most once per 500 ms
  * (`COG_THROTTLE_RESPONSE_INTERVAL`; a throttled update is dropped, not delayed), `output` and
  * `start` never throttled and fire-and-forget; `completed` retried on 429/5xx and network errors
- * up to 12 times, 100 ms × 2^attempt apart (about 7 minutes in all). The throttle counts real time
- * scaled like everything else in the emulator.
+ * up to 12 times, 100 ms × 2^attempt apart (about 7 minutes in all, scaled like the emulator's
+ * clock). The `logs` throttle counts real time, as the real one does.
  */
 export class CogWebhooks {
   private lastSent = -Infinity;
@@ -21,7 +21,8 @@ export class CogWebhooks {
 
   send(event: 'start' | 'output' | 'logs', payload: Record<string, unknown>): void {
     if (this.dropped || !this.filter.has(event)) return;
-    if (event === 'logs' && performance.now() - this.lastSent < this.scheduler.realMs(0.5)) return;
+    // Real time, not emulated: a sped-up run would otherwise send a webhook per log line.
+    if (event === 'logs' && performance.now() - this.lastSent < 500) return;
     this.lastSent = performance.now();
     void this.post(payload).catch(() => undefined);
   }
