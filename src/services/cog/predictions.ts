@@ -30,6 +30,7 @@ export const isTerminal = (p: CogPrediction) => TERMINAL.has(p.status);
  */
 export class CogPredictions {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly chains = new Map<string, Promise<unknown>>();
   /** This process's latest news, ahead of the store by at most a second of log lines. */
   private readonly latest = new Map<string, { record: CogRecord; storedAt: number }>();
 
@@ -44,7 +45,20 @@ export class CogPredictions {
   }
 
   /** A webhook (or a re-PUT's answer). Never moves a prediction back from a terminal state. */
-  async update(prediction: CogPrediction): Promise<CogRecord | undefined> {
+  update(prediction: CogPrediction): Promise<CogRecord | undefined> {
+    // One at a time per prediction: a late `logs` webhook read before the `completed` one was
+    // written must not write its older state over it.
+    const previous = this.chains.get(prediction.id) ?? Promise.resolve();
+    const next = previous.then(() => this.apply(prediction));
+    const settled = next.catch(() => undefined);
+    this.chains.set(prediction.id, settled);
+    void settled.then(() => {
+      if (this.chains.get(prediction.id) === settled) this.chains.delete(prediction.id);
+    });
+    return next;
+  }
+
+  private async apply(prediction: CogPrediction): Promise<CogRecord | undefined> {
     const record = await this.get(prediction.id);
     if (!record) return undefined;
     if (isTerminal(record.prediction) && !isTerminal(prediction)) return record;
