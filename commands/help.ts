@@ -1,3 +1,4 @@
+import type { Config } from '../src/config.js';
 import { EmbedBuilder } from 'discord.js';
 import { loadDataset } from '../src/dataset/dataset.js';
 import { localeOf, t } from '../src/i18n/index.js';
@@ -31,7 +32,9 @@ export const help: SlashCommand = {
         ? t(locale, 'help.server.training', { status: t(locale, `training.state.${training.status}`), count: training.checkpoints.length })
         : t(locale, 'help.server.untrained'),
       active?.kind === 'checkpoint' ? t(locale, 'help.server.active', { step: active.checkpoint.step }) : t(locale, 'help.server.waiting'),
-      ctx.config.BUDGET_USD ? t(locale, 'help.server.gpu.budget', { ...gpu, budget: formatUsd(ctx.config.BUDGET_USD) }) : t(locale, 'help.server.gpu', gpu),
+      ctx.config.GPU_BACKEND === 'cog'
+        ? t(locale, 'help.server.gpu.own', { seconds: gpu.seconds, servers: ownGpuServers(ctx.config) })
+        : ctx.config.BUDGET_USD ? t(locale, 'help.server.gpu.budget', { ...gpu, budget: formatUsd(ctx.config.BUDGET_USD) }) : t(locale, 'help.server.gpu', gpu),
     ];
     const embed = new EmbedBuilder()
       .setTitle(t(locale, 'help.title'))
@@ -49,3 +52,9 @@ export const help: SlashCommand = {
     await respond(interaction, { embeds: [embed] });
   },
 };
+
+/** Where the class's own GPU is, as configured (hosts only: paths and tokens stay out of Discord). */
+function ownGpuServers(config: Config): string {
+  const hosts = [...(config.COG_GENERATOR_URL ?? []), ...(config.COG_TRAINER_URL ?? []), ...(config.COG_CAPTIONER_URL ?? [])].map((url) => new URL(url).host);
+  return [...new Set(hosts)].join(', ');
+}

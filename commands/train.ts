@@ -178,9 +178,10 @@ export const train: SlashCommand = {
 };
 
 async function requireTrainingConfigured(ctx: BotContext): Promise<void> {
-  if (!ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
+  // On the class's own GPU (GPU_BACKEND=cog) nothing is trained into a Replicate model.
+  if (ctx.config.GPU_BACKEND !== 'cog' && !ctx.config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured.training'));
   // A streaming run is a prediction: only the ladder's trainings make versions in a destination.
-  if (ctx.config.REPLICATE_TRAINER_MODE === 'ladder' && !ctx.config.REPLICATE_TRAINING_DESTINATION) {
+  if (ctx.config.GPU_BACKEND !== 'cog' && ctx.config.REPLICATE_TRAINER_MODE === 'ladder' && !ctx.config.REPLICATE_TRAINING_DESTINATION) {
     throw new UserError('training-not-configured', msg('error.training-not-configured'));
   }
   await ctx.services.models.require('training');

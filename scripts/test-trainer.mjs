@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs the trainer's Python tests (trainer/tests) as part of `npm test`, on any OS.
+// Runs the trainer's Python tests (trainer/tests) as part of `npm test`, on any OS. With
+// `--prepare` it only makes the environment: `npm test` does that first, because one of the
+// TypeScript end-to-end tests runs the real Cog server from it (tests/e2e/cog-real.test.ts).
 //
 // The tests need torch, diffusers and the rest pinned in trainer/requirements-test.txt. They live
 // in a virtual environment at trainer/.venv, made here on the first run and made again whenever
@@ -61,4 +63,6 @@ if (!(existsSync(venvPython) && existsSync(marker) && readFileSync(marker, 'utf8
   writeFileSync(marker, `${requirementsHash}\n`);
 }
 
-process.exit(run(venvPython, ['-m', 'pytest', ...process.argv.slice(2)]));
+const args = process.argv.slice(2);
+if (args[0] === '--prepare') process.exit(0);
+process.exit(run(venvPython, ['-m', 'pytest', ...args]));

@@ -29,11 +29,12 @@ import type { Generator } from './services/types.js';
 import { checkpointArchiveRoute } from './http/checkpoint-archive.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
-import { HttpServer } from './http/server.js';
+import { HttpServer, type Route } from './http/server.js';
+import { buildCogServices } from './services/cog/index.js';
 import { PREDICTION_WEBHOOK_QUERY, REPLICATE_WEBHOOK_PATH, replicateWebhookRoute } from './http/replicate-webhook.js';
 import { BullJobQueue } from './queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
-import { openStore } from './store/store.js';
+import { openStore, type Store } from './store/store.js';
 import { CheckpointArchives } from './training/checkpoint-archives.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 
@@ -79,6 +80,8 @@ export interface AppDependencies {
   predictionSafetyNetMs?: number;
   /** How trainings are polled and their status edited (tests against an accelerated emulator go faster). */
   training?: Partial<TrainingTiming>;
+  /** GPU_BACKEND=cog: how often a running prediction's server is checked for a restart. */
+  cogWatchEveryMs?: number;
 }
 
 export interface App {
@@ -99,7 +102,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     deps.log ??
     createLogger({
       level: config.LOG_LEVEL,
-      secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET],
+      secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET, config.COG_WEBHOOK_TOKEN],
     });
   for (const warning of configWarnings(config)) log.warn({ key: warning.key, value: warning.value }, warning.message);
   const store = await openStore(config.STORE_URL, { dataDir: config.DATA_DIR, log: log.child({ component: 'store' }) });
@@ -148,7 +151,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     deliveries,
     safetyNetMs: deps.predictionSafetyNetMs ?? PREDICTION_SAFETY_NET_MS,
   };
-  const built = buildServices(config, log, deps.fetch, deps.replicatePoll, predictionWebhooks);
+  const built = buildServices(config, log, deps.fetch, deps.replicatePoll, predictionWebhooks, store, deps.cogWatchEveryMs);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret, modelChecks, replicate } = built;
   const replier = new Replier(client, clock);
@@ -161,6 +164,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     models: services.models,
     replier,
     ...deps.generation,
+    // One picture per Cog server at a time: the queue's positions then count what really waits.
+    ...(built.cogGenerators ? { concurrency: built.cogGenerators } : {}),
     queue: shared.generationQueue,
   });
   await shared.opened();
@@ -207,6 +212,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
             // Replicate reaches kmplz's kept archives only through PUBLIC_URL: without it, nothing to serve.
             ...(config.PUBLIC_URL ? [checkpointArchiveRoute({ config, store })] : []),
+            ...built.routes,
           ],
           log.child({ component: 'http' }),
         );
@@ -341,7 +347,9 @@ function buildServices(
   fetchImpl: typeof fetch | undefined,
   poll: AppDependencies['replicatePoll'],
   webhooks: PredictionWebhooks | undefined,
-): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; replicate: ReturnType<typeof createReplicateClient> } {
+  store: Store,
+  cogWatchEveryMs?: number,
+): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; replicate: ReturnType<typeof createReplicateClient>; routes: Route[]; cogGenerators?: number } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
   const servicesLog = log.child({ component: 'services' });
   const versions = new VersionResolver(replicate);
@@ -361,11 +369,18 @@ function buildServices(
     log: servicesLog,
   });
   const hub = config.HF_TOKEN ? createHfHub({ token: config.HF_TOKEN, hubUrl: config.HF_HUB_URL, fetch: fetchImpl, log: servicesLog }) : undefined;
+  const webhookSecret = webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET);
+  if (config.GPU_BACKEND === 'cog') {
+    const cog = buildCogServices(config, { store, log: servicesLog.child({ backend: 'cog' }), fetch: fetchImpl, watchEveryMs: cogWatchEveryMs });
+    return {
+      services: { generator: cog.generator, captioner: cog.captioner ?? captioner, trainer: cog.trainer, models: cog.modelChecks, hub },
+      webhookSecret,
+      modelChecks: cog.modelChecks,
+      replicate,
+      routes: cog.routes,
+      cogGenerators: cog.generatorServers,
+    };
+  }
   const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }) });
-  return {
-    services: { generator, captioner, trainer, models: modelChecks, hub },
-    webhookSecret: webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET),
-    modelChecks,
-    replicate,
-  };
+  return { services: { generator, captioner, trainer, models: modelChecks, hub }, webhookSecret, modelChecks, replicate, routes: [] };
 }

@@ -39,6 +39,19 @@ const httpUrl = z
 
 const optionalHttpUrl = httpUrl.optional();
 
+/** A comma list of http(s) URLs: several Cog servers of one kind share its work. */
+const optionalUrlList = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const urls = value.split(',').map((url) => url.trim()).filter(Boolean);
+    if (urls.length && urls.every((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol))) return urls.map((url) => url.replace(/\/+$/, ''));
+    ctx.addIssue({ code: 'custom', message: 'a comma list of http(s) URLs' });
+    return z.NEVER;
+  });
+
 /** `owner/name` or `owner/name:version`: how Replicate names a model or one of its versions. */
 const modelRef = z
   .string()
@@ -119,6 +132,13 @@ const configSchema = z.object({
   // Unset: each model's own hardware price (src/money/prices.ts).
   GPU_PRICE_PER_SECOND: optionalNumber((n) => n > 0, 'a positive number (USD per GPU second)'),
   BUDGET_USD: optionalNumber((n) => n > 0, 'a positive number (USD per server per month)'),
+  // Own GPU (README "Run it on your own GPU"): Cog servers instead of Replicate.
+  GPU_BACKEND: z.enum(['replicate', 'cog'], { error: '"replicate" or "cog"' }).default('replicate'),
+  COG_GENERATOR_URL: optionalUrlList,
+  COG_CAPTIONER_URL: optionalUrlList,
+  COG_TRAINER_URL: optionalUrlList,
+  COG_CALLBACK_URL: optionalHttpUrl,
+  COG_WEBHOOK_TOKEN: z.string().trim().regex(/^[\w-]{16,128}$/, '16–128 letters, digits, _ or -').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
 
@@ -162,12 +182,33 @@ function crossKeyProblems(given: Record<string, string | undefined>): { key: str
   if (given.PUBLIC_URL && !given.HTTP_PORT) {
     problems.push({ key: 'HTTP_PORT', expected: 'required when PUBLIC_URL is set (webhooks are received on it)' });
   }
+  problems.push(...cogProblems(given));
   if (given.CAPTION_BACKEND?.trim() === 'hf' && !given.HF_TOKEN) {
     problems.push({ key: 'HF_TOKEN', expected: 'required when CAPTION_BACKEND=hf' });
   } else if (given.CAPTION_BACKEND?.trim() === 'hf' && !given.HF_CAPTION_ENDPOINT && !given.HF_TOKEN?.trim().startsWith('hf_')) {
     // The router picks the provider only for Hugging Face's own tokens; @huggingface/inference
     // refuses any other key there ("Cannot select auto-router when using non-Hugging Face API key").
     problems.push({ key: 'HF_TOKEN', expected: 'a Hugging Face token (hf_…) when captions go through Inference Providers (no HF_CAPTION_ENDPOINT)' });
+  }
+  return problems;
+}
+
+/** GPU_BACKEND=cog: where each model's servers are, and how they reach kmplz back. */
+function cogProblems(given: Record<string, string | undefined>): { key: string; expected: string }[] {
+  if (given.GPU_BACKEND?.trim() !== 'cog') return [];
+  const problems: { key: string; expected: string }[] = [];
+  const needed = ['COG_GENERATOR_URL', 'COG_TRAINER_URL', ...(given.CAPTION_BACKEND?.trim() === 'hf' ? [] : ['COG_CAPTIONER_URL'])];
+  for (const key of needed) if (!given[key]) problems.push({ key, expected: 'required when GPU_BACKEND=cog (a comma list of Cog server URLs)' });
+  if (!given.HTTP_PORT) problems.push({ key: 'HTTP_PORT', expected: 'required when GPU_BACKEND=cog (the Cog servers send their webhooks and uploads to it)' });
+  if (!given.COG_WEBHOOK_TOKEN) problems.push({ key: 'COG_WEBHOOK_TOKEN', expected: 'required when GPU_BACKEND=cog (the Cog containers run with WEBHOOK_AUTH_TOKEN set to it)' });
+  // One Cog container serves one model: a URL named for two kinds would fail one schema check.
+  const owner = new Map<string, string>();
+  for (const key of ['COG_GENERATOR_URL', 'COG_CAPTIONER_URL', 'COG_TRAINER_URL']) {
+    for (const url of (given[key] ?? '').split(',').map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean)) {
+      const other = owner.get(url);
+      if (other && other !== key) problems.push({ key, expected: `${url} is also in ${other}: one Cog server runs one model (run two containers on one GPU, each on its own port)` });
+      owner.set(url, key);
+    }
   }
   return problems;
 }

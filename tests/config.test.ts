@@ -127,3 +127,31 @@ describe('.env.example', () => {
     expect(() => parseConfig({ ...env, DISCORD_TOKEN: 'token' })).not.toThrow();
   });
 });
+
+describe('GPU_BACKEND=cog', () => {
+  const cog = { ...minimal, GPU_BACKEND: 'cog', COG_GENERATOR_URL: 'http://gpu:5001, http://gpu2:5001/', COG_CAPTIONER_URL: 'http://gpu:5002', COG_TRAINER_URL: 'http://gpu:5003', COG_WEBHOOK_TOKEN: 'a-token-of-16-chars', HTTP_PORT: '8080' };
+  const problems = (env: Record<string, string>) => {
+    try {
+      parseConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems.map((p) => p.key);
+    }
+  };
+
+  it('reads each kind as a list of server URLs, no Replicate key needed', () => {
+    const config = parseConfig(cog);
+    expect(config.COG_GENERATOR_URL).toEqual(['http://gpu:5001', 'http://gpu2:5001']);
+    expect(config.REPLICATE_API_TOKEN).toBeUndefined();
+  });
+
+  it('names every missing key: the servers, HTTP_PORT and the webhook token', () => {
+    expect(problems({ ...minimal, GPU_BACKEND: 'cog' }).sort()).toEqual(['COG_CAPTIONER_URL', 'COG_GENERATOR_URL', 'COG_TRAINER_URL', 'COG_WEBHOOK_TOKEN', 'HTTP_PORT']);
+    // With captions on Hugging Face no captioner server is needed.
+    expect(problems({ ...cog, COG_CAPTIONER_URL: '', CAPTION_BACKEND: 'hf', HF_TOKEN: 'hf_x' })).toEqual([]);
+  });
+
+  it('refuses one server under two kinds (a Cog server runs one model)', () => {
+    expect(problems({ ...cog, COG_CAPTIONER_URL: 'http://gpu:5001' })).toEqual(['COG_CAPTIONER_URL']);
+  });
+});

@@ -96,7 +96,7 @@ export class GenerationService {
    */
   async submit(job: GenerationJob): Promise<{ state: 'cached'; from: GenerationJob } | { state: 'accepted' }> {
     const { store, config, clock } = this.options;
-    if (!config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
+    if (config.GPU_BACKEND !== 'cog' && !config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
     await this.options.models?.require('generation');
     if (job.parameters.seedChosen) {
       const cachedId = await store.get<string>(jobKeys.cached(job.guildId, fingerprint(job.parameters)));
@@ -386,7 +386,7 @@ export class GenerationService {
     this.edits.report(jobId, async () => {
       const guildId = this.guildOf.get(jobId) ?? (await this.options.store.get<JobRef[]>(jobKeys.unfinished()))?.find((r) => r.jobId === jobId)?.guildId;
       const job = guildId && (await this.options.store.get<GenerationJob>(jobKeys.job(guildId, jobId)));
-      if (job && job.status === 'queued') await this.options.replier.edit(job.reply, { content: queuedText(position, job.locale), components: [cancelRow(job.id, job.locale)] });
+      if (job && job.status === 'queued') await this.options.replier.edit(job.reply, { content: queuedText(position, job.locale, this.options.config), components: [cancelRow(job.id, job.locale)] });
     });
   }
 
@@ -425,8 +425,10 @@ function isUnanswered(job: GenerationJob): boolean {
   return job.status === 'queued' || job.status === 'running' || (job.status === 'succeeded' && job.answered === false);
 }
 
-export function queuedText(position: number, locale: Locale = 'en'): string {
-  return position <= 1 ? t(locale, 'kmplz.queued.next') : t(locale, 'kmplz.queued', { position });
+export function queuedText(position: number, locale: Locale = 'en', config?: Pick<Config, 'GPU_BACKEND' | 'COG_GENERATOR_URL'>): string {
+  const text = position <= 1 ? t(locale, 'kmplz.queued.next') : t(locale, 'kmplz.queued', { position });
+  // On the class's own Cog servers each draws one picture at a time: the wait is theirs.
+  return config?.GPU_BACKEND === 'cog' ? `${text} ${t(locale, 'kmplz.queued.own-gpu', { servers: config.COG_GENERATOR_URL?.length ?? 1 })}` : text;
 }
 
 export function cancelRow(jobId: string, locale: Locale = 'en'): ActionRowBuilder<ButtonBuilder> {

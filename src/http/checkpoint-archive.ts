@@ -17,8 +17,7 @@ const NOT_FOUND: HttpResponse = { status: 404, body: { error: 'not found' } };
 export function checkpointArchiveRoute({ config, store }: { config: Config; store: Store }): Route {
   return {
     method: 'GET',
-    path: '/checkpoints/',
-    prefix: true,
+    path: '/checkpoints/*',
     async handle({ path, headers }) {
       const token = /^\/checkpoints\/([^/]+)\.tar$/.exec(path)?.[1];
       if (!token || !ARCHIVE_TOKEN.test(token)) return NOT_FOUND;

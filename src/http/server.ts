@@ -25,10 +25,9 @@ export interface HttpResponse {
 
 export interface Route {
   /** A GET route answers HEAD too (Node sends no body for a HEAD). */
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
+  /** Exact, or ending in `/*` for every path under it (`request.path` keeps the whole path); exact routes are looked up first. */
   path: string;
-  /** Matches every path under `path` (which ends with `/`); exact routes are looked up first. */
-  prefix?: boolean;
   /** Bodies above this are refused with 413 without being read further (default 1 MiB). */
   maxBodyBytes?: number;
   handle(request: HttpRequest): Promise<HttpResponse>;
@@ -78,17 +77,18 @@ export class HttpServer {
     await Promise.allSettled([...this.pending]);
   }
 
-  private route(method: string, pathname: string): Route | undefined {
-    return this.routes.get(`${method} ${pathname}`) ?? [...this.routes.values()].find((r) => r.prefix && r.method === method && pathname.startsWith(r.path));
+  private prefixRoute(method: string, path: string): Route | undefined {
+    return [...this.routes.values()].find((r) => r.method === method && r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -1)));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
-    const route = this.route(method === 'HEAD' ? 'GET' : method, url.pathname);
+    const routeMethod = method === 'HEAD' ? 'GET' : method;
+    const route = this.routes.get(`${routeMethod} ${url.pathname}`) ?? this.prefixRoute(routeMethod, url.pathname);
     try {
       if (!route) {
-        const known = [...this.routes.values()].some((r) => r.path === url.pathname || (r.prefix && url.pathname.startsWith(r.path)));
+        const known = [...this.routes.values()].some((r) => r.path === url.pathname || (r.path.endsWith('/*') && url.pathname.startsWith(r.path.slice(0, -1))));
         send(res, known ? { status: 405, body: { error: 'method not allowed' } } : { status: 404, body: { error: 'not found' } });
         req.resume();
         return;

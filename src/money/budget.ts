@@ -41,7 +41,8 @@ export async function spentThisMonth(store: Store, clock: Clock, guildId: string
 
 /** Refuses work whose estimate would take the server past `BUDGET_USD`, showing spent, cap and estimate. */
 export async function requireBudget(store: Store, config: Config, clock: Clock, guildId: string, estimateUsd: number): Promise<void> {
-  if (config.BUDGET_USD === undefined) return;
+  // On the class's own GPU nothing is billed, so there is no budget to keep.
+  if (config.BUDGET_USD === undefined || config.GPU_BACKEND === 'cog') return;
   const spent = await spentThisMonth(store, clock, guildId);
   if (spent.usd + estimateUsd <= config.BUDGET_USD) return;
   throw new UserError(

@@ -57,6 +57,9 @@ export function modelFor(config: Config, work: PaidWork): string {
 }
 
 export function priceOf(config: Config, work: PaidWork): Price {
+  // The class's own Cog servers (GPU_BACKEND=cog) cost nothing per second: GPU time is still counted.
+  // Captions through Hugging Face are billed there even then.
+  if (config.GPU_BACKEND === 'cog' && !(work === 'captioning' && config.CAPTION_BACKEND === 'hf')) return { usdPerSecond: 0 };
   if (config.GPU_PRICE_PER_SECOND !== undefined) return { usdPerSecond: config.GPU_PRICE_PER_SECOND };
   const hardware = MODEL_HARDWARE[modelFor(config, work)]?.hardware ?? UNLISTED_MODEL_HARDWARE;
   return { usdPerSecond: HARDWARE_PRICES[hardware], hardware };

@@ -227,6 +227,39 @@ describe('deploy/docker-compose.yml', () => {
   });
 });
 
+// --- docker-compose.gpu.yml (own GPU) ---------------------------------------------------------
+
+describe('deploy/docker-compose.gpu.yml', () => {
+  const text = read('deploy/docker-compose.gpu.yml');
+  const gpu = parseYaml(text) as { services: Record<string, ComposeService & { command?: string[]; deploy?: unknown }>; volumes: Record<string, unknown> };
+  const { bot, generator, captioner, trainer } = gpu.services;
+
+  it('starts the bot beside the three Cog servers, configured for them with real keys only', () => {
+    expect(Object.keys(gpu.services).sort()).toEqual(['bot', 'captioner', 'generator', 'trainer']);
+    expect(path.resolve(root, 'deploy', bot!.build!.context)).toBe(root);
+    expect(bot?.env_file?.map((file) => path.resolve(root, 'deploy', file))).toEqual([path.join(root, '.env')]);
+    const environment = bot?.environment ?? {};
+    for (const key of Object.keys(environment)) expect(configKeys).toContain(key);
+    expect(environment).toMatchObject({ GPU_BACKEND: 'cog', COG_GENERATOR_URL: 'http://generator:5000', COG_CAPTIONER_URL: 'http://captioner:5000', COG_TRAINER_URL: 'http://trainer:5000', COG_CALLBACK_URL: 'http://bot:8080', HTTP_PORT: '8080' });
+    expect(bot?.volumes).toContain('kmplz-data:/data');
+    expect(Object.keys(gpu.volumes)).toContain('kmplz-data');
+  });
+
+  it('runs the same model versions as on Replicate, and the trainer uploads to the bot with the shared token', () => {
+    expect(generator?.image).toBe('r8.im/stability-ai/sdxl@sha256:39ed52f2a78e934b3ba6e2a89f5b1c712de7dfea535525255b1aa35c5565e08b');
+    expect(captioner?.image).toBe('r8.im/salesforce/blip@sha256:2e1dddc8621f72155f24cf2e0adbde548458d3cab9f00c0139eea840d0ac4746');
+    expect(trainer?.command).toEqual(['python', '-m', 'cog.server.http', '--upload-url', 'http://bot:8080/cog/uploads/${COG_WEBHOOK_TOKEN:?set COG_WEBHOOK_TOKEN in .env}/']);
+    for (const service of [generator, captioner, trainer]) {
+      // coglet sends WEBHOOK_AUTH_TOKEN as a bearer token; the bot checks it against COG_WEBHOOK_TOKEN.
+      expect(service?.environment?.WEBHOOK_AUTH_TOKEN).toBe('${COG_WEBHOOK_TOKEN:?set COG_WEBHOOK_TOKEN in .env}');
+      expect(JSON.stringify(service?.deploy)).toContain('"capabilities":["gpu"]');
+      expect(service?.env_file).toBeUndefined();
+    }
+    // Only COG_WEBHOOK_TOKEN is interpolated: no other secret of .env reaches the model containers.
+    expect(new Set([...text.matchAll(/\$\{(\w+)/g)].map((m) => m[1]))).toEqual(new Set(['COG_WEBHOOK_TOKEN']));
+  });
+});
+
 // --- systemd unit ---------------------------------------------------------------------------
 
 function unitSections(text: string): Map<string, [string, string][]> {

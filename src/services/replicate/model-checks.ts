@@ -10,7 +10,7 @@ export type ModelFeature = 'generation' | 'training' | 'captioning';
 
 export interface CheckedModel {
   /** The configuration key that names the model: people are told which one to fix. */
-  key: 'REPLICATE_GENERATOR' | 'REPLICATE_TRAINER' | 'REPLICATE_CAPTIONER';
+  key: 'REPLICATE_GENERATOR' | 'REPLICATE_TRAINER' | 'REPLICATE_CAPTIONER' | 'COG_GENERATOR_URL' | 'COG_TRAINER_URL' | 'COG_CAPTIONER_URL';
   model: string;
   role: ModelRole;
   /** The features that need it (previews make training need the generator too). */
@@ -50,7 +50,8 @@ export interface ModelGate {
 export class ModelChecks implements ModelGate {
   private readonly results = new Map<CheckedModel, Promise<Message | undefined>>();
 
-  constructor(private readonly o: { versions: Pick<VersionResolver, 'resolve'>; models: readonly CheckedModel[]; log: Logger }) {}
+  /** `versions`: where a model's schema is read (Replicate's version, or a Cog server's `/openapi.json`). */
+  constructor(private readonly o: { versions: Pick<VersionResolver, 'resolve'> | { resolve(model: string): Promise<{ schema: unknown }> }; models: readonly CheckedModel[]; log: Logger }) {}
 
   /** Starts every check without waiting for any (the gateway login does not wait on Replicate). */
   checkAll(): void {

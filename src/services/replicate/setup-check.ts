@@ -13,7 +13,7 @@ export interface SetupProblem {
   message: string;
 }
 
-type SetupConfig = Pick<Config, 'REPLICATE_API_TOKEN' | 'REPLICATE_TRAINING_DESTINATION' | 'REPLICATE_TRAINER_MODE'>;
+type SetupConfig = Pick<Config, 'REPLICATE_API_TOKEN' | 'REPLICATE_TRAINING_DESTINATION' | 'REPLICATE_TRAINER_MODE' | 'GPU_BACKEND'>;
 
 /**
  * Asks Replicate who the token belongs to (`GET /account`) and, for the ladder, whether the
@@ -21,6 +21,8 @@ type SetupConfig = Pick<Config, 'REPLICATE_API_TOKEN' | 'REPLICATE_TRAINING_DEST
  * cannot find out is itself a problem to name.
  */
 export async function checkReplicateSetup(client: Replicate, config: SetupConfig): Promise<SetupProblem[]> {
+  // On the class's own GPU (GPU_BACKEND=cog) pictures and trainings need nothing of Replicate.
+  if (config.GPU_BACKEND === 'cog') return [];
   if (!config.REPLICATE_API_TOKEN) {
     return [
       {

@@ -608,7 +608,7 @@ export class ReplicateEmulator {
     body: { input: Record<string, unknown>; webhook?: string; webhook_events_filter?: WebhookEvent[]; destination?: string },
     schemaKey: InputKey,
   ): JobRecord {
-    const invalid = checkInput(version.schema, schemaKey, body.input);
+    const { invalid } = checkInput(version.schema, schemaKey, body.input);
     if (invalid.length > 0) {
       throw new HttpError(422, {
         title: 'Input validation failed',

@@ -70,14 +70,16 @@ function validatorFor(schema: OpenApiSchema, key: InputKey): ValidateFunction | 
  * 422 (these fields) when anything is wrong. Keys the schema does not name are dropped, not
  * refused: Cog strips unknown inputs silently (coglet `input_validation.rs` `strip_unknown`;
  * before it, pydantic v1's default `extra = ignore` on Cog's `BaseInput`). A `null` counts as
- * absent, as an optional Cog input with no default is `None` either way.
+ * absent, as an optional Cog input with no default is `None` either way. Returns the input as the
+ * model sees it (unknown keys dropped) beside the refusals.
  */
-export function checkInput(schema: OpenApiSchema | undefined, key: InputKey, input: Record<string, unknown>): InvalidField[] {
+export function checkInput(schema: OpenApiSchema | undefined, key: InputKey, input: Record<string, unknown>): { input: Record<string, unknown>; invalid: InvalidField[] } {
   const validate = schema && validatorFor(schema, key);
-  if (!schema || !validate) return [];
+  if (!schema || !validate) return { input, invalid: [] };
   const properties = schema.components.schemas[key]?.properties ?? {};
   const known = Object.fromEntries(Object.entries(input).filter(([name, value]) => name in properties && value !== null));
-  return validate(known) ? [] : (validate.errors ?? []).flatMap((error) => describe(error, known));
+  if (validate(known)) return { input: known, invalid: [] };
+  return { input: known, invalid: (validate.errors ?? []).flatMap((error) => describe(error, known)) };
 }
 
 function describe(error: ErrorObject, input: Record<string, unknown>): InvalidField[] {

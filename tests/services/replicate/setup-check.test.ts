@@ -14,7 +14,7 @@ afterEach(() => expect(emulator.specErrors).toEqual([]));
 
 function check(token: string | undefined, destination: string | undefined, baseUrl = emulator.baseUrl, mode: 'ladder' | 'streaming' = 'ladder') {
   const client = createReplicateClient({ token: token ?? '', baseUrl });
-  return checkReplicateSetup(client, { REPLICATE_API_TOKEN: token, REPLICATE_TRAINING_DESTINATION: destination, REPLICATE_TRAINER_MODE: mode });
+  return checkReplicateSetup(client, { REPLICATE_API_TOKEN: token, REPLICATE_TRAINING_DESTINATION: destination, REPLICATE_TRAINER_MODE: mode, GPU_BACKEND: 'replicate' });
 }
 
 describe('checking the Replicate setup at start', () => {
