@@ -19,6 +19,12 @@ export interface Cluster {
    * from a process that died after acknowledging says so: the answer then edits that reply.
    */
   claimInteraction(interactionId: string): Promise<InteractionClaim | undefined>;
+  /**
+   * Whether this process holds the claim on the interaction: after a takeover, Discord may say
+   * the interaction was already acknowledged — by the claimer that died before it could record
+   * that — and the holder then answers by editing that reply instead of giving up.
+   */
+  holds(interactionId: string): Promise<boolean>;
   /** The claimer acknowledged the interaction; it is still handling it. */
   acknowledged(interactionId: string): Promise<void>;
   /** The claimer is done with the interaction (its work is handed to the queue, or answered). */
@@ -56,6 +62,7 @@ export function soloCluster(bootId = newBootId()): Cluster {
   return {
     bootId,
     claimInteraction: async () => ({ acknowledged: false }),
+    holds: async () => true,
     acknowledged: async () => undefined,
     handled: async () => undefined,
     isAlive: async (id) => id === bootId,
@@ -189,6 +196,10 @@ export async function redisCluster(options: RedisClusterOptions): Promise<Cluste
         return { acknowledged };
       }
       return undefined;
+    },
+    async holds(interactionId) {
+      const holder = await redis.get(claimKey(interactionId));
+      return holder === bootId || holder === ACKED + bootId;
     },
     async acknowledged(interactionId) {
       await redis.set(claimKey(interactionId), ACKED + bootId, 'PX', CLAIM_TTL_MS);

@@ -28,7 +28,7 @@ export class Dispatcher {
   constructor(
     commands: readonly SlashCommand[],
     private readonly ctx: BotContext,
-    private readonly cluster: Pick<Cluster, 'claimInteraction' | 'acknowledged' | 'handled' | 'othersAlive'>,
+    private readonly cluster: Pick<Cluster, 'claimInteraction' | 'holds' | 'acknowledged' | 'handled' | 'othersAlive'>,
     private readonly events: DispatcherEvents = {},
   ) {
     this.commands = new Map(commands.map((command) => [command.data.name, command]));
@@ -82,7 +82,15 @@ export class Dispatcher {
     const acknowledgeAs = async (mode: DeferMode | 'update' | undefined) => {
       if (mode && mode !== 'none') {
         if (claim.acknowledged) assumeAcknowledged(interaction, mode);
-        else await acknowledge(interaction, mode);
+        else {
+          await acknowledge(interaction, mode).catch(async (error: unknown) => {
+            // Taken over from a claimer that acknowledged with Discord and died before it could
+            // say so in Redis: still this process's to answer, by editing that reply.
+            if (!(isAlreadyAcknowledged(error) && (await this.cluster.holds(interaction.id)))) throw error;
+            log.warn('the claimer this process took over from had acknowledged already: answering in its reply');
+            assumeAcknowledged(interaction, mode);
+          });
+        }
       }
       this.acknowledged(interaction, started);
     };
@@ -148,7 +156,7 @@ export class Dispatcher {
   }
 
   private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger): Promise<void> {
-    if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged) {
+    if (isAlreadyAcknowledged(error)) {
       // Another process took it over (this one was slow to acknowledge) and answered first.
       log.info('another process answered this interaction first');
       return;
@@ -178,4 +186,8 @@ function kindOf(interaction: Interaction): string {
   if (interaction.isButton()) return 'button';
   if (interaction.isModalSubmit()) return 'modal';
   return 'other';
+}
+
+function isAlreadyAcknowledged(error: unknown): boolean {
+  return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.InteractionHasAlreadyBeenAcknowledged;
 }

@@ -64,6 +64,22 @@ describe.skipIf(!redis)('redisCluster: two processes on one Redis', () => {
     expect(takeovers.filter(Boolean)).toEqual([{ acknowledged: false }]);
   });
 
+  it('after taking over a claim, the new claimer holds it and the one it replaced does not', async () => {
+    const [a, b] = [await join(), await join()];
+    expect(await a.claimInteraction('203')).toEqual({ acknowledged: false });
+    expect(await a.holds('203')).toBe(true);
+    // a dies before recording its acknowledgement (Discord may have it anyway): b takes over and
+    // holds the claim, so a "already acknowledged" from Discord is b's to answer in that reply.
+    await a.close();
+    opened.splice(opened.indexOf(a), 1);
+    expect(await b.claimInteraction('203')).toEqual({ acknowledged: false });
+    expect(await b.holds('203')).toBe(true);
+    await b.acknowledged('203');
+    expect(await b.holds('203')).toBe(true);
+    await b.handled('203');
+    expect(await b.holds('203')).toBe(false);
+  });
+
   it('a claimer that dies after acknowledging, before it was done, is replaced by one that edits its reply', async () => {
     const [a, b] = [await join(), await join()];
     expect(await a.claimInteraction('202')).toEqual({ acknowledged: false });
