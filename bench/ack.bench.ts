@@ -8,7 +8,7 @@ import { startTestBot } from '../tests/support/bot.js';
 import { startBotProcess } from '../tests/support/bot-process.js';
 import { seedDataset, seedTraining } from '../tests/support/fixtures.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-training.js';
-import { kmplzBurst, percentile, timeInsideGenerator, warmUp, withSeededEmulators } from './support.js';
+import { kmplzBurst, percentile, timeInsideGenerator, toPerf, warmUp, withSeededEmulators } from './support.js';
 import { round1 } from './tools.js';
 
 /**
@@ -99,9 +99,4 @@ async function burstInProcess(): Promise<Record<string, number>> {
     await discord.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-/** Wall-clock ms (Date.now) → performance.now() timeline. */
-function toPerf(epochMs: number): number {
-  return epochMs - (Date.now() - performance.now());
 }

@@ -8,7 +8,7 @@ import { startTestBot } from '../tests/support/bot.js';
 import { seedDataset, seedTraining } from '../tests/support/fixtures.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-training.js';
 import { freePort } from '../tests/training/e2e-helpers.js';
-import { percentile, timeInsideGenerator, warmUp } from './support.js';
+import { percentile, timeInsideGenerator, toPerf, warmUp } from './support.js';
 import { round1 } from './tools.js';
 
 /**
@@ -148,9 +148,4 @@ async function burst(webhooks: boolean): Promise<Record<string, number>> {
     await discord.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-/** Wall-clock ms (Date.now) → performance.now() timeline. */
-function toPerf(epochMs: number): number {
-  return epochMs - (Date.now() - performance.now());
 }

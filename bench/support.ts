@@ -206,3 +206,8 @@ export function timeInsideGenerator(): { insideGenerator: Map<string, { started:
   });
   return { insideGenerator, timed };
 }
+
+/** Wall-clock ms (Date.now) → performance.now() timeline. */
+export function toPerf(epochMs: number): number {
+  return epochMs - (Date.now() - performance.now());
+}
