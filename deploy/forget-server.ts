@@ -1,11 +1,7 @@
-import { ConfigError } from '../src/config.js';
+import { ConfigError, loadDotEnv } from '../src/config.js';
 import { runForget } from './forget.js';
 
-try {
-  process.loadEnvFile('.env');
-} catch (error) {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-}
+loadDotEnv();
 try {
   console.log(await runForget(process.argv.slice(2), process.env));
 } catch (error) {

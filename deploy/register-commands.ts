@@ -1,6 +1,6 @@
 import { REST, Routes, type RESTGetCurrentApplicationResult } from 'discord.js';
 import { commandDefinitions } from '../commands/index.js';
-import { ConfigError, parseConfig } from '../src/config.js';
+import { ConfigError, loadDotEnv, parseConfig } from '../src/config.js';
 import { describePlan, registerCommands } from './registration.js';
 
 /**
@@ -9,11 +9,7 @@ import { describePlan, registerCommands } from './registration.js';
  */
 
 const dryRun = process.argv.includes('--dry-run');
-try {
-  process.loadEnvFile('.env');
-} catch (error) {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-}
+loadDotEnv();
 
 try {
   const config = parseConfig(process.env);

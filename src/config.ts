@@ -158,6 +158,19 @@ export class ConfigError extends Error {
 /** Every configuration key: the public ones (docs/contract.md) in their order, then kmplz's own. */
 export const configKeys = Object.keys(configSchema.shape) as (keyof z.input<typeof configSchema>)[];
 
+/**
+ * Adds `.env` of the working directory to `process.env` (keys already set win). No `.env` is
+ * fine: the environment alone may carry the configuration (containers, systemd). The bot and the
+ * npm scripts read their configuration the same way.
+ */
+export function loadDotEnv(): void {
+  try {
+    process.loadEnvFile('.env');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 export function parseConfig(env: Record<string, string | undefined>): Config {
   // An empty value (as in a copied .env.example) means "not set", so the default applies.
   const given = Object.fromEntries(

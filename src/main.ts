@@ -1,17 +1,12 @@
 import { createApp, type App } from './app.js';
 import { inviteUrl } from './interactions/bot-permissions.js';
-import { ConfigError, parseConfig, type Config } from './config.js';
+import { ConfigError, loadDotEnv, parseConfig, type Config } from './config.js';
 import { explainStartFailure } from './startup-failure.js';
 
 /** The entry point: read the configuration, start the bot, stop it cleanly on SIGINT/SIGTERM. */
 
 function readConfig(): Config {
-  try {
-    process.loadEnvFile('.env');
-  } catch (error) {
-    // No .env is fine: the environment alone may carry the configuration (containers, systemd).
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  loadDotEnv();
   return parseConfig(process.env);
 }
 
