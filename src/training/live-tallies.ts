@@ -50,24 +50,28 @@ export class LiveTallies {
     this.edits.close();
   }
 
-  private async edit(ref: TrainingRef, step: number, threadId: string, messageId: string): Promise<void> {
+  private edit(ref: TrainingRef, step: number, threadId: string, messageId: string): Promise<void> {
+    return this.rewrite(ref, threadId, messageId, (content, record) => ({ content: rewritePreview(content, record, step, this.o.triggerWord) }));
+  }
+
+  private editFinal(ref: TrainingRef, threadId: string, messageId: string): Promise<void> {
+    return this.rewrite(ref, threadId, messageId, (content, record) => ({ content: rewriteFinal(content, record), components: finalComponents(record) }));
+  }
+
+  /** Rewrites one of the thread's messages from the training's record, when its text changes. */
+  private async rewrite(
+    ref: TrainingRef,
+    threadId: string,
+    messageId: string,
+    rewritten: (content: string, record: TrainingRecord) => { content: string; components?: ReturnType<typeof finalComponents> },
+  ): Promise<void> {
     const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
     if (!record) return;
     const channel = await this.o.client.channels.fetch(threadId);
     if (!channel?.isTextBased()) return;
     // Forced: the cached copy can be older than the last edit.
     const message = await channel.messages.fetch({ message: messageId, cache: false, force: true });
-    const content = rewritePreview(message.content, record, step, this.o.triggerWord);
-    if (content !== message.content) await channel.messages.edit(messageId, { content });
-  }
-
-  private async editFinal(ref: TrainingRef, threadId: string, messageId: string): Promise<void> {
-    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
-    if (!record) return;
-    const channel = await this.o.client.channels.fetch(threadId);
-    if (!channel?.isTextBased()) return;
-    const message = await channel.messages.fetch({ message: messageId, cache: false, force: true });
-    const content = rewriteFinal(message.content, record);
-    if (content !== message.content) await channel.messages.edit(messageId, { content, components: finalComponents(record) });
+    const edit = rewritten(message.content, record);
+    if (edit.content !== message.content) await channel.messages.edit(messageId, edit);
   }
 }
