@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type TrainingRecord } from '../../src/training/records.js';
 import { CogEmulator } from '../emulators/cog/index.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
-import type { ModelContext } from '../emulators/replicate/jobs.js';
+import { slowedFromStep } from '../emulators/replicate/jobs.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, drawing, seedDataset } from '../support/fixtures.js';
 import { buttonOf, freePort, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
@@ -51,18 +51,7 @@ beforeAll(async () => {
     model: 'trainer',
     webhookAuthToken: TOKEN,
     uploadUrl: `http://127.0.0.1:${port}/cog/uploads/${TOKEN}/`,
-    wrap: (handler) => (input, ctl) => {
-      let step = 0;
-      const paced: ModelContext = {
-        ...ctl,
-        progress: (n, total, elapsed, description) => {
-          step = n;
-          ctl.progress(n, total, elapsed, description);
-        },
-        sleep: (seconds) => ctl.sleep(step >= slowFrom ? seconds * 200 : seconds),
-      };
-      return handler(input, paced);
-    },
+    wrap: (handler) => (input, ctl) => handler(input, slowedFromStep(ctl, () => slowFrom, 200)),
   });
   const { mkdtemp } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');

@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type JobRecord, type ModelContext, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { startReplicateEmulator, type JobRecord, type ReplicateEmulator } from '../emulators/replicate/index.js';
+import { slowedFromStep } from '../emulators/replicate/jobs.js';
 import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
 import { streamingTrainer } from '../emulators/replicate/trainers.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
@@ -25,18 +26,7 @@ beforeAll(async () => {
   discord = await startDiscordEmulator();
   replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
   const streaming = streamingTrainer(DEFAULT_TIMING);
-  replicate.onPrediction(replicate.refs.streamingTrainer, (input, ctl) => {
-    let step = 0;
-    const paced: ModelContext = {
-      ...ctl,
-      progress: (n, total, elapsed, description) => {
-        step = n;
-        ctl.progress(n, total, elapsed, description);
-      },
-      sleep: (seconds) => ctl.sleep(step >= slowFrom ? seconds * 100 : seconds),
-    };
-    return streaming(input, paced);
-  });
+  replicate.onPrediction(replicate.refs.streamingTrainer, (input, ctl) => streaming(input, slowedFromStep(ctl, () => slowFrom, 100)));
   bot = await startTestBot(
     { discord, replicate },
     {

@@ -134,6 +134,23 @@ export interface ModelContext {
   uploadedFile(url: string): StoredFile | undefined;
 }
 
+/**
+ * The same model context, with its emulated work `factor` times slower from the step `slowFrom()`
+ * names on (read at each sleep, so a test can change it between runs): a run a test wants to stop
+ * or restart mid-way is still going when it does.
+ */
+export function slowedFromStep(ctl: ModelContext, slowFrom: () => number, factor: number): ModelContext {
+  let step = 0;
+  return {
+    ...ctl,
+    progress: (n, total, elapsed, description) => {
+      step = n;
+      ctl.progress(n, total, elapsed, description);
+    },
+    sleep: (seconds) => ctl.sleep(step >= slowFrom() ? seconds * factor : seconds),
+  };
+}
+
 /** A model's behaviour: returns the output, or throws to fail the job with the error's message. */
 export type ModelHandler = (input: Record<string, unknown>, ctl: ModelContext) => unknown;
 
