@@ -84,10 +84,19 @@ export class Dispatcher {
         if (claim.acknowledged) assumeAcknowledged(interaction, mode);
         else {
           await acknowledge(interaction, mode).catch(async (error: unknown) => {
+            if (!isAlreadyAcknowledged(error)) throw error;
             // Taken over from a claimer that acknowledged with Discord and died before it could
             // say so in Redis: still this process's to answer, by editing that reply.
-            if (!(isAlreadyAcknowledged(error) && (await this.cluster.holds(interaction.id)))) throw error;
-            log.warn('the claimer this process took over from had acknowledged already: answering in its reply');
+            if (await this.cluster.holds(interaction.id)) {
+              log.warn('the claimer this process took over from had acknowledged already: answering in its reply');
+              assumeAcknowledged(interaction, mode);
+              return;
+            }
+            // The claimer was only slow, acknowledged after all and holds the claim again: stand
+            // by as any other process does, and answer in its reply should it die before it is done.
+            const again = await this.cluster.claimInteraction(interaction.id);
+            if (!again) throw error;
+            log.warn('the claimer this process stood by for died after acknowledging: answering in its reply');
             assumeAcknowledged(interaction, mode);
           });
         }
