@@ -1,43 +1,20 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type MessageCreateOptions } from 'discord.js';
 import { t, type Locale } from '../i18n/index.js';
-import { customId } from '../interactions/command.js';
 import { formatUsd } from '../money/budget.js';
+import type { TrainingPrices } from '../training/plan.js';
+import { estimateEta } from '../training/progress.js';
+import type { TrainingRecord } from '../training/records.js';
+import { gpuSecondsSoFar, isTerminalRun, leadingRun } from '../training/run-state.js';
 import { isHidden } from '../voting/blind.js';
 import { votingPhase } from '../voting/window.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
-import { estimateEta } from './progress.js';
-import type { TrainingPrices } from './plan.js';
-import type { TrainingRecord, TrainingRunRecord } from './records.js';
+import { cancelId, closeVotingId, votesId } from './training-ids.js';
 
 /**
  * The training's status message, one per thread, edited as it goes: bar, step / total, ETA,
  * elapsed time, cost so far, and where every checkpoint stands. Rendered from the stored record
  * alone, so any run of the bot renders the same message.
  */
-
-export const isTerminalRun = (run: Pick<TrainingRunRecord, 'status'>): boolean =>
-  run.status === 'succeeded' || run.status === 'failed' || run.status === 'canceled';
-
-/** GPU seconds so far: finished runs by their metrics, running ones by the time since they started, and the previews. */
-export function gpuSecondsSoFar(training: TrainingRecord, now: number): { seconds: number; exact: boolean; previewSeconds: number } {
-  const previewSeconds = training.previewGpuSeconds ?? 0;
-  let seconds = previewSeconds;
-  let exact = true;
-  for (const run of training.runs ?? []) {
-    if (run.gpuSeconds !== undefined) seconds += run.gpuSeconds;
-    else if (run.startedAt !== undefined && !isTerminalRun(run)) {
-      seconds += Math.max(0, now - run.startedAt) / 1000;
-      exact = false;
-    }
-  }
-  return { seconds, exact, previewSeconds };
-}
-
-/** The run whose bar stands for the training: the longest one still going, else the longest. */
-function leadingRun(training: TrainingRecord): TrainingRunRecord | undefined {
-  const runs = [...(training.runs ?? [])].sort((a, b) => b.steps - a.steps);
-  return runs.find((run) => !isTerminalRun(run)) ?? runs[0];
-}
 
 export function formatDuration(seconds: number, locale: Locale = 'en'): string {
   const s = Math.max(0, Math.round(seconds));
@@ -105,13 +82,6 @@ export function renderStatus(training: TrainingRecord, { now, triggerWord, price
       : [];
   return { content: lines.join('\n'), components };
 }
-
-export const cancelId = (trainingId: string) => customId('train', 'cancel', trainingId);
-export const voteId = (trainingId: string, step: number) => customId('train', 'vote', trainingId, step);
-export const stopId = (trainingId: string, step: number) => customId('train', 'stop', trainingId, step);
-/** `where` makes each message's button unique: post-once recognises its message by it. */
-export const votesId = (trainingId: string, where: 'announcement' | 'final' | 'result') => customId('train', 'votes', trainingId, where);
-export const closeVotingId = (trainingId: string) => customId('train', 'close', trainingId);
 
 export function votesButton(trainingId: string, where: 'announcement' | 'final' | 'result', locale: Locale): ButtonBuilder {
   return new ButtonBuilder().setCustomId(votesId(trainingId, where)).setEmoji('📊').setLabel(t(locale, 'training.button.votes')).setStyle(ButtonStyle.Secondary);
