@@ -5,14 +5,13 @@ import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
-import { loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
+import type { ActiveCheckpoint, TrainingRecord } from '../src/training/records.js';
 import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
 import { loadDrawing } from '../src/voting/drawing.js';
 import { pickCloses, votingPhase } from '../src/voting/window.js';
 import { checkpointsDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
-import { keys } from '../src/store/keys.js';
 
 /** `/checkpoints [use:<step>]`: every checkpoint of the last training, its votes, and the one `/kmplz` uses. */
 export const checkpoints: SlashCommand = {
@@ -25,7 +24,7 @@ export const checkpoints: SlashCommand = {
       await overrideVote(interaction, ctx, guildId, use);
       return;
     }
-    const training = await loadLastTraining(ctx.store, guildId);
+    const training = await ctx.training.repository.last(guildId);
     const locale = localeOf(interaction);
     if (!training || training.checkpoints.length === 0) {
       // A training that failed before its first checkpoint may have had nowhere to say why (its thread never opened).
@@ -33,7 +32,7 @@ export const checkpoints: SlashCommand = {
       await respond(interaction, { content: failed ?? t(locale, training?.status === 'running' ? 'checkpoints.running' : 'checkpoints.none') });
       return;
     }
-    const drawing = await loadDrawing(ctx.store, guildId);
+    const drawing = await loadDrawing(ctx.training.repository, guildId);
     await respond(interaction, { embeds: [describeCheckpoints(training, drawing?.kind === 'checkpoint' ? drawing.active : undefined, locale, ctx.config.HF_HUB_URL)] });
   },
   autocomplete: stepChoices,
@@ -41,17 +40,15 @@ export const checkpoints: SlashCommand = {
 
 async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, step: number): Promise<void> {
   requireTrainer(interaction, ctx.config);
-  const training = await loadLastTraining(ctx.store, guildId);
+  const training = await ctx.training.repository.last(guildId);
   const checkpoint = training?.checkpoints.find((c) => c.step === step);
   if (!training || !checkpoint) {
     const available = training?.checkpoints.map((c) => c.step).join(', ');
     throw new UserError('unknown-checkpoint', available ? msg('error.unknown-checkpoint.available', { step, available }) : msg('error.unknown-checkpoint.none'));
   }
-  await ctx.store.update<TrainingRecord>(keys.training(guildId, training.id), (current) =>
-    current ? { ...current, override: { step, by: interaction.user.id } } : current,
-  );
+  await ctx.training.repository.updateIfPresent({ guildId, trainingId: training.id }, (current) => ({ ...current, override: { step, by: interaction.user.id } }));
   const active: ActiveCheckpoint = { trainingId: training.id, step, chosenBy: 'trainer' };
-  await ctx.store.set(keys.activeCheckpoint(guildId), active);
+  await ctx.training.repository.setActiveCheckpoint(guildId, active);
   ctx.log.info({ trainingId: training.id, step }, 'trainer picked the checkpoint');
   // A blind vote, one with a deadline or one open after the end ends with the pick: steps revealed, result in the thread.
   if (pickCloses(training)) await ctx.training.closeVoting({ guildId, trainingId: training.id });

@@ -6,7 +6,6 @@ import { GENERATION_BOUNDS, GENERATION_DEFAULTS, preparePrompt } from '../src/ge
 import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
-import { loadLastTraining } from '../src/training/records.js';
 import { compareDefinition } from './definitions.js';
 import { chooseCheckpoint, startJob } from './shared/jobs.js';
 
@@ -28,7 +27,7 @@ export const compare: SlashCommand = {
     const values = parseValues(interaction.options.getString('values', true), axis);
     const checkpoint = await chooseCheckpoint(ctx, guildId, undefined);
     if (axis === 'checkpoint') {
-      const training = await loadLastTraining(ctx.store, guildId);
+      const training = await ctx.training.repository.last(guildId);
       const steps = new Set(training?.checkpoints.map((c) => c.step));
       const missing = values.filter((v) => !steps.has(v));
       if (missing.length) {

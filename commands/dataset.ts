@@ -107,7 +107,7 @@ async function askToClear(interaction: ChatInputCommandInteraction, ctx: BotCont
 
 /** A running training writes previews and records as it goes: everything is removed once it is over. */
 async function refuseWhileTraining(ctx: BotContext, guildId: string): Promise<void> {
-  if (await ctx.store.get(keys.running(guildId))) throw new UserError('training-running', msg('error.forget-while-training'));
+  if (await ctx.training.repository.isClaimed(guildId)) throw new UserError('training-running', msg('error.forget-while-training'));
 }
 
 async function add(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {

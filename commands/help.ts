@@ -6,7 +6,6 @@ import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, spentThisMonth } from '../src/money/budget.js';
-import { loadLastTraining } from '../src/training/records.js';
 import { loadDrawing } from '../src/voting/drawing.js';
 import { helpDefinition } from './definitions.js';
 
@@ -18,8 +17,8 @@ export const help: SlashCommand = {
     const guildId = requireGuildId(interaction);
     const [{ images }, training, active, spent] = await Promise.all([
       loadDataset(ctx.store, guildId),
-      loadLastTraining(ctx.store, guildId),
-      loadDrawing(ctx.store, guildId),
+      ctx.training.repository.last(guildId),
+      loadDrawing(ctx.training.repository, guildId),
       spentThisMonth(ctx.store, ctx.clock, guildId),
     ]);
     const captioned = images.filter((image) => image.caption).length;

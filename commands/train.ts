@@ -13,9 +13,10 @@ import { formatUsd, requireBudget, spentThisMonth } from '../src/money/budget.js
 import { captionMissing } from '../src/captioning/captions.js';
 import { trainingItems } from '../src/training/dataset-export.js';
 import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/training/plan.js';
-import { type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
-import { describeCost, formatDuration } from '../src/training/status.js';
-import { estimateFor, runningAlready, trainingPrices } from '../src/training/supervisor.js';
+import type { TrainingDraft } from '../src/training/records.js';
+import { describeCost, formatDuration } from '../src/views/training-status.js';
+import { estimateFor, trainingPrices } from '../src/training/estimate.js';
+import { runningAlready } from '../src/training/refusals.js';
 import { usdPerSecond } from '../src/money/prices.js';
 import { requireTriggerOutsideWords } from '../src/training/trigger-words.js';
 import { checkpointName, isHidden, shownOrder } from '../src/voting/blind.js';
@@ -24,7 +25,6 @@ import { DEFAULT_VOTE_MINUTES, votingPhase } from '../src/voting/window.js';
 import { addAttachments } from './shared/dataset-add.js';
 import { bounds, trainDefinition } from './definitions.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
-import { keys } from '../src/store/keys.js';
 
 /** A confirmation nobody answers is forgotten after an hour. */
 const DRAFT_TTL_MS = 60 * 60_000;
@@ -70,7 +70,7 @@ export const train: SlashCommand = {
       locale,
     };
     const view = await confirmation(ctx, draft, added);
-    await ctx.store.set(keys.draft(guildId, draft.id), draft, DRAFT_TTL_MS);
+    await ctx.training.repository.saveDraft(draft, DRAFT_TTL_MS);
     await respond(interaction, view);
   },
   components: {
@@ -100,7 +100,7 @@ export const train: SlashCommand = {
       async execute(interaction, [trainingId], ctx) {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
-        if (trainingId) await ctx.store.delete(keys.draft(guildId, trainingId));
+        if (trainingId) await ctx.training.repository.deleteDraft(guildId, trainingId);
         await interaction.editReply({ content: t(localeOf(interaction), 'train.discarded'), embeds: [], components: [] });
       },
     },
@@ -159,7 +159,7 @@ export const train: SlashCommand = {
       async execute(interaction, [trainingId], ctx) {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
-        const training = trainingId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId)) : undefined;
+        const training = trainingId ? await ctx.training.repository.load({ guildId, trainingId }) : undefined;
         if (!training) throw new UserError('unknown-training', msg('error.unknown-training'));
         const phase = votingPhase(training);
         if (phase === 'training') throw new UserError('voting-still-training', msg('error.voting-still-training'));
@@ -204,15 +204,14 @@ function checkOptions(steps: number, every: number, voteMinutes: number | null, 
 }
 
 async function refuseWhileRunning(ctx: BotContext, guildId: string): Promise<void> {
-  const runningId = await ctx.store.get<string>(keys.running(guildId));
-  const running = runningId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, runningId)) : undefined;
-  if (running?.status === 'running') throw runningAlready(running);
+  const running = await ctx.training.repository.running(guildId);
+  if (running) throw runningAlready(running);
 }
 
 async function loadDraft(ctx: BotContext, guildId: string, trainingId: string | undefined): Promise<TrainingDraft> {
-  const draft = trainingId ? await ctx.store.get<TrainingDraft>(keys.draft(guildId, trainingId)) : undefined;
+  const draft = trainingId ? await ctx.training.repository.draft(guildId, trainingId) : undefined;
   if (draft) return draft;
-  const started = trainingId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId)) : undefined;
+  const started = trainingId ? await ctx.training.repository.load({ guildId, trainingId }) : undefined;
   if (started) throw new UserError('already-started', started.threadId ? msg('error.already-started.thread', { thread: started.threadId }) : msg('error.already-started'));
   throw new UserError('draft-expired', msg('error.draft-expired'));
 }
@@ -271,7 +270,7 @@ async function confirmation(ctx: BotContext, draft: TrainingDraft, added?: AddRe
 }
 
 async function showVotes(interaction: ComponentInteraction, ctx: BotContext, guildId: string, trainingId: string): Promise<void> {
-  const training = await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId));
+  const training = await ctx.training.repository.load({ guildId, trainingId });
   if (!training) throw new UserError('unknown-training', msg('error.unknown-training'));
   const locale = localeOf(interaction);
   if (training.checkpoints.length === 0) {

@@ -3,7 +3,6 @@ import { localeOf, msg } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
-import { loadLastTraining } from '../src/training/records.js';
 import { isHidden } from '../src/voting/blind.js';
 import { describeVote, recordVote } from '../src/voting/votes.js';
 import { voteDefinition } from './definitions.js';
@@ -15,7 +14,7 @@ export const vote: SlashCommand = {
   defer: () => 'ephemeral',
   async execute(interaction, ctx) {
     const guildId = requireGuildId(interaction);
-    const training = await loadLastTraining(ctx.store, guildId);
+    const training = await ctx.training.repository.last(guildId);
     if (!training) throw new UserError('no-training', msg('error.no-training'));
     // Blind: the letters are on the buttons only; a step typed here would be a vote on a number.
     if (isHidden(training)) {

@@ -36,7 +36,12 @@ import { BullJobQueue } from './queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
 import { openStore, type Store } from './store/store.js';
 import { CheckpointArchives } from './training/checkpoint-archives.js';
+import { DiscordThreadChannel } from './training/discord-thread.js';
+import { trainingPrices } from './training/estimate.js';
+import { StoreTrainingRepository } from './training/repository.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
+import { BotEventBus } from './events.js';
+import { trainingViews } from './views/training.js';
 
 /**
  * With webhooks, how long a prediction goes without a delivery before it is polled anyway. A lost
@@ -169,12 +174,24 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     queue: shared.generationQueue,
   });
   await shared.opened();
-  const archives = new CheckpointArchives({ config, store, log: log.child({ component: 'archives' }), fetch: deps.fetch });
+  const events = new BotEventBus((error, name) => log.warn({ err: error, event: name }, 'an event listener threw'));
+  // Training records are read and written only through this (src/training/repository.ts).
+  const trainings = new StoreTrainingRepository(store);
+  const archives = new CheckpointArchives({ config, repository: trainings, log: log.child({ component: 'archives' }), fetch: deps.fetch });
   const training = new TrainingSupervisor({
+    repository: trainings,
     store,
+    events,
+    channel: new DiscordThreadChannel({
+      client,
+      store,
+      clock,
+      log: log.child({ component: 'training' }),
+      cluster,
+      views: trainingViews({ triggerWord: config.TRIGGER_WORD, prices: trainingPrices(config) }),
+    }),
     config,
     clock,
-    client,
     log: log.child({ component: 'training' }),
     trainer: services.trainer,
     generator: services.generator,
@@ -211,13 +228,13 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
             healthRoute({ client, store, queue: generation.queue, shared: config.REDIS_URL ? cluster : undefined, stopping: () => stopping !== undefined }),
             metricsRoute({ metrics, client, store, clock, queue: generation.queue }),
             // Replicate reaches kmplz's kept archives only through PUBLIC_URL: without it, nothing to serve.
-            ...(config.PUBLIC_URL ? [checkpointArchiveRoute({ config, store })] : []),
+            ...(config.PUBLIC_URL ? [checkpointArchiveRoute({ config, trainings })] : []),
             ...built.routes,
           ],
           log.child({ component: 'http' }),
         );
   const commands = deps.commands ?? allCommands;
-  const context: BotContext = { config, log, store, clock, client, generation, training, archives, services, tasks, replier };
+  const context: BotContext = { config, log, store, clock, client, events, generation, training, archives, services, tasks, replier };
   for (const command of commands) {
     for (const [kind, task] of Object.entries(command.tasks ?? {})) {
       tasks.register(kind, (data, run) => task(data, run, { ...context, log: log.child({ task: kind }) }));

@@ -8,7 +8,6 @@ import { type Comparison, type GenerationJob, type GenerationParameters } from '
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
-import { loadLastTraining } from '../../src/training/records.js';
 import { loadDrawing } from '../../src/voting/drawing.js';
 import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
 import { keys } from '../../src/store/keys.js';
@@ -56,7 +55,7 @@ export async function startJob(
 export async function chooseCheckpoint(ctx: BotContext, guildId: string, requested: unknown): Promise<GenerationParameters['checkpoint']> {
   if (requested !== undefined && requested !== null && String(requested).trim() !== '') {
     const step = Number(String(requested).replace(/^step\s*/i, '').trim());
-    const training = await loadLastTraining(ctx.store, guildId);
+    const training = await ctx.training.repository.last(guildId);
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!training || !checkpoint) {
       const available = training?.checkpoints.map((c) => c.step).join(', ');
@@ -64,7 +63,7 @@ export async function chooseCheckpoint(ctx: BotContext, guildId: string, request
     }
     return { trainingId: training.id, step };
   }
-  const drawing = await loadDrawing(ctx.store, guildId);
+  const drawing = await loadDrawing(ctx.training.repository, guildId);
   if (drawing?.kind === 'hidden') throw new UserError('no-checkpoint', msg('error.no-checkpoint.blind', { at: Math.round(drawing.closesAt / 1000) }));
   if (!drawing) throw new UserError('no-checkpoint', msg('error.no-checkpoint'));
   return { trainingId: drawing.training.id, step: drawing.checkpoint.step };

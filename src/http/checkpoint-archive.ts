@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Config } from '../config.js';
-import type { Store } from '../store/store.js';
-import { ARCHIVE_TOKEN, checkpointArchivePath, type ServedArchive } from '../training/checkpoint-archives.js';
+import { ARCHIVE_TOKEN, checkpointArchivePath } from '../training/checkpoint-archives.js';
+import type { TrainingRepository } from '../training/repository.js';
 import type { HttpResponse, Route } from './server.js';
-import { keys } from '../store/keys.js';
 
 const NOT_FOUND: HttpResponse = { status: 404, body: { error: 'not found' } };
 
@@ -14,14 +13,14 @@ const NOT_FOUND: HttpResponse = { status: 404, body: { error: 'not found' } };
  * kmplz kept, each under the random token on its checkpoint record; no listing, and the same 404
  * for a wrong token and an archive retention let go. One byte range is honoured (a resumed download).
  */
-export function checkpointArchiveRoute({ config, store }: { config: Config; store: Store }): Route {
+export function checkpointArchiveRoute({ config, trainings }: { config: Config; trainings: TrainingRepository }): Route {
   return {
     method: 'GET',
     path: '/checkpoints/*',
     async handle({ path, headers }) {
       const token = /^\/checkpoints\/([^/]+)\.tar$/.exec(path)?.[1];
       if (!token || !ARCHIVE_TOKEN.test(token)) return NOT_FOUND;
-      const served = await store.get<ServedArchive>(keys.archiveToken(token));
+      const served = await trainings.servedArchive(token);
       if (!served) return NOT_FOUND;
       const file = checkpointArchivePath(config, served.guildId, served.trainingId, served.step);
       const size = (await stat(file).catch(() => undefined))?.size;

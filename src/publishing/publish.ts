@@ -11,7 +11,8 @@ import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../ser
 import type { Store } from '../store/store.js';
 import { checkpointArchivePath, type CheckpointArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
-import { loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
+import type { ActiveCheckpoint, TrainingRecord } from '../training/records.js';
+import { StoreTrainingRepository, type TrainingRepository } from '../training/repository.js';
 import { isHidden } from '../voting/blind.js';
 import { loadDrawing } from '../voting/drawing.js';
 import { tally } from '../voting/tally.js';
@@ -63,7 +64,9 @@ const MAX_SHOWCASE_PICTURES = 12;
 export async function publishCheckpoint(deps: PublishDeps, request: PublishRequest): Promise<PublishOutcome> {
   const { config, store, hub, log } = deps;
   if (!hub) throw new UserError('publish-no-token', msg('error.publish-no-token'));
-  const { training, step, chosenBy } = await chooseCheckpoint(store, request);
+  // Training records are read and written through their repository (src/training/repository.ts).
+  const trainings = new StoreTrainingRepository(store);
+  const { training, step, chosenBy } = await chooseCheckpoint(trainings, request);
   // The card names steps and their votes: published now, it would tell the class which letter is which.
   if (isHidden(training)) throw new UserError('publish-blind', msg('error.publish-blind'));
   const account = await hubCall(() => hub.account());
@@ -81,12 +84,12 @@ export async function publishCheckpoint(deps: PublishDeps, request: PublishReque
   const outcome = { repo, url: hub.repoUrl(repo), step, created, files: files.length };
   if (changed.length === 0) {
     log.info({ repo, step }, 'checkpoint already published unchanged: no commit');
-    await recordPublished(store, training, step, repo, training.checkpoints.find((c) => c.step === step)?.published?.revision ?? 'main', hub);
+    await recordPublished(trainings, training, step, repo, training.checkpoints.find((c) => c.step === step)?.published?.revision ?? 'main', hub);
     return { ...outcome, committed: false };
   }
   const { oid } = await hubCall(() => hub.commit(repo, files, `kmplz: ${config.TRIGGER_WORD} LoRA, step ${step} of training ${training.id}`), repo);
   log.info({ repo, step, commit: oid, changed: changed.map((f) => f.path) }, 'checkpoint published');
-  await recordPublished(store, training, step, repo, oid, hub);
+  await recordPublished(trainings, training, step, repo, oid, hub);
   return { ...outcome, committed: true };
 }
 
@@ -134,15 +137,15 @@ async function prepareFiles(
  * open after its training that is the live leader (src/voting/drawing.ts), not the stored choice
  * of an earlier vote, so `/publish` and `/kmplz` never disagree about "the class's LoRA".
  */
-async function chooseCheckpoint(store: Store, request: PublishRequest): Promise<{ training: TrainingRecord; step: number; chosenBy?: string }> {
-  const drawing = await loadDrawing(store, request.guildId);
+async function chooseCheckpoint(trainings: TrainingRepository, request: PublishRequest): Promise<{ training: TrainingRecord; step: number; chosenBy?: string }> {
+  const drawing = await loadDrawing(trainings, request.guildId);
   if (request.step === undefined) {
     // A blind vote is open and nothing was chosen before it: the leader's step would tell which letter leads.
     if (drawing?.kind === 'hidden') throw new UserError('publish-blind', msg('error.publish-blind'));
     if (!drawing) throw new UserError('publish-no-checkpoint', msg('error.publish-no-checkpoint'));
     return { training: drawing.training, step: drawing.checkpoint.step, chosenBy: describeChoice(drawing.training, drawing.active) };
   }
-  const training = await loadLastTraining(store, request.guildId);
+  const training = await trainings.last(request.guildId);
   if (!training?.checkpoints.some((c) => c.step === request.step)) {
     const available = training?.checkpoints.map((c) => c.step).join(', ');
     throw new UserError('unknown-checkpoint', available ? msg('error.unknown-checkpoint.available', { step: request.step, available }) : msg('error.unknown-checkpoint.none'));
@@ -196,11 +199,12 @@ function sameContent(onHub: HubFileId | undefined, ids: HubFileId & { sha256: st
   return onHub.sha256 ? onHub.sha256 === ids.sha256 : onHub.gitOid === ids.gitOid;
 }
 
-async function recordPublished(store: Store, training: TrainingRecord, step: number, repo: string, revision: string, hub: ModelHub): Promise<void> {
+async function recordPublished(trainings: TrainingRepository, training: TrainingRecord, step: number, repo: string, revision: string, hub: ModelHub): Promise<void> {
   const published = { repo, revision, archiveUrl: hub.fileUrl(repo, ARCHIVE_PATH, revision) };
-  await store.update<TrainingRecord>(keys.training(training.guildId, training.id), (current) =>
-    current && { ...current, checkpoints: current.checkpoints.map((c) => (c.step === step ? { ...c, published } : c)) },
-  );
+  await trainings.updateIfPresent({ guildId: training.guildId, trainingId: training.id }, (current) => ({
+    ...current,
+    checkpoints: current.checkpoints.map((c) => (c.step === step ? { ...c, published } : c)),
+  }));
 }
 
 function slug(name: string): string {

@@ -8,9 +8,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { CheckpointWeights } from '../services/types.js';
-import type { Store } from '../store/store.js';
-import { type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord, type TrainingRef } from './records.js';
-import { keys } from '../store/keys.js';
+import type { CheckpointRecord, TrainingRecord, TrainingRef } from './records.js';
+import type { ServedArchive, TrainingRepository } from './repository.js';
 
 /**
  * kmplz's own copy of every checkpoint's archive (cog-sdxl's `trained_model.tar`), because
@@ -34,18 +33,13 @@ const DOWNLOAD_TIMEOUT_MS = 10 * 60_000;
 
 export interface CheckpointArchivesOptions {
   config: Config;
-  store: Store;
+  repository: TrainingRepository;
   log: Logger;
   fetch?: typeof fetch;
 }
 
 export function checkpointArchivePath(config: Config, guildId: string, trainingId: string, step: number): string {
   return path.join(config.DATA_DIR, 'guilds', guildId, 'trainings', trainingId, 'checkpoints', `${step}.tar`);
-}
-
-/** What `GET /checkpoints/<token>.tar` finds by its token. */
-export interface ServedArchive extends TrainingRef {
-  step: number;
 }
 
 /** 32 random bytes, base64url: the only thing between the internet and an archive, so unguessable. */
@@ -134,7 +128,7 @@ export class CheckpointArchives {
   }
 
   private async syncNow(ref: TrainingRef): Promise<void> {
-    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+    const record = await this.o.repository.load(ref);
     if (!record) return;
     const kept = await this.keptSteps(record);
     for (const checkpoint of record.checkpoints) {
@@ -153,7 +147,7 @@ export class CheckpointArchives {
         await rm(path.join(dir, name), { force: true });
         // Its URL answers 404 from now on; the index entry goes with the file.
         const token = record.checkpoints.find((c) => c.step === Number(step))?.archiveToken;
-        if (token) await this.o.store.delete(keys.archiveToken(token));
+        if (token) await this.o.repository.unserveArchive(token);
         this.o.log.info({ ...ref, step: Number(step) }, 'checkpoint archive removed: voting has closed and it is neither the chosen nor the last checkpoint');
       }
     }
@@ -168,14 +162,15 @@ export class CheckpointArchives {
     const named = record.checkpoints.find((c) => c.step === step)?.archiveToken;
     if (named) {
       // Kept again after retention let it go (a later pick, while Replicate's URL lived): served again under its name.
-      if (!(await this.o.store.get<ServedArchive>(keys.archiveToken(named)))) await this.o.store.set<ServedArchive>(keys.archiveToken(named), served);
+      if (!(await this.o.repository.servedArchive(named))) await this.o.repository.serveArchive(named, served);
       return;
     }
     const token = randomBytes(32).toString('base64url');
-    await this.o.store.set<ServedArchive>(keys.archiveToken(token), served);
-    await this.o.store.update<TrainingRecord>(keys.training(record.guildId, record.id), (current) =>
-      current && { ...current, checkpoints: current.checkpoints.map((c) => (c.step === step && !c.archiveToken ? { ...c, archiveToken: token } : c)) },
-    );
+    await this.o.repository.serveArchive(token, served);
+    await this.o.repository.updateIfPresent({ guildId: record.guildId, trainingId: record.id }, (current) => ({
+      ...current,
+      checkpoints: current.checkpoints.map((c) => (c.step === step && !c.archiveToken ? { ...c, archiveToken: token } : c)),
+    }));
   }
 
   /** The retention rule (see the file's comment). */
@@ -183,7 +178,7 @@ export class CheckpointArchives {
     const steps = record.checkpoints.map((c) => c.step);
     const votingOpen = record.status === 'running' || (record.votingClosesAt !== undefined && record.votingClosedAt === undefined);
     if (votingOpen || steps.length === 0) return new Set(steps);
-    const active = await this.o.store.get<ActiveCheckpoint>(keys.activeCheckpoint(record.guildId));
+    const active = await this.o.repository.activeCheckpoint(record.guildId);
     const kept = new Set([Math.max(...steps)]);
     if (active?.trainingId === record.id) kept.add(active.step);
     if (record.override) kept.add(record.override.step);

@@ -1,78 +1,50 @@
-import type { Client } from 'discord.js';
-import type { Logger } from '../log.js';
-import type { Store } from '../store/store.js';
-import { Coalescer } from '../voting/coalesce.js';
-import { rewriteFinal } from '../voting/window-text.js';
-import { rewritePreview } from './preview-text.js';
-import { finalComponents } from './status.js';
-import { type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
-import { keys } from '../store/keys.js';
+import type { MessageEditor } from '../util/message-editor.js';
+import type { TrainingRef } from './records.js';
+import type { TrainingRepository } from './repository.js';
+import type { ThreadChannel, TrainingRewrite } from './thread.js';
 
 export interface LiveTalliesOptions {
-  store: Store;
-  client: Client;
-  log: Logger;
-  triggerWord: string;
-  /** At most one edit per preview message in this time: Discord limits edits per channel. */
-  intervalMs: number;
+  repository: TrainingRepository;
+  channel: ThreadChannel;
+  /** Tally edits, throttled per message: a burst of votes becomes a couple of edits. */
+  editor: MessageEditor;
 }
 
 /**
  * Keeps the preview messages of a training showing the stored votes (and, in blind mode, the
  * letters or the revealed steps), and the end message showing who leads while the vote is open
  * after the end (then that it closed, without its Close button). Every vote asks for an update;
- * the edits of one message are coalesced, and each edit renders the record as it is when it
- * runs, so the last state lands.
+ * the edits of one message are throttled reports, and each edit renders the record as it is when
+ * it runs, so the last state lands.
  */
 export class LiveTallies {
-  private readonly edits: Coalescer;
-
-  constructor(private readonly o: LiveTalliesOptions) {
-    this.edits = new Coalescer(o.intervalMs, (error, key) => o.log.warn({ err: error, preview: key }, 'could not update a preview’s tally'));
-  }
+  constructor(private readonly o: LiveTalliesOptions) {}
 
   /** Asks for every posted preview of the training to be brought up to date. */
   async refresh(ref: TrainingRef): Promise<void> {
-    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+    const { repository, editor } = this.o;
+    const record = await repository.load(ref);
     const threadId = record?.threadId;
     if (!record || !threadId) return;
     for (const { step } of record.checkpoints) {
-      const mark = await this.o.store.get<MessageMark>(keys.message(ref.guildId, ref.trainingId, `preview:${step}`));
-      const messageId = mark?.messageId;
-      if (messageId) this.edits.request(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.edit(ref, step, threadId, messageId));
+      const messageId = await repository.postedMessageId(ref, `preview:${step}`);
+      if (messageId) editor.report(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.rewrite(ref, threadId, messageId, step));
     }
     // Only a vote that stayed open after the end has lines in the end message to follow.
     if (record.votingClosesAt === undefined) return;
-    const final = (await this.o.store.get<MessageMark>(keys.message(ref.guildId, ref.trainingId, 'final')))?.messageId;
-    if (final) this.edits.request(`${ref.guildId}/${ref.trainingId}/final`, () => this.editFinal(ref, threadId, final));
+    const final = await repository.postedMessageId(ref, 'final');
+    if (final) editor.report(`${ref.guildId}/${ref.trainingId}/final`, () => this.rewrite(ref, threadId, final));
   }
 
   close(): void {
-    this.edits.close();
+    this.o.editor.close();
   }
 
-  private edit(ref: TrainingRef, step: number, threadId: string, messageId: string): Promise<void> {
-    return this.rewrite(ref, threadId, messageId, (content, record) => ({ content: rewritePreview(content, record, step, this.o.triggerWord) }));
-  }
-
-  private editFinal(ref: TrainingRef, threadId: string, messageId: string): Promise<void> {
-    return this.rewrite(ref, threadId, messageId, (content, record) => ({ content: rewriteFinal(content, record), components: finalComponents(record) }));
-  }
-
-  /** Rewrites one of the thread's messages from the training's record, when its text changes. */
-  private async rewrite(
-    ref: TrainingRef,
-    threadId: string,
-    messageId: string,
-    rewritten: (content: string, record: TrainingRecord) => { content: string; components?: ReturnType<typeof finalComponents> },
-  ): Promise<void> {
-    const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
+  /** One of the thread's messages rewritten from the record as it is now: a preview's (`step`), else the end message. */
+  private async rewrite(ref: TrainingRef, threadId: string, messageId: string, step?: number): Promise<void> {
+    const record = await this.o.repository.load(ref);
     if (!record) return;
-    const channel = await this.o.client.channels.fetch(threadId);
-    if (!channel?.isTextBased()) return;
-    // Forced: the cached copy can be older than the last edit.
-    const message = await channel.messages.fetch({ message: messageId, cache: false, force: true });
-    const edit = rewritten(message.content, record);
-    if (edit.content !== message.content) await channel.messages.edit(messageId, edit);
+    const rewrite: TrainingRewrite = step === undefined ? { kind: 'final-tally', record } : { kind: 'preview-tally', record, step };
+    await this.o.channel.rewrite(threadId, messageId, rewrite);
   }
 }

@@ -1,8 +1,6 @@
 import type { TrainingRunStatus, TrainingStrategy } from '../services/types.js';
 import type { Locale } from '../i18n/index.js';
-import type { Store } from '../store/store.js';
 import type { ProgressOrigin, TrainingEstimate } from './plan.js';
-import { keys } from '../store/keys.js';
 
 /**
  * What the store keeps about trainings. One server's records never mention another server's:
@@ -147,20 +145,4 @@ export interface ActiveCheckpoint {
   trainingId: string;
   step: number;
   chosenBy: 'vote' | 'trainer' | 'last';
-}
-
-export async function loadLastTraining(store: Store, guildId: string): Promise<TrainingRecord | undefined> {
-  const trainingId = await store.get<string>(keys.lastTraining(guildId));
-  return trainingId ? store.get<TrainingRecord>(keys.training(guildId, trainingId)) : undefined;
-}
-
-export async function loadActiveCheckpoint(
-  store: Store,
-  guildId: string,
-): Promise<{ active: ActiveCheckpoint; training: TrainingRecord; checkpoint: CheckpointRecord } | undefined> {
-  const active = await store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId));
-  if (!active) return undefined;
-  const training = await store.get<TrainingRecord>(keys.training(guildId, active.trainingId));
-  const checkpoint = training?.checkpoints.find((c) => c.step === active.step);
-  return training && checkpoint ? { active, training, checkpoint } : undefined;
 }

@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
-import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef } from './records.js';
+import { keys } from '../store/keys.js';
+import type { ActiveCheckpoint, CheckpointRecord, TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
 
 /** What `GET /checkpoints/<token>.tar` finds by its token. */
 export interface ServedArchive extends TrainingRef {

@@ -4,7 +4,7 @@ import { formatUsd } from '../money/budget.js';
 import type { TrainingPrices } from '../training/plan.js';
 import { estimateEta } from '../training/progress.js';
 import type { TrainingRecord } from '../training/records.js';
-import { gpuSecondsSoFar, isTerminalRun, leadingRun } from '../training/run-state.js';
+import { gpuSecondsSoFar, leadingRun } from '../training/run-state.js';
 import { isHidden } from '../voting/blind.js';
 import { votingPhase } from '../voting/window.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';

@@ -1,13 +1,12 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/store.js';
-import { type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../training/records.js';
+import type { TrainingRecord, TrainingRef } from '../training/records.js';
+import type { TrainingRepository } from '../training/repository.js';
 import type { Winner } from './tally.js';
 import { activeFor, isDue, leaderOf } from './window.js';
-import { keys } from '../store/keys.js';
 
 export interface VotingCloserOptions {
-  store: Store;
+  repository: TrainingRepository;
   clock: Clock;
   log: Logger;
   /** How often due deadlines are looked for. */
@@ -17,8 +16,6 @@ export interface VotingCloserOptions {
   /** Posts the result in the training's thread, exactly once whatever restarts happen. */
   announce: (ref: TrainingRef, record: TrainingRecord, chosen: Winner | undefined) => Promise<void>;
 }
-
-const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
 
 /**
  * Opens and closes trainings' votes (when: src/voting/window.ts). An open vote's deadline is on
@@ -48,11 +45,8 @@ export class VotingCloser {
 
   /** The vote stays open until `closesAt` (kept if already set, as after a restart). */
   async open(ref: TrainingRef, closesAt: number): Promise<TrainingRecord> {
-    const record = await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) =>
-      current && current.votingClosesAt === undefined ? { ...current, votingClosesAt: closesAt } : current,
-    );
-    if (!record) throw new Error(`training ${ref.trainingId} of guild ${ref.guildId} is gone from the store`);
-    await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
+    const record = await this.o.repository.update(ref, (current) => (current.votingClosesAt === undefined ? { ...current, votingClosesAt: closesAt } : current));
+    await this.o.repository.addDeadline(ref);
     return record;
   }
 
@@ -64,17 +58,14 @@ export class VotingCloser {
    */
   async close(ref: TrainingRef): Promise<void> {
     const now = this.o.clock.now();
-    const record = await this.o.store.update<TrainingRecord>(keys.training(ref.guildId, ref.trainingId), (current) =>
-      current && current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current,
-    );
-    if (!record) throw new Error(`training ${ref.trainingId} of guild ${ref.guildId} is gone from the store`);
+    const record = await this.o.repository.update(ref, (current) => (current.votingClosedAt === undefined ? { ...current, votingClosedAt: now } : current));
     const chosen = leaderOf(record);
     if (chosen && (record.status === 'succeeded' || chosen.rule === 'trainer')) {
-      await this.o.store.set<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId), activeFor(record, chosen));
+      await this.o.repository.setActiveCheckpoint(ref.guildId, activeFor(record, chosen));
     }
     await this.o.refresh(ref);
     await this.o.announce(ref, record, chosen);
-    await this.forget(ref);
+    await this.o.repository.removeDeadline(ref);
     this.o.log.info({ ...ref, winner: chosen?.step }, 'voting closed');
   }
 
@@ -82,10 +73,10 @@ export class VotingCloser {
   private sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        for (const ref of (await this.o.store.get<TrainingRef[]>(keys.votingDeadlines())) ?? []) {
+        for (const ref of await this.o.repository.deadlines()) {
           if (this.stopped) return;
-          const record = await this.o.store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId));
-          if (!record) await this.forget(ref);
+          const record = await this.o.repository.load(ref);
+          if (!record) await this.o.repository.removeDeadline(ref);
           else if (isDue(record, this.o.clock.now())) await this.close(ref);
         }
       } catch (error) {
@@ -95,12 +86,5 @@ export class VotingCloser {
       }
     })();
     return this.sweeping;
-  }
-
-  private async forget(ref: TrainingRef): Promise<void> {
-    await this.o.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => {
-      const rest = refs.filter((r) => refKey(r) !== refKey(ref));
-      return rest.length ? rest : undefined;
-    });
   }
 }

@@ -4,7 +4,6 @@ import { msg, t, type Locale } from '../i18n/index.js';
 import type { TrainingRecord } from '../training/records.js';
 import { checkpointName } from './blind.js';
 import { castVote } from './tally.js';
-import { keys } from '../store/keys.js';
 
 export interface RecordedVote {
   step: number;
@@ -20,15 +19,15 @@ export interface RecordedVote {
 /**
  * One person's vote for a checkpoint of a training: the preview buttons and `/vote` both come
  * here. One vote per person per training; voting again moves it. The read-modify-write goes
- * through `store.update`, so a burst of clicks from the whole class loses no vote. Votes are
+ * through the repository's compare-and-swap, so a burst of clicks from the whole class loses no vote. Votes are
  * taken while the training runs and after it until voting closes (its deadline, a trainer's
  * Close or pick: src/voting/window.ts); then they are refused.
  * The previews then show the new tallies (edits coalesced by the training supervisor).
  */
 export async function recordVote(ctx: BotContext, guildId: string, trainingId: string, userId: string, step: number): Promise<RecordedVote> {
   let outcome: ReturnType<typeof castVote> | undefined;
-  const training = await ctx.store.update<TrainingRecord>(keys.training(guildId, trainingId), (current) => {
-    if (!current || current.votingClosedAt !== undefined) return current;
+  const training = await ctx.training.repository.updateIfPresent({ guildId, trainingId }, (current) => {
+    if (current.votingClosedAt !== undefined) return current;
     outcome = castVote(current.votes, userId, step, current.checkpoints.map((c) => c.step));
     return outcome.ok ? { ...current, votes: Object.fromEntries(outcome.votes) } : current;
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { classActivityCosts, classCostTable } from '../../src/training/class-costs.js';
+import { classActivityCosts, classCostTable } from '../../src/views/class-costs.js';
 
 /**
  * The teacher's walkthrough quotes what each part of a lesson costs. The figures must be those the

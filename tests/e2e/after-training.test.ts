@@ -1,14 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator } from '../emulators/discord/index.js';
 import { startHubEmulator, type HubEmulator } from '../emulators/hub/index.js';
 import { STREAMING_TRAINER_MODEL, versionIdFor } from '../emulators/replicate/catalogue.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 const TOKEN = 'hf_class_write_token';
 const REPO = 'teacher/kmplz-art-class-7b';
@@ -69,7 +67,7 @@ describe('after the training, while its vote is open and once it closed', () => 
     expect(await pick(750)).toMatch(/step 750/);
     expect(await kept()).toEqual(['750.tar']);
     // Replicate deletes the outputs; step 500's archive went with the vote's close.
-    const record = (await world.bot.app.context.store.get<TrainingRecord>(keys.training(discord.guild().id, trainingId)))!;
+    const record = (await world.bot.app.context.training.repository.load({ guildId: discord.guild().id, trainingId: trainingId }))!;
     for (const run of record.runs ?? []) world.replicate.removeData(run.id!);
     const answer = await pick(500);
     expect(answer).toMatch(/step 500/);
@@ -84,30 +82,36 @@ describe('after the training, while its vote is open and once it closed', () => 
   });
 
   it('a new training closes the open vote before it becomes the last training: the vote’s choice is stored first', async () => {
-    const store = world.bot.app.context.store;
+    const trainings = world.bot.app.context.training.repository;
     const guildId = discord.guild().id;
     // The first training's vote open again, led by 250 (alice's and carol's votes), while 750 is stored.
-    await store.update<TrainingRecord>(keys.training(guildId, trainingId), (current) => {
-      const { votingClosedAt: _closed, override: _override, ...rest } = current!;
+    await trainings.update({ guildId, trainingId }, (current) => {
+      const { votingClosedAt: _closed, override: _override, ...rest } = current;
       return { ...rest, votingClosesAt: Date.now() + 3_600_000 };
     });
-    expect((await store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId)))?.step).toBe(750);
+    expect((await trainings.activeCheckpoint(guildId))?.step).toBe(750);
+    // The order of the writes: the vote's choice, then the new training (which moves the last-training pointer).
     const writes: string[] = [];
-    const original = store.set.bind(store);
-    const set = vi.spyOn(store, 'set').mockImplementation((key, value, ttlMs) => {
-      writes.push(key);
-      return original(key, value, ttlMs);
+    const original = { setActiveCheckpoint: trainings.setActiveCheckpoint.bind(trainings), create: trainings.create.bind(trainings) };
+    const chose = vi.spyOn(trainings, 'setActiveCheckpoint').mockImplementation((...args) => {
+      writes.push('active');
+      return original.setActiveCheckpoint(...args);
+    });
+    const created = vi.spyOn(trainings, 'create').mockImplementation((...args) => {
+      writes.push('last');
+      return original.create(...args);
     });
     let next: Awaited<ReturnType<typeof startTraining>>;
     try {
       next = await startTraining(discord, { steps: 500, checkpoint_every: 250 });
     } finally {
-      set.mockRestore();
+      chose.mockRestore();
+      created.mockRestore();
     }
-    const chosen = writes.indexOf(keys.activeCheckpoint(guildId));
+    const chosen = writes.indexOf('active');
     expect(chosen).toBeGreaterThanOrEqual(0);
-    expect(chosen).toBeLessThan(writes.indexOf(keys.lastTraining(guildId)));
-    expect(await store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId))).toMatchObject({ trainingId, step: 250 });
+    expect(chosen).toBeLessThan(writes.indexOf('last'));
+    expect(await trainings.activeCheckpoint(guildId)).toMatchObject({ trainingId, step: 250 });
     await discord.waitForMessage(next.threadId, isFinal, 30_000);
   });
 });

@@ -1,10 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { TestBot } from '../support/bot.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, classTrainingWorld, customIdsOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let bot: TestBot;
@@ -17,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => world?.stop());
 afterEach(() => world.expectCleanRequests());
 
-const record = (trainingId: string) => bot.app.context.store.get<TrainingRecord>(keys.training(discord.guild().id, trainingId));
+const record = (trainingId: string) => bot.app.context.training.repository.load({ guildId: discord.guild().id, trainingId: trainingId });
 const buttonLabels = (m: StoredMessage) => m.components.flatMap((row) => ('components' in row ? (row.components as { label?: string }[]) : [])).map((c) => c.label);
 const isResult = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':result'));
 /** Everything a voter sees of a preview: its text, its buttons' labels, its file's name. */
@@ -68,7 +66,7 @@ describe('blind mode', () => {
       );
     }
     expect(discord.message(a.message.id)!.content).toMatch(/🗳️ 1 vote · voting closed$/);
-    expect(await bot.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(discord.guild().id))).toEqual({ trainingId, step: c.step, chosenBy: 'trainer' });
+    expect(await bot.app.context.training.repository.activeCheckpoint(discord.guild().id)).toEqual({ trainingId, step: c.step, chosenBy: 'trainer' });
   });
 
   it('without a deadline, keeps voting open after the end (issue 17) and reveals the steps when a trainer closes it', async () => {

@@ -1,13 +1,12 @@
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
-import { MAX_DISCORD_REFUSALS } from '../../src/training/supervisor.js';
+import type { BotEvents } from '../../src/events.js';
+import { MAX_DISCORD_REFUSALS } from '../../src/training/thread.js';
 import type { DiscordEmulator, InteractionHandle, RecordedRequest, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import type { TestBot } from '../support/bot.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, classTrainingWorld, eventually, isFinal, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 /** The server's channels: #general (first), the showcase, #studio and #closed, where tests take permissions away. */
 const SHOWCASE_ID = '1300000000000000101';
@@ -30,6 +29,7 @@ beforeAll(async () => {
     env: { ...base.env, SHOWCASE_CHANNEL_ID: SHOWCASE_ID },
   });
   ({ discord, replicate, bot } = world);
+  bot.app.context.events.on('training.discord-gave-up', (event) => gaveUp.push(event));
 });
 afterAll(() => world?.stop());
 afterEach(() => {
@@ -41,7 +41,9 @@ afterEach(() => {
 const P = PermissionFlagsBits;
 const general = () => discord.textChannels()[0]!.id;
 const guildId = () => discord.guild().id;
-const store = () => bot.app.context.store;
+const trainings = () => bot.app.context.training.repository;
+/** Every time the supervisor gave up posting for a training (the `training.discord-gave-up` event). */
+const gaveUp: BotEvents['training.discord-gave-up'][] = [];
 const done = (m: StoredMessage) => m.attachments.length > 0;
 const starOf = (m: StoredMessage) => buttonOf(m, 'kmplz:showcase:');
 const refused = (r: RecordedRequest) => r.status === 403;
@@ -80,7 +82,7 @@ describe('/train where the bot cannot post its thread', () => {
     const start = await discord.button({ customId: buttonOf(confirmation, 'train:start:'), message: confirmation, user: discord.users.bob });
     const startRefused = await refusal(start, 'follow-up');
     expect(startRefused.content).toMatch(new RegExp(`^kmplz cannot do that in <#${STUDIO_ID}>: it is missing these permissions there:\\n• Send Messages in Threads\\n• Attach Files\\n`));
-    expect(await store().get(keys.running(guildId()))).toBeUndefined();
+    expect(await trainings().isClaimed(guildId())).toBe(false);
     expect(replicate.trainings.size).toBe(trainingsBefore);
     expect(replicate.files.size).toBe(filesBefore);
     expect(discord.messagesIn(CLOSED_ID)).toEqual([]);
@@ -156,13 +158,13 @@ describe('a permission taken away while a training runs', () => {
     discord.setBotPermissions(general(), { deny: P.CreatePublicThreads });
 
     const trainingId = start.split(':')[2]!;
-    await eventually(async () => ((await store().get(keys.running(guildId()))) === undefined ? true : undefined), 'the training to end and free the server', 20_000);
-    const ended = (await store().get<TrainingRecord>(keys.training(guildId(), trainingId)))!;
+    await eventually(async () => ((await trainings().isClaimed(guildId())) ? undefined : true), 'the training to end and free the server', 20_000);
+    const ended = (await trainings().load({ guildId: guildId(), trainingId }))!;
     expect(ended.status).toBe('failed');
     expect(ended.failure).toBe(`Discord refused kmplz’s posts in <#${general()}> for missing permissions, so the training stopped before any run was started`);
     expect(ended.threadId).toBeUndefined();
     expect(discord.requests.filter((r) => threadCreate(r) && refused(r))).toHaveLength(MAX_DISCORD_REFUSALS);
-    expect(bot.logs().some((line) => line.level === 50 && /Discord keeps refusing to open the training’s thread/.test(String(line.msg)) && line.trainingId === trainingId)).toBe(true);
+    expect(gaveUp).toContainEqual(expect.objectContaining({ trainingId, what: 'thread', threadOpened: false }));
     expect(replicate.trainings.size).toBe(trainingsBefore);
     expect(replicate.files.size).toBe(filesBefore);
     // With no thread to say it in, /checkpoints tells why the training ended.
@@ -172,12 +174,12 @@ describe('a permission taken away while a training runs', () => {
 
   it('the supervisor stops posting after a bounded number of refusals, logs it, keeps every checkpoint, ends the training, and the next /train starts', async () => {
     const { trainingId, threadId } = await startTraining(discord, { steps: 1000, checkpoint_every: 250 });
-    const record = () => store().get<TrainingRecord>(keys.training(guildId(), trainingId));
+    const record = () => trainings().load({ guildId: guildId(), trainingId });
     // Once the thread holds its status message, an admin takes Send Messages in Threads away from the bot in #general (the thread's parent).
     await discord.waitForMessage(threadId, () => true, 10_000);
     discord.setBotPermissions(general(), { deny: P.SendMessagesInThreads });
 
-    await eventually(async () => ((await store().get(keys.running(guildId()))) === undefined ? true : undefined), 'the training to end and free the server', 30_000);
+    await eventually(async () => ((await trainings().isClaimed(guildId())) ? undefined : true), 'the training to end and free the server', 30_000);
     const ended = (await record())!;
     // Bounded: exactly that many refused posts in the thread, and none once it gave up.
     const refusedPosts = () => discord.requests.filter((r) => postsTo(threadId)(r) && refused(r)).length;
@@ -185,13 +187,13 @@ describe('a permission taken away while a training runs', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(refusedPosts()).toBe(MAX_DISCORD_REFUSALS);
     expect(ended.discordRefusals).toMatchObject({ count: MAX_DISCORD_REFUSALS, code: 50013, gaveUpAt: expect.any(Number) });
-    expect(bot.logs().some((line) => line.level === 50 && /Discord keeps refusing the training’s posts/.test(String(line.msg)) && line.trainingId === trainingId)).toBe(true);
+    expect(gaveUp).toContainEqual(expect.objectContaining({ trainingId, threadOpened: true }));
 
     // The training's data is whole: it ran to its end at Replicate, every checkpoint is stored, and the last one is in use.
     expect(ended.status).toBe('succeeded');
     expect(ended.runs?.map((run) => run.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     expect(ended.checkpoints.map((c) => [c.step, Boolean(c.weightsUrl)])).toEqual([250, 500, 750, 1000].map((step) => [step, true]));
-    expect(await store().get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
+    expect(await trainings().activeCheckpoint(guildId())).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
     expect(discord.messagesIn(threadId).some(isFinal)).toBe(false);
     // The class hears it where the bot can still answer: /checkpoints says why the thread went quiet.
     const listed = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal(undefined, 10_000);

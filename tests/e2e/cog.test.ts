@@ -1,12 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingRecord } from '../../src/training/records.js';
 import { CogEmulator } from '../emulators/cog/index.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { slowedFromStep } from '../emulators/replicate/jobs.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, drawing, seedDataset } from '../support/fixtures.js';
 import { buttonOf, freePort, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 /**
  * The whole bot on the class's own GPU: GPU_BACKEND=cog, no Replicate key, against three emulated
@@ -91,7 +89,7 @@ describe('GPU_BACKEND=cog with no Replicate key', { timeout: 120_000 }, () => {
     expect(run).toMatchObject({ status: 'succeeded', input: { max_train_steps: 1000, checkpointing_steps: 250, token_string: 'KMPLZ' } });
     expect(String(run.input.input_images)).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/cog/files/`));
     const trainingId = /train:vote:([^:]+)/.exec(buttonOf(previewsIn(discord, threadId)[0]!.message, 'train:vote:'))![1]!;
-    const record = (await bot.app.context.store.get<TrainingRecord>(keys.training(guildId(), trainingId)))!;
+    const record = (await bot.app.context.training.repository.load({ guildId: guildId(), trainingId: trainingId }))!;
     const urls = record.checkpoints.map((c) => c.weightsUrl!);
     expect(urls).toHaveLength(4);
     for (const url of urls) expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/cog/files/[0-9a-f]{32}-checkpoint-\\d+\\.tar$`));

@@ -2,14 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ActiveCheckpoint } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -45,7 +43,7 @@ afterAll(async () => {
 afterEach(() => discord.assertNoSpecErrors());
 
 const isResult = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':result'));
-const active = () => bot!.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(discord.guild().id));
+const active = () => bot!.app.context.training.repository.activeCheckpoint(discord.guild().id);
 
 describe('a voting deadline', () => {
   it('keeps voting open after training, then — across a restart — announces the winner once and makes it active', async () => {
@@ -85,7 +83,7 @@ describe('a voting deadline', () => {
     bot = await start();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(discord.messagesIn(threadId).filter(isResult)).toHaveLength(1);
-    await eventually(async () => ((await bot!.app.context.store.get(keys.votingDeadlines())) === undefined ? true : undefined), 'the deadline to be forgotten');
+    await eventually(async () => ((await bot!.app.context.training.repository.deadlines()).length === 0 ? true : undefined), 'the deadline to be forgotten');
   });
 
   it('without vote_minutes, the winner at the end of training is active at once', async () => {

@@ -1,13 +1,11 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import { STREAMING_TRAINER_MODEL, versionIdFor } from '../emulators/replicate/catalogue.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { eventually, freePort, isFinal, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let world: World;
 let discord: DiscordEmulator;
@@ -38,8 +36,8 @@ describe('kept checkpoint archives served at PUBLIC_URL', () => {
   it('after Replicate deleted the weights, /kmplz draws with kmplz’s own copy, which the emulated cog-sdxl downloads', async () => {
     const started = await startTraining(discord, { steps: 500, checkpoint_every: 250, vote_minutes: 60 });
     await discord.waitForMessage(started.threadId, isFinal, 30_000);
-    const store = world.bot.app.context.store;
-    const load = async () => (await store.get<TrainingRecord>(keys.training(discord.guild().id, started.trainingId)))!;
+    const trainings = world.bot.app.context.training.repository;
+    const load = async () => (await trainings.load({ guildId: discord.guild().id, trainingId: started.trainingId }))!;
     const record = await eventually(async () => {
       const current = await load();
       return current.checkpoints.length === 2 && current.checkpoints.every((c) => c.archiveToken) ? current : undefined;

@@ -3,14 +3,12 @@ import path from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/publishing/safetensors.js';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import { startHubEmulator, type HubEmulator, type HubToken } from '../emulators/hub/index.js';
 import { readTar } from '../emulators/replicate/archive.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, eventually, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 const SHOWCASE_ID = '1300000000000000001';
 const TOKEN = 'hf_class_write_token';
@@ -58,7 +56,7 @@ describe('/publish', () => {
     const p250 = previewsIn(discord, started.threadId).find((p) => p.step === 250)!.message;
     for (const user of ['alice', 'carol'] as const) await (await discord.button({ customId: buttonOf(p250, 'train:vote:'), message: p250, user: discord.users[user] })).waitForOriginal();
     ahead = 11 * 60_000;
-    await eventually(async () => ((await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId())))?.step === 250 ? true : undefined), 'the vote’s winner');
+    await eventually(async () => ((await ctx().training.repository.activeCheckpoint(guildId()))?.step === 250 ? true : undefined), 'the vote’s winner');
     // Voting closed: the chosen (250) and the last (750) are kept, 500 is let go.
     await eventually(async () => ((await kept()).join() === '250.tar,750.tar' ? true : undefined), 'retention after the vote');
 
@@ -102,7 +100,7 @@ describe('/publish', () => {
     expect(tensors.get(`${attn2}.to_k.lora_A.weight`)?.shape).toEqual([32, 2048]);
     expect(tensors.get(`${attn2}.to_out.0.lora_B.weight`)?.shape).toEqual([640, 32]);
     // The archive is the one Replicate trained for step 250, byte for byte.
-    const record = await ctx().store.get<TrainingRecord>(keys.training(guildId(), trainingId));
+    const record = await ctx().training.repository.load({ guildId: guildId(), trainingId: trainingId });
     const trained = Buffer.from(await (await fetch(record!.checkpoints.find((c) => c.step === 250)!.weightsUrl!)).arrayBuffer());
     expect((await fromHub('trained_model.tar')).equals(trained)).toBe(true);
     expect(readTar(trained).map((e) => e.name)).toContain('lora.safetensors');
@@ -152,8 +150,7 @@ describe('/publish', () => {
   });
 
   it('a published checkpoint still draws after Replicate deleted its weights and kmplz’s own copy is gone', async () => {
-    const store = ctx().store;
-    const record = (await store.get<TrainingRecord>(keys.training(guildId(), trainingId)))!;
+    const record = (await ctx().training.repository.load({ guildId: guildId(), trainingId }))!;
     const published = record.checkpoints.find((c) => c.step === 750)!.published!;
     // Pinned to the commit that published it: a later publish to the repo does not change what step 750 draws with.
     expect(published.archiveUrl).toMatch(new RegExp(`^${hub.url}/${REPO}/resolve/[0-9a-f]{40}/trained_model\\.tar$`));

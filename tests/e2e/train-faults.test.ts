@@ -1,11 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import type { TestBot } from '../support/bot.js';
 import { startWorld, type World } from '../support/world.js';
 import { classTrainingWorld, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -27,7 +25,7 @@ describe('a training under faults', () => {
   it('Discord 429s on the thread, Replicate 5xx and 429 on the training polls, a dropped gateway: each preview is still posted exactly once', async () => {
     const { trainingId, threadId } = await startTraining(discord);
     const guildId = discord.guild().id;
-    const training = () => bot.app.context.store.get<TrainingRecord>(keys.training(guildId, trainingId));
+    const training = () => bot.app.context.training.repository.load({ guildId: guildId, trainingId: trainingId });
     const threadPost = (r: { method: string; path: string }) => r.method === 'POST' && r.path.endsWith(`/channels/${threadId}/messages`);
     // Discord throttles the first preview twice (previews are the thread posts with a file), the last one
     // once, and the closing message once; Discord says how long to wait, the bot waits that long.
@@ -73,8 +71,8 @@ describe('a training under faults', () => {
     expect(discord.message(record.statusMessageId!)!.content).toMatch(/Finished: KMPLZ.*\n▰{20} 1000 \/ 1000/);
     expect(discord.message(record.statusMessageId!)!.content).toMatch(/Checkpoints: ✅ \[250\].*✅ \[500\].*✅ \[750\].*✅ \[1000\]/);
     expect(record.checkpoints.map((c) => [c.step, Boolean(c.previewUrl)])).toEqual([250, 500, 750, 1000].map((step) => [step, true]));
-    expect(await bot.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId))).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
+    expect(await bot.app.context.training.repository.activeCheckpoint(guildId)).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
     expect(record.status).not.toBe('failed');
-    await eventually(async () => ((await bot.app.context.store.get(keys.running(guildId))) === undefined ? true : undefined), 'the running marker to be cleared');
+    await eventually(async () => ((await bot.app.context.training.repository.isClaimed(guildId)) ? undefined : true), 'the running marker to be cleared');
   });
 });

@@ -1,6 +1,5 @@
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type JobRecord, type ReplicateEmulator } from '../emulators/replicate/index.js';
 import { slowedFromStep } from '../emulators/replicate/jobs.js';
@@ -10,7 +9,6 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { buttonOf, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -81,12 +79,12 @@ describe('/train with a streaming trainer', () => {
       expect(buttonOf(message, 'train:vote:')).toBe(`train:vote:${trainingId}:${step}`);
     }
     // Each checkpoint is the i-th weights URL of the run's output, and its preview was drawn with it.
-    const training = (await ctx().store.get<TrainingRecord>(keys.training(guildId(), trainingId)))!;
+    const training = (await ctx().training.repository.load({ guildId: guildId(), trainingId: trainingId }))!;
     expect(training.checkpoints.map((c) => c.weightsUrl)).toEqual(runs[0]!.output);
     const weightsDrawn = new Set([...replicate.predictions.values()].map((p) => p.input.replicate_weights));
     for (const url of runs[0]!.output as string[]) expect(weightsDrawn.has(url)).toBe(true);
     expect(final.content).toMatch(/now draws with \*\*step 1000\*\*/);
-    expect(await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
+    expect(await ctx().training.repository.activeCheckpoint(guildId())).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
   });
 
   it('stops after step 500 by canceling the one run, keeping what it made', async () => {
@@ -104,6 +102,6 @@ describe('/train with a streaming trainer', () => {
     expect(run.status).toBe('canceled');
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500]);
     expect(final.content).toMatch(/now draws with \*\*step 500\*\*: step 500 wins with 1 vote/);
-    expect(await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual({ trainingId, step: 500, chosenBy: 'vote' });
+    expect(await ctx().training.repository.activeCheckpoint(guildId())).toEqual({ trainingId, step: 500, chosenBy: 'vote' });
   });
 });

@@ -1,12 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { signWebhook, startReplicateEmulator, type ReplicateEmulator, type WebhookDelivery } from '../emulators/replicate/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { freePort, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -111,7 +109,7 @@ describe('/train followed by Replicate webhooks', () => {
       body: JSON.stringify(forged),
     });
     expect(unsigned.status).toBe(401);
-    const training = await ctx().store.get<TrainingRecord>(keys.training(guildId(), trainingId));
+    const training = await ctx().training.repository.load({ guildId: guildId(), trainingId: trainingId });
     expect(training?.checkpoints.some((c) => c.weightsUrl?.includes('evil'))).toBe(false);
   });
 });

@@ -3,7 +3,6 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addToDataset, removeFromDataset } from '../../src/dataset/dataset.js';
 import { monthOf, spentThisMonth } from '../../src/money/budget.js';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { readZip } from '../emulators/replicate/archive.js';
 import { startReplicateEmulator, type JobRecord, type ReplicateEmulator } from '../emulators/replicate/index.js';
@@ -24,7 +23,7 @@ let slowAbove = Infinity;
 const guildId = () => discord.guild().id;
 const ctx = () => bot.app.context;
 const trainingsSince = (before: number): JobRecord[] => [...replicate.trainings.values()].slice(before);
-const record = (trainingId: string) => ctx().store.get<TrainingRecord>(keys.training(guildId(), trainingId));
+const record = (trainingId: string) => ctx().training.repository.load({ guildId: guildId(), trainingId: trainingId });
 
 beforeAll(async () => {
   discord = await startDiscordEmulator();
@@ -177,15 +176,15 @@ describe('/train with the ladder', () => {
     expect(record1.checkpoints.map((c) => [c.step, c.weightsUrl, c.version?.startsWith(`${TEST_DESTINATION}:`)])).toEqual(
       runs.map((r) => [r.input.max_train_steps, (r.output as { weights: string }).weights, true]),
     );
-    expect(await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
+    expect(await ctx().training.repository.activeCheckpoint(guildId())).toEqual({ trainingId, step: 1000, chosenBy: 'last' });
     expect(final.content).toMatch(/now draws with \*\*step 1000\*\*: no votes: the last checkpoint \(1000\) is used/);
 
     // The real cost: every run's and every preview's billed time, in the month's spend.
     const billed = [...runs, ...predictions].reduce((sum, job) => sum + (job.predictTime ?? 0), 0);
     expect((await spentThisMonth(ctx().store, ctx().clock, guildId())).gpuSeconds).toBeCloseTo(billed, 3);
     expect(final.content).toMatch(/Cost: .* of GPU ≈ \$\d+\.\d+ \(estimated \$\d+\.\d+\)/);
-    await eventually(async () => ((await ctx().store.get(keys.running(guildId()))) === undefined ? true : undefined), 'the running marker to be cleared');
-    await eventually(async () => ((await ctx().store.get(keys.followed())) === undefined ? true : undefined), 'the training to be no longer followed');
+    await eventually(async () => ((await ctx().training.repository.isClaimed(guildId())) ? undefined : true), 'the running marker to be cleared');
+    await eventually(async () => ((await ctx().training.repository.followed()).length === 0 ? true : undefined), 'the training to be no longer followed');
   });
 
   it('stops after step 500: cancels the longer runs, says what that saved, and the class’s vote picks the checkpoint', async () => {
@@ -216,7 +215,7 @@ describe('/train with the ladder', () => {
     expect(previewsIn(discord, threadId).map((p) => p.step)).toEqual([250, 500]);
     expect(final.content).toMatch(/now draws with \*\*step 250\*\*: step 250 wins with 1 vote/);
     expect(final.content).toMatch(/Stopped after step 500 by <@\d+>, which saved about/);
-    expect(await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual({ trainingId, step: 250, chosenBy: 'vote' });
+    expect(await ctx().training.repository.activeCheckpoint(guildId())).toEqual({ trainingId, step: 250, chosenBy: 'vote' });
     // The canceled runs' GPU time counts too.
     const billed = runs.reduce((sum, job) => sum + (job.predictTime ?? 0), 0);
     const stored = (await record(trainingId))!;
@@ -225,7 +224,7 @@ describe('/train with the ladder', () => {
 
   it('cancel stops every run, says what was saved, and leaves the active checkpoint alone', async () => {
     slowAbove = 0;
-    const activeBefore = await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()));
+    const activeBefore = await ctx().training.repository.activeCheckpoint(guildId());
     const before = replicate.trainings.size;
     const { trainingId, threadId } = await startTraining(discord);
     const second = await discord.slash({ name: 'train', user: discord.users.bob });
@@ -243,8 +242,8 @@ describe('/train with the ladder', () => {
     expect(trainingsSince(before).every((r) => r.status === 'canceled')).toBe(true);
     expect(previewsIn(discord, threadId)).toHaveLength(0);
     expect((await record(trainingId))?.status).toBe('canceled');
-    expect(await ctx().store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()))).toEqual(activeBefore);
-    await eventually(async () => ((await ctx().store.get(keys.running(guildId()))) === undefined ? true : undefined), 'the running marker to be cleared');
+    expect(await ctx().training.repository.activeCheckpoint(guildId())).toEqual(activeBefore);
+    await eventually(async () => ((await ctx().training.repository.isClaimed(guildId())) ? undefined : true), 'the running marker to be cleared');
     expect(discord.message(status.id)?.content).toMatch(/Canceled: KMPLZ/);
   });
 });

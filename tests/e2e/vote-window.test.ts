@@ -2,14 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator, type EmulatedUser, type StoredMessage } from '../emulators/discord/index.js';
 import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 /**
  * Issue 17: the natural moment to vote is once every preview is up, so without `vote_minutes`
@@ -57,8 +55,8 @@ afterEach(() => {
 
 const guildId = () => discord.guild().id;
 const isResult = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':result'));
-const active = () => bot!.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(guildId()));
-const record = async (trainingId: string) => (await bot!.app.context.store.get<TrainingRecord>(keys.training(guildId(), trainingId)))!;
+const active = () => bot!.app.context.training.repository.activeCheckpoint(guildId());
+const record = async (trainingId: string) => (await bot!.app.context.training.repository.load({ guildId: guildId(), trainingId: trainingId }))!;
 const weightsOf = async (trainingId: string, step: number) => (await record(trainingId)).checkpoints.find((c) => c.step === step)!.weightsUrl;
 const clickVote = async (message: StoredMessage, user: EmulatedUser) => (await discord.button({ customId: buttonOf(message, 'train:vote:'), message, user })).waitForOriginal();
 const clickClose = async (final: StoredMessage, user: EmulatedUser) => (await discord.button({ customId: buttonOf(final, 'train:close:'), message: final, user })).waitForOriginal((m) => !m.loading, 10_000);

@@ -2,7 +2,6 @@ import { PermissionFlagsBits, REST } from 'discord.js';
 import { commandDefinitions } from '../../commands/index.js';
 import { registerCommands } from '../../deploy/registration.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadActiveCheckpoint, loadLastTraining, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
@@ -11,7 +10,6 @@ import type { TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { customIdsOf, eventually, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -43,7 +41,7 @@ describe('/vote and /checkpoints', () => {
     for (const [user, step] of votes) answers.push(await (await discord.slash({ name: 'vote', user: discord.users[user], options: { checkpoint: step } })).waitForOriginal());
     expect(answers[0]!.ephemeral).toBe(true);
     expect(answers[3]!.content).toMatch(/step 500\*\* \(moved from step 250\)/);
-    const training = await loadLastTraining(bot.app.context.store, discord.guild().id);
+    const training = await bot.app.context.training.repository.last(discord.guild().id);
     expect(Object.values(training!.votes).sort()).toEqual([500, 500, 500]);
 
     const shown = await (await discord.slash({ name: 'checkpoints' })).waitForOriginal();
@@ -64,7 +62,7 @@ describe('/vote and /checkpoints', () => {
     expect(student.content).toMatch(/Only trainers/);
     const trainer = await (await discord.slash({ name: 'checkpoints', user: discord.users.bob, options: { use: 250 } })).waitForOriginal();
     expect(trainer.content).toMatch(/now uses the checkpoint at step 250/);
-    expect((await loadActiveCheckpoint(bot.app.context.store, discord.guild().id))?.active).toMatchObject({ step: 250, chosenBy: 'trainer' });
+    expect((await bot.app.context.training.repository.activeWithRecord(discord.guild().id))?.active).toMatchObject({ step: 250, chosenBy: 'trainer' });
     await (await discord.slash({ name: 'kmplz', options: { prompt: 'a cat', steps: 2 } })).waitForOriginal(done, 15_000);
     expect([...replicate.predictions.values()].at(-1)!.input.replicate_weights).toBe(checkpoints[0]!.weightsUrl);
   });
@@ -85,8 +83,8 @@ describe('/vote and /checkpoints', () => {
   });
 
   it('vote, stop and cancel buttons forged in another server by its trainer, with this server’s training id, change nothing', async () => {
-    const { store } = bot.app.context;
-    const before = await loadLastTraining(store, discord.guild().id);
+    const trainings = bot.app.context.training.repository;
+    const before = await trainings.last(discord.guild().id);
     const otherGuildId = discord.guilds()[1]!.id;
     const admin = discord.makeUser('other-admin', { guildIds: [otherGuildId], roles: ['Admin'] });
     const channelId = discord.textChannels(otherGuildId)[0]!.id;
@@ -97,12 +95,12 @@ describe('/vote and /checkpoints', () => {
       const answer = await discord.waitFor(() => forged.followUps()[0] ?? (forged.response?.type === 5 && forged.original()?.loading === false ? forged.original() : undefined), 5000, `an answer to ${customId}`);
       expect(answer.content, customId).toMatch(/not known here/);
     }
-    expect(await loadLastTraining(store, discord.guild().id)).toEqual(before);
+    expect(await trainings.last(discord.guild().id)).toEqual(before);
     expect(replicate.requests.filter((r) => /cancel/.test(r.operationId ?? '')).length).toBe(cancelsBefore);
   });
 
   it('while a training runs, its buttons forged in another server cancel nothing at Replicate; the same cancel from this server’s trainer does', async () => {
-    const { store } = bot.app.context;
+    const trainings = bot.app.context.training.repository;
     const guildId = discord.guild().id;
     await seedDataset(bot.app.context, guildId, CLASS_DRAWINGS);
     // Slow runs: still going while the buttons are pressed.
@@ -121,7 +119,7 @@ describe('/vote and /checkpoints', () => {
       const answer = await discord.waitFor(() => forged.followUps()[0] ?? (forged.response?.type === 5 && forged.original()?.loading === false ? forged.original() : undefined), 5000, `an answer to ${customId}`);
       expect(answer.content, customId).toMatch(/not known here/);
     }
-    const record = (await store.get<TrainingRecord>(keys.training(guildId, trainingId)))!;
+    const record = (await trainings.load({ guildId, trainingId }))!;
     expect(record).toMatchObject({ status: 'running', votes: {} });
     expect(record.canceled).toBeUndefined();
     expect(record.stopAfter).toBeUndefined();

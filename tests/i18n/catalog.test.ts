@@ -7,8 +7,8 @@ import { en } from '../../src/i18n/en.js';
 import { LOCALES, catalogOf, listInWords, localeOf, placeholdersOf, plural, t } from '../../src/i18n/index.js';
 import { ru } from '../../src/i18n/ru.js';
 import type { TrainingRecord } from '../../src/training/records.js';
-import { renderStatus } from '../../src/training/status.js';
-import { previewContent, rewritePreview } from '../../src/training/preview-text.js';
+import { renderStatus } from '../../src/views/training-status.js';
+import { previewContent, rewritePreview } from '../../src/views/training-text.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const keys = Object.keys(en) as (keyof typeof en)[];

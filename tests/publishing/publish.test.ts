@@ -7,6 +7,7 @@ import { UserError } from '../../src/errors.js';
 import { mayWrite, publishCheckpoint, type PublishDeps } from '../../src/publishing/publish.js';
 import { createHfHub } from '../../src/services/hf/hub.js';
 import { openMemoryStore } from '../../src/store/store.js';
+import { StoreTrainingRepository } from '../../src/training/repository.js';
 import { CheckpointArchives, checkpointArchivePath } from '../../src/training/checkpoint-archives.js';
 import type { TrainingRecord } from '../../src/training/records.js';
 import { startHubEmulator, type HubEmulator } from '../emulators/hub/index.js';
@@ -43,7 +44,7 @@ async function deps(token: string | undefined): Promise<PublishDeps> {
   const file = checkpointArchivePath(config, 'g1', 'tr1', 500);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, writeTar([{ name: 'lora.safetensors', data: safetensorsWithMetadata({}, cogLoraShapes(sdxlAttentionProcessors().slice(0, 1), 4)) }, { name: 'special_params.json', data: Buffer.from('{"KMPLZ": "<s0><s1>"}') }]));
-  return { config, store, log, archives: new CheckpointArchives({ config, store, log }), hub: token ? createHfHub({ token, hubUrl: hub.url, log }) : undefined };
+  return { config, store, log, archives: new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log }), hub: token ? createHfHub({ token, hubUrl: hub.url, log }) : undefined };
 }
 
 const refusal = async (promise: Promise<unknown>) => {

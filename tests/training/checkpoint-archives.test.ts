@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openMemoryStore } from '../../src/store/store.js';
+import { StoreTrainingRepository } from '../../src/training/repository.js';
 import { CheckpointArchives, checkpointArchivePath } from '../../src/training/checkpoint-archives.js';
 import type { TrainingRecord } from '../../src/training/records.js';
 import { captureLogger } from '../support/log.js';
@@ -34,7 +35,7 @@ async function setup() {
   const dir = await mkdtemp(path.join(tmpdir(), 'kmplz-archives-'));
   const config: Config = parseConfig({ DISCORD_TOKEN: 't', DATA_DIR: dir });
   const store = openMemoryStore();
-  const archives = new CheckpointArchives({ config, store, log: captureLogger().log });
+  const archives = new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log: captureLogger().log });
   const record: TrainingRecord = {
     id: 'tr1',
     guildId: 'g1',

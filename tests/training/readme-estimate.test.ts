@@ -6,8 +6,8 @@ import { HARDWARE_PRICES, MODEL_HARDWARE } from '../../src/money/prices.js';
 import type { Trainer } from '../../src/services/types.js';
 import type { TrainingItem } from '../../src/training/dataset-export.js';
 import { ladderPlan, wholeEpochSteps } from '../../src/training/plan.js';
-import { formatDuration } from '../../src/training/status.js';
-import { estimateFor, trainingPrices } from '../../src/training/supervisor.js';
+import { formatDuration } from '../../src/views/training-status.js';
+import { estimateFor, trainingPrices } from '../../src/training/estimate.js';
 
 /**
  * README's cost section states what the class's own training costs (64 drawings, 1000 steps, a

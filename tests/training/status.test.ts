@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TrainingRecord } from '../../src/training/records.js';
-import { gpuSecondsSoFar, renderStatus } from '../../src/training/status.js';
+import { gpuSecondsSoFar } from '../../src/training/run-state.js';
+import { renderStatus } from '../../src/views/training-status.js';
 
 const base: TrainingRecord = {
   id: 'T1',

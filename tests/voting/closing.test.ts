@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openMemoryStore } from '../../src/store/store.js';
 import { type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../../src/training/records.js';
+import { StoreTrainingRepository } from '../../src/training/repository.js';
 import { VotingCloser } from '../../src/voting/closing.js';
 import { captureLogger } from '../support/log.js';
 import { keys } from '../../src/store/keys.js';
@@ -35,7 +36,7 @@ async function world(record: TrainingRecord, { failAnnounce = 0 } = {}) {
   let failures = failAnnounce;
   await store.set(keys.training(ref.guildId, ref.trainingId), record);
   closer = new VotingCloser({
-    store,
+    repository: new StoreTrainingRepository(store),
     clock: { now: () => now },
     log: captureLogger().log,
     sweepMs: 10,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ActiveCheckpoint, TrainingRecord } from '../../src/training/records.js';
 import { DEFAULT_VOTE_MINUTES, drawingChoice, isDue, pickCloses, votingAtEnd, votingPhase, type DrawingChoice, type EndOfTraining, type VotingFields } from '../../src/voting/window.js';
-import { liveLines, resultLines, rewriteFinal } from '../../src/voting/window-text.js';
+import { liveLines, resultLines, rewriteFinal } from '../../src/views/training-text.js';
 
 const NOW = 1_800_000_000_000;
 const HOUR = 60 * 60_000;

@@ -3,10 +3,10 @@ import type { Config } from '../config.js';
 import { estimateGenerationSeconds, formatUsd } from '../money/budget.js';
 import { usdPerSecond } from '../money/prices.js';
 import type { Trainer } from '../services/types.js';
-import type { TrainingItem } from './dataset-export.js';
-import { ladderPlan, streamingPlan } from './plan.js';
-import { formatDuration } from './status.js';
-import { estimateFor } from './supervisor.js';
+import type { TrainingItem } from '../training/dataset-export.js';
+import { ladderPlan, streamingPlan } from '../training/plan.js';
+import { formatDuration } from './training-status.js';
+import { estimateFor } from '../training/estimate.js';
 
 /**
  * What each part of a lesson costs, from the same estimators the bot shows before paid work
