@@ -218,6 +218,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
               store,
               clock,
               log: log.child({ component: 'webhooks' }),
+              events,
               secret: webhookSecret,
               onTraining: (ref, body) => training.onWebhook(ref, body),
               onPrediction: async (body) => {

@@ -28,6 +28,12 @@ export interface BotEvents {
   'training.settled': { guildId: string; trainingId: string; status: TrainingStatus; winner?: number };
   /** The vote closed (deadline, a trainer's Close or pick, a new training) and its result was announced. */
   'training.voting-closed': { guildId: string; trainingId: string; winner?: number };
+
+  // ---- Replicate webhooks (owner: src/http/replicate-webhook.ts) ----
+  /** A delivery already taken (same `webhook-id`): answered 200, nothing else done. */
+  'webhook.duplicate': { webhookId: string };
+  /** A delivery refused before its body was looked at (bad or missing signature, stale timestamp). */
+  'webhook.refused': { reason: string; webhookId?: string };
 }
 
 export type BotEventName = keyof BotEvents;

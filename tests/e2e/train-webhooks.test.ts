@@ -72,20 +72,22 @@ describe('/train followed by Replicate webhooks', () => {
 
   it('ignores a duplicated delivery (same webhook-id) with a 200', async () => {
     const completed = deliveries.filter((d) => d.event === 'completed');
-    const logsBefore = bot.logs().length;
+    const duplicates: string[] = [];
+    const stop = ctx().events.on('webhook.duplicate', ({ webhookId }) => duplicates.push(webhookId));
     for (const delivery of completed) expect(await replicate.redeliverWebhook(delivery.id)).toBe(200);
-    const duplicates = bot.logs().slice(logsBefore).filter((l) => l.msg === 'duplicate webhook ignored');
-    expect(duplicates.map((l) => l.webhookId).sort()).toEqual(completed.map((d) => d.id).sort());
+    stop();
+    expect(duplicates.sort()).toEqual(completed.map((d) => d.id).sort());
     expect(previewsIn(discord, threadId)).toHaveLength(4);
   });
 
   it('refuses a bad signature and a stale timestamp with 401, before looking at the body', async () => {
     const delivery = deliveries.find((d) => d.event === 'completed')!;
-    const logsBefore = bot.logs().length;
+    const refusals: string[] = [];
+    const stop = ctx().events.on('webhook.refused', ({ reason }) => refusals.push(reason));
     expect(await replicate.redeliverWebhook(delivery.id, { badSignature: true })).toBe(401);
     expect(await replicate.redeliverWebhook(delivery.id, { timestampOffsetSeconds: -600 })).toBe(401);
     expect(await replicate.redeliverWebhook(delivery.id, { timestampOffsetSeconds: 600 })).toBe(401);
-    const refusals = bot.logs().slice(logsBefore).filter((l) => l.msg === 'webhook refused').map((l) => l.reason);
+    stop();
     expect(refusals).toEqual(['bad-signature', 'stale', 'stale']);
   });
 
