@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { keys, type ActiveCheckpoint } from '../../src/training/records.js';
+import type { ActiveCheckpoint } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { TestBot } from '../support/bot.js';
 import { useRestartableBot } from '../support/restartable-bot.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let bot: TestBot | undefined;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, EmulatedUser, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import type { TestBot } from '../support/bot.js';
 import { useRestartableBot } from '../support/restartable-bot.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 /**
  * Issue 17: the natural moment to vote is once every preview is up, so without `vote_minutes`
