@@ -1,6 +1,4 @@
-/**
- * English: /caption. Keys: `caption.*`.
- */
+/** English: /caption. Keys: `caption.*`. */
 export const caption = {
   'caption.one.title': 'BLIP caption',
   'caption.one.description': 'As training would read it:\n> {text}',

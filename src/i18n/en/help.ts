@@ -1,6 +1,4 @@
-/**
- * English: /help. Keys: `help.*`.
- */
+/** English: /help. Keys: `help.*`. */
 export const help = {
   'help.title': 'kmplz — teach an image model one artist’s style, then play with it together',
   'help.step.dataset': '1. `/dataset add` — the artist’s drawings in (a .zip or single images); they are cropped to training squares.',

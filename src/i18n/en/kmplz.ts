@@ -1,6 +1,4 @@
-/**
- * English: /kmplz and /compare: the reply as it goes. Keys: `kmplz.*`.
- */
+/** English: /kmplz and /compare: the reply as it goes. Keys: `kmplz.*`. */
 export const kmplz = {
   'kmplz.note.truncated': '✂️ Your prompt was longer than the model reads (about 75 tokens); the end was cut.',
   'kmplz.note.truncated-short': '✂️ Your prompt was longer than the model reads; the end was cut.',

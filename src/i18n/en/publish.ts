@@ -1,6 +1,4 @@
-/**
- * English: /publish. Keys: `publish.*`.
- */
+/** English: /publish. Keys: `publish.*`. */
 export const publish = {
   'publish.created': 'Created the model repository **{repo}**.',
   'publish.done': 'Published step {step} to **{repo}** in one commit ({files} files): {url}',

@@ -1,6 +1,4 @@
-/**
- * English: /train: the confirmation, its buttons and the answers. Keys: `train.*`.
- */
+/** English: /train: the confirmation, its buttons and the answers. Keys: `train.*`. */
 export const train = {
   'train.confirm.title': 'Train {trigger} for {steps} steps?',
   'train.confirm.description': 'Nothing is paid for until you press **Start**.',

@@ -1,6 +1,4 @@
-/**
- * English: the training thread: announcement, status, results. Keys: `training.*`.
- */
+/** English: the training thread: announcement, status, results. Keys: `training.*`. */
 export const training = {
   'training.announcement':
     '🏋️ <@{user}> started training the style ({trigger}): {steps} steps, a checkpoint every {every}. Progress, and a preview of every checkpoint to vote on, in the thread.',

@@ -1,9 +1,7 @@
 import type { Translation } from '../catalog.js';
 import type { caption as en } from '../en/caption.js';
 
-/**
- * Русский: /подпись. Ключи те же, что в `en/caption.ts` (это проверяет компилятор).
- */
+/** Русский: /подпись. Ключи те же, что в `en/caption.ts` (это проверяет компилятор). */
 export const caption: Translation<typeof en> = {
   'caption.one.title': 'Подпись BLIP',
   'caption.one.description': 'Так её прочтёт обучение:\n> {text}',

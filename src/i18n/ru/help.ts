@@ -1,9 +1,7 @@
 import type { Translation } from '../catalog.js';
 import type { help as en } from '../en/help.js';
 
-/**
- * Русский: /помощь. Ключи те же, что в `en/help.ts` (это проверяет компилятор).
- */
+/** Русский: /помощь. Ключи те же, что в `en/help.ts` (это проверяет компилятор). */
 export const help: Translation<typeof en> = {
   'help.title': 'kmplz — научите модель стилю одного художника и играйте с ним вместе',
   'help.step.dataset': '1. `/датасет добавить` — рисунки художника (.zip или по одному); они обрезаются до квадратов для обучения.',
