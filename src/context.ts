@@ -22,7 +22,7 @@ export interface BotContext {
   readonly store: Store;
   readonly clock: Clock;
   readonly client: Client;
-  /** What happened, typed: what tests and metrics observe (src/events.ts). */
+  /** Typed events of what happened (src/events.ts): what tests and metrics observe. */
   readonly events: BotEventBus;
   /** `/kmplz` jobs: the fair queue, the replies, the results. */
   readonly generation: GenerationService;

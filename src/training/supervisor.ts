@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -11,38 +10,22 @@ import type { TaskRunner } from '../queue/tasks.js';
 import type { Generator, Trainer } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { MessageEditor } from '../util/message-editor.js';
-import { blindLabels } from '../voting/blind.js';
 import { VotingCloser } from '../voting/closing.js';
 import { votingPhase } from '../voting/window.js';
 import type { CheckpointArchives } from './checkpoint-archives.js';
 import { trainingItems, trainingZip } from './dataset-export.js';
-import { estimateFor } from './estimate.js';
+import { TrainingControls } from './controls.js';
 import { FollowLoop } from './follow-loop.js';
 import { Follower } from './follower.js';
 import { LiveTallies } from './live-tallies.js';
-import { choosePreviewSamples } from './preview.js';
 import { PreviewMaker } from './previews.js';
-import type { TrainingDraft, TrainingRecord, TrainingRef, TrainingRunRecord } from './records.js';
-import { claimRefused, notRunning } from './refusals.js';
+import type { TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
+import { claimRefused } from './refusals.js';
 import type { TrainingRepository } from './repository.js';
-import { RunTracker, savedBy } from './run-tracker.js';
-import { isTerminalRun } from './run-state.js';
+import { RunTracker } from './run-tracker.js';
 import { TrainingThread, type ThreadChannel } from './thread.js';
-
-export interface TrainingTiming {
-  /** Bounded backoff between polls of running runs: back to `baseMs` whenever something moved. */
-  poll: { baseMs: number; maxMs: number };
-  /** With webhooks: how often runs are polled anyway, in case a delivery was lost for good. */
-  reconcileMs: number;
-  /** Minimum time between two edits of a status message (Discord allows about one per second per channel). */
-  statusEditIntervalMs: number;
-  /** Minimum time between two tally edits of one preview message: a burst of votes becomes a couple of edits. */
-  tallyEditIntervalMs: number;
-  /** How often due voting deadlines are looked for. */
-  deadlineSweepMs: number;
-}
-
-const DEFAULT_TRAINING_TIMING: TrainingTiming = { poll: { baseMs: 2000, maxMs: 30_000 }, reconcileMs: 5 * 60_000, statusEditIntervalMs: 5000, tallyEditIntervalMs: 3000, deadlineSweepMs: 15_000 };
+import { DEFAULT_TRAINING_TIMING, type TrainingTiming } from './timing.js';
+import { newTrainingRecord } from './new-record.js';
 
 export interface TrainingSupervisorOptions {
   repository: TrainingRepository;
@@ -85,6 +68,7 @@ export class TrainingSupervisor {
   private readonly tallies: LiveTallies;
   private readonly voting: VotingCloser;
   private readonly loop: FollowLoop;
+  private readonly controls: TrainingControls;
   private readonly stopListening: () => void;
 
   constructor(private readonly o: TrainingSupervisorOptions) {
@@ -110,6 +94,7 @@ export class TrainingSupervisor {
       onChanged: (ref) => void o.archives.sync(ref),
       deliveryIntervalMs: timing.statusEditIntervalMs,
     });
+    this.controls = new TrainingControls({ repository, runs: this.runs, clock, log });
     this.voting = new VotingCloser({
       repository,
       clock,
@@ -190,32 +175,7 @@ export class TrainingSupervisor {
     try {
       const items = await trainingItems(store, config, draft.guildId);
       if (items.length === 0) throw new UserError('empty-dataset', msg('error.empty-dataset'));
-      // Below 2^31: the trainer's seed is a 32-bit integer.
-      const seed = randomInt(1, 2 ** 31 - 1);
-      const plan = trainer.plan(draft.steps, draft.checkpointEvery);
-      record = {
-        id: draft.id,
-        guildId: draft.guildId,
-        channelId: draft.channelId,
-        startedBy: draft.startedBy,
-        status: 'running',
-        steps: draft.steps,
-        checkpointEvery: draft.checkpointEvery,
-        checkpoints: [],
-        votes: {},
-        createdAt: clock.now(),
-        strategy: trainer.strategy,
-        seed,
-        imageCount: items.length,
-        runs: plan.map((run) => ({ ...run, status: 'pending' })),
-        ...(draft.blind ? { blind: blindLabels(plan.flatMap((run) => run.checkpointSteps)) } : {}),
-        ...(draft.voteMinutes ? { voteMinutes: draft.voteMinutes } : {}),
-        samples: choosePreviewSamples(items, config.TRIGGER_WORD, seed),
-        estimate: estimateFor(trainer, config, items, draft.steps, draft.checkpointEvery),
-        uploadLimit: draft.uploadLimit,
-        previewGpuSeconds: 0,
-        ...(draft.locale ? { locale: draft.locale } : {}),
-      };
+      record = newTrainingRecord(draft, items, { trainer, config, now: clock.now() });
       if (previous && votingPhase(previous) === 'open') {
         // A new training ends the last one's vote: its result is announced in its own thread now,
         // rather than a day later over the new training's checkpoint. Closed before the pointer
@@ -249,55 +209,18 @@ export class TrainingSupervisor {
     if (await this.runs.onWebhook(ref, body)) await this.wakeOrFollow(ref);
   }
 
-  /** Cancels every run of a running training; returns the GPU time that saves. */
+  /** A trainer's Cancel: every run of the running training stops; the GPU time that saves. */
   async cancel(guildId: string, trainingId: string, userId: string): Promise<{ savedGpuSeconds: number }> {
-    const ref = { guildId, trainingId };
-    await this.requireRunning(ref);
-    const now = this.o.clock.now();
-    let saved = 0;
-    let won = false;
-    const updated = await this.repository.updateIfPresent(ref, (current) => {
-      won = current.status === 'running';
-      if (!won) return current;
-      saved = savedBy(current, () => true, now);
-      return { ...current, status: 'canceled', canceled: { by: userId, savedGpuSeconds: saved }, finishedAt: now };
-    });
-    if (!won) throw notRunning(updated);
-    this.o.log.info({ trainingId, userId, savedGpuSeconds: saved }, 'training canceled');
-    await this.runs.cancel(ref, () => true);
-    await this.wakeOrFollow(ref);
-    return { savedGpuSeconds: saved };
+    const saved = await this.controls.cancel({ guildId, trainingId }, userId);
+    await this.wakeOrFollow({ guildId, trainingId });
+    return saved;
   }
 
-  /**
-   * Keeps the checkpoints up to `step` and cancels the runs that would make later ones (the
-   * class is happy with step 500). Returns the GPU time that saves and the runs canceled.
-   */
+  /** A trainer's Stop after `step`: the runs that would make later checkpoints are canceled. */
   async stopAfter(guildId: string, trainingId: string, step: number, userId: string): Promise<{ savedGpuSeconds: number; canceledSteps: number[] }> {
-    const ref = { guildId, trainingId };
-    const record = await this.requireRunning(ref);
-    if (!record.checkpoints.some((c) => c.step === step)) throw new UserError('unknown-checkpoint', msg('error.unknown-checkpoint.yet', { step }));
-    if (record.stopAfter) throw new UserError('already-stopped', msg('error.already-stopped', { step: record.stopAfter.step }));
-    const doomed = (run: TrainingRunRecord) => !isTerminalRun(run) && run.steps > step;
-    const canceledSteps = (record.runs ?? []).filter(doomed).map((run) => run.steps);
-    if (canceledSteps.length === 0) throw new UserError('nothing-to-stop', msg('error.nothing-to-stop', { step }));
-    const now = this.o.clock.now();
-    let saved = 0;
-    let won = false;
-    const updated = await this.repository.updateIfPresent(ref, (current) => {
-      won = current.status === 'running' && !current.stopAfter;
-      if (!won) return current;
-      saved = savedBy(current, doomed, now);
-      return { ...current, stopAfter: { step, by: userId, savedGpuSeconds: saved } };
-    });
-    if (!won) {
-      if (updated?.status === 'running' && updated.stopAfter) throw new UserError('already-stopped', msg('error.already-stopped', { step: updated.stopAfter.step }));
-      throw notRunning(updated);
-    }
-    this.o.log.info({ trainingId, step, userId, savedGpuSeconds: saved }, 'training stopped after a checkpoint');
-    await this.runs.cancel(ref, doomed);
-    await this.wakeOrFollow(ref);
-    return { savedGpuSeconds: saved, canceledSteps };
+    const stopped = await this.controls.stopAfter({ guildId, trainingId }, step, userId);
+    await this.wakeOrFollow({ guildId, trainingId });
+    return stopped;
   }
 
   /**
@@ -347,12 +270,5 @@ export class TrainingSupervisor {
     url.searchParams.set('guild', ref.guildId);
     url.searchParams.set('training', ref.trainingId);
     return url.toString();
-  }
-
-  private async requireRunning(ref: TrainingRef): Promise<TrainingRecord> {
-    const record = await this.repository.load(ref);
-    if (!record) throw new UserError('unknown-training', msg('error.unknown-training.here'));
-    if (record.status !== 'running') throw notRunning(record);
-    return record;
   }
 }

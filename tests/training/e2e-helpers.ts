@@ -1,4 +1,4 @@
-import type { TrainingTiming } from '../../src/training/supervisor.js';
+import type { TrainingTiming } from '../../src/training/timing.js';
 import type { DiscordEmulator, InteractionHandle, StoredMessage } from '../emulators/discord/index.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import type { WorldOptions } from '../support/world.js';
