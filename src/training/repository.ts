@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import { keys } from '../store/keys.js';
+import { addRef, listRefs, removeRef } from '../store/ref-list.js';
 import type { ActiveCheckpoint, CheckpointRecord, TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
 
 /** What `GET /checkpoints/<token>.tar` finds by its token. */
@@ -103,7 +104,7 @@ export class StoreTrainingRepository implements TrainingRepository {
     const ref = { guildId: record.guildId, trainingId: record.id };
     await this.store.set(keys.training(ref.guildId, ref.trainingId), record);
     await this.store.set(keys.lastTraining(ref.guildId), ref.trainingId);
-    await this.store.update<TrainingRef[]>(keys.followed(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
+    await addRef(this.store, keys.followed(), ref, refKey);
     await this.store.delete(keys.draft(ref.guildId, ref.trainingId));
   }
 
@@ -139,24 +140,24 @@ export class StoreTrainingRepository implements TrainingRepository {
     await this.store.update<string>(keys.running(ref.guildId), (current) => (current === ref.trainingId ? undefined : current));
   }
 
-  async followed(): Promise<TrainingRef[]> {
-    return (await this.store.get<TrainingRef[]>(keys.followed())) ?? [];
+  followed(): Promise<TrainingRef[]> {
+    return listRefs(this.store, keys.followed());
   }
 
   unfollow(ref: TrainingRef): Promise<void> {
-    return this.removeRef(keys.followed(), ref);
+    return removeRef(this.store, keys.followed(), refKey(ref), refKey);
   }
 
-  async deadlines(): Promise<TrainingRef[]> {
-    return (await this.store.get<TrainingRef[]>(keys.votingDeadlines())) ?? [];
+  deadlines(): Promise<TrainingRef[]> {
+    return listRefs(this.store, keys.votingDeadlines());
   }
 
-  async addDeadline(ref: TrainingRef): Promise<void> {
-    await this.store.update<TrainingRef[]>(keys.votingDeadlines(), (refs = []) => [...refs.filter((r) => refKey(r) !== refKey(ref)), ref]);
+  addDeadline(ref: TrainingRef): Promise<void> {
+    return addRef(this.store, keys.votingDeadlines(), ref, refKey);
   }
 
   removeDeadline(ref: TrainingRef): Promise<void> {
-    return this.removeRef(keys.votingDeadlines(), ref);
+    return removeRef(this.store, keys.votingDeadlines(), refKey(ref), refKey);
   }
 
   activeCheckpoint(guildId: string): Promise<ActiveCheckpoint | undefined> {
@@ -209,14 +210,6 @@ export class StoreTrainingRepository implements TrainingRepository {
 
   async unserveArchive(token: string): Promise<void> {
     await this.store.delete(keys.archiveToken(token));
-  }
-
-  /** The list loses `ref`; an emptied list's key is deleted. */
-  private async removeRef(key: string, ref: TrainingRef): Promise<void> {
-    await this.store.update<TrainingRef[]>(key, (refs = []) => {
-      const rest = refs.filter((r) => refKey(r) !== refKey(ref));
-      return rest.length ? rest : undefined;
-    });
   }
 }
 

@@ -1,6 +1,5 @@
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BotEvents } from '../../src/events.js';
 import { MAX_DISCORD_REFUSALS } from '../../src/training/thread.js';
 import type { DiscordEmulator, InteractionHandle, RecordedRequest, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
@@ -29,7 +28,6 @@ beforeAll(async () => {
     env: { ...base.env, SHOWCASE_CHANNEL_ID: SHOWCASE_ID },
   });
   ({ discord, replicate, bot } = world);
-  bot.app.context.events.on('training.discord-gave-up', (event) => gaveUp.push(event));
 });
 afterAll(() => world?.stop());
 afterEach(() => {
@@ -42,8 +40,8 @@ const P = PermissionFlagsBits;
 const general = () => discord.textChannels()[0]!.id;
 const guildId = () => discord.guild().id;
 const trainings = () => bot.app.context.training.repository;
-/** Every time the supervisor gave up posting for a training (the `training.discord-gave-up` event). */
-const gaveUp: BotEvents['training.discord-gave-up'][] = [];
+/** Every time the supervisor gave up posting for a training. */
+const gaveUp = () => bot.eventsOf('training.discord-gave-up');
 const done = (m: StoredMessage) => m.attachments.length > 0;
 const starOf = (m: StoredMessage) => buttonOf(m, 'kmplz:showcase:');
 const refused = (r: RecordedRequest) => r.status === 403;
@@ -164,7 +162,7 @@ describe('a permission taken away while a training runs', () => {
     expect(ended.failure).toBe(`Discord refused kmplz’s posts in <#${general()}> for missing permissions, so the training stopped before any run was started`);
     expect(ended.threadId).toBeUndefined();
     expect(discord.requests.filter((r) => threadCreate(r) && refused(r))).toHaveLength(MAX_DISCORD_REFUSALS);
-    expect(gaveUp).toContainEqual(expect.objectContaining({ trainingId, what: 'thread', threadOpened: false }));
+    expect(gaveUp()).toContainEqual(expect.objectContaining({ trainingId, what: 'thread', threadOpened: false }));
     expect(replicate.trainings.size).toBe(trainingsBefore);
     expect(replicate.files.size).toBe(filesBefore);
     // With no thread to say it in, /checkpoints tells why the training ended.
@@ -187,7 +185,7 @@ describe('a permission taken away while a training runs', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(refusedPosts()).toBe(MAX_DISCORD_REFUSALS);
     expect(ended.discordRefusals).toMatchObject({ count: MAX_DISCORD_REFUSALS, code: 50013, gaveUpAt: expect.any(Number) });
-    expect(gaveUp).toContainEqual(expect.objectContaining({ trainingId, threadOpened: true }));
+    expect(gaveUp()).toContainEqual(expect.objectContaining({ trainingId, threadOpened: true }));
 
     // The training's data is whole: it ran to its end at Replicate, every checkpoint is stored, and the last one is in use.
     expect(ended.status).toBe('succeeded');

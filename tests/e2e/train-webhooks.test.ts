@@ -72,22 +72,20 @@ describe('/train followed by Replicate webhooks', () => {
 
   it('ignores a duplicated delivery (same webhook-id) with a 200', async () => {
     const completed = deliveries.filter((d) => d.event === 'completed');
-    const duplicates: string[] = [];
-    const stop = ctx().events.on('webhook.duplicate', ({ webhookId }) => duplicates.push(webhookId));
+    const before = bot.eventsOf('webhook.duplicate').length;
     for (const delivery of completed) expect(await replicate.redeliverWebhook(delivery.id)).toBe(200);
-    stop();
+    const duplicates = bot.eventsOf('webhook.duplicate').slice(before).map((event) => event.webhookId);
     expect(duplicates.sort()).toEqual(completed.map((d) => d.id).sort());
     expect(previewsIn(discord, threadId)).toHaveLength(4);
   });
 
   it('refuses a bad signature and a stale timestamp with 401, before looking at the body', async () => {
     const delivery = deliveries.find((d) => d.event === 'completed')!;
-    const refusals: string[] = [];
-    const stop = ctx().events.on('webhook.refused', ({ reason }) => refusals.push(reason));
+    const before = bot.eventsOf('webhook.refused').length;
     expect(await replicate.redeliverWebhook(delivery.id, { badSignature: true })).toBe(401);
     expect(await replicate.redeliverWebhook(delivery.id, { timestampOffsetSeconds: -600 })).toBe(401);
     expect(await replicate.redeliverWebhook(delivery.id, { timestampOffsetSeconds: 600 })).toBe(401);
-    stop();
+    const refusals = bot.eventsOf('webhook.refused').slice(before).map((event) => event.reason);
     expect(refusals).toEqual(['bad-signature', 'stale', 'stale']);
   });
 
