@@ -10,7 +10,7 @@ import type { ModelGate } from './services/replicate/model-checks.js';
 import type { Captioner, Generator, ModelHub, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
 import type { CheckpointArchives } from './training/checkpoint-archives.js';
-import type { TrainingSupervisor } from './training/supervisor.js';
+import type { TrainingService } from './training/service.js';
 
 /**
  * What every command and job receives, built once in the composition root (src/app.ts).
@@ -27,7 +27,7 @@ export interface BotContext {
   /** `/kmplz` jobs: the fair queue, the replies, the results. */
   readonly generation: GenerationService;
   /** `/train`: trainings followed to their last preview, across restarts. */
-  readonly training: TrainingSupervisor;
+  readonly training: TrainingService;
   /** kmplz's own copies of the trained checkpoints' archives (`/publish` reads them). */
   readonly archives: CheckpointArchives;
   readonly services: Services;

@@ -22,6 +22,7 @@ import { PreviewMaker } from './previews.js';
 import type { TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
 import { claimRefused } from './refusals.js';
 import type { TrainingRepository } from './repository.js';
+import type { TrainingService } from './service.js';
 import { RunTracker } from './run-tracker.js';
 import { TrainingThread, type ThreadChannel } from './thread.js';
 import { DEFAULT_TRAINING_TIMING, type TrainingTiming } from './timing.js';
@@ -59,7 +60,7 @@ const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingI
  * training up where it was. Each training is followed by one process at a time (a task of
  * `tasks`); another takes it over when that one stops.
  */
-export class TrainingSupervisor {
+export class TrainingSupervisor implements TrainingService {
   readonly repository: TrainingRepository;
   private readonly followers = new Map<string, Follower>();
   private closed = false;
