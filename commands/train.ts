@@ -32,7 +32,7 @@ const DRAFT_TTL_MS = 60 * 60_000;
 /**
  * `/train [archive:] [steps:] [checkpoint_every:] [blind:] [vote_minutes:]`: shows what the training will be and cost,
  * and starts it on Start. The training itself — runs, previews, votes, the end — is followed by
- * the training supervisor (src/training/supervisor.ts), in a thread of this channel.
+ * the training supervisor (src/training/supervisor.ts and the parts it ties), in a thread of this channel.
  */
 export const train: SlashCommand = {
   data: trainDefinition,
