@@ -19,7 +19,6 @@ import { UserError, isUserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { replyTargetOf, type ReplyTarget } from '../src/interactions/reply-target.js';
 import { prefill } from '../src/interactions/modal.js';
 import { respond } from '../src/interactions/respond.js';
@@ -49,11 +48,11 @@ export const CAPTION_INPUT_MAX = 300;
 export const caption: SlashCommand = {
   data: captionDefinition,
   defer: (interaction) => (interaction.options.getAttachment('image') ? 'public' : 'ephemeral'),
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  // Anyone may caption a picture of their own; captioning the dataset is a trainer's (it is billed and changes what is trained).
+  guards: (interaction) => (interaction.options.getAttachment('image') ? ['guild'] : ['guild', 'trainer']),
+  async execute(interaction, ctx, { guildId }) {
     const image = interaction.options.getAttachment('image');
     if (image) return captionOne(interaction, ctx, guildId, image);
-    requireTrainer(interaction, ctx.config);
     return captionDataset(interaction, ctx, guildId);
   },
   tasks: {
@@ -61,17 +60,18 @@ export const caption: SlashCommand = {
   },
   components: {
     page: {
+      guards: ['guild'],
       defer: 'update',
-      async execute(interaction, [page], ctx) {
-        await interaction.editReply(await reviewPage(ctx, requireGuildId(interaction), Number(page) || 0, uploadLimitOf(interaction), localeOf(interaction)));
+      async execute(interaction, [page], ctx, { guildId }) {
+        await interaction.editReply(await reviewPage(ctx, guildId, Number(page) || 0, uploadLimitOf(interaction), localeOf(interaction)));
       },
     },
     edit: {
       // A modal must be the first answer to a click: no defer here.
+      guards: ['guild', 'trainer'],
       defer: 'none',
-      async execute(interaction, [name], ctx) {
-        requireTrainer(interaction, ctx.config);
-        const image = (await loadDataset(ctx.store, requireGuildId(interaction))).images.find((i) => i.name === name);
+      async execute(interaction, [name], ctx, { guildId }) {
+        const image = (await loadDataset(ctx.store, guildId)).images.find((i) => i.name === name);
         if (!image) throw new UserError('unknown-image', msg('error.unknown-image.gone', { name: name ?? '' }));
         if (!interaction.isButton()) return;
         const locale = localeOf(interaction);
@@ -94,12 +94,12 @@ export const caption: SlashCommand = {
       },
     },
     save: {
+      guards: ['guild', 'trainer'],
       defer: 'ephemeral',
-      async execute(interaction, [name], ctx) {
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [name], ctx, { guildId }) {
         if (!interaction.isModalSubmit()) return;
         const text = toTrainingCaption(interaction.fields.getTextInputValue('caption'), ctx.config.TRIGGER_WORD);
-        if (!(await setCaption(ctx, requireGuildId(interaction), name ?? '', text, 'edited'))) {
+        if (!(await setCaption(ctx, guildId, name ?? '', text, 'edited'))) {
           throw new UserError('unknown-image', msg('error.unknown-image.gone', { name: name ?? '' }));
         }
         await respond(interaction, { content: t(localeOf(interaction), 'caption.saved', { name: name ?? '', text }) });

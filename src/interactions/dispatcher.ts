@@ -6,6 +6,7 @@ import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { within } from '../util/within.js';
 import { parseCustomId, type DeferMode, type MessageMenuCommand, type SlashCommand } from './command.js';
+import { checkGuards, type Granted, type Guards } from './guards.js';
 import { acknowledge, assumeAcknowledged, respondPrivately } from './respond.js';
 
 export interface DispatcherEvents {
@@ -109,33 +110,50 @@ export class Dispatcher {
         await respondPrivately(interaction, { content: t(localeOf(interaction), 'error.queue-closed') });
         return;
       }
-      if (interaction.isChatInputCommand()) {
-        const command = this.commands.get(interaction.commandName);
-        if (!command) throw new Error(`no handler for /${interaction.commandName}: are the registered commands out of date?`);
-        await acknowledgeAs(command.defer(interaction));
-        log.info({ options: interaction.options.data.map((o) => o.name) }, 'command');
-        await command.execute(interaction, ctx);
-      } else if (interaction.isMessageContextMenuCommand()) {
-        const menu = this.menus.get(interaction.commandName);
-        if (!menu) throw new Error(`no handler for the message command "${interaction.commandName}": are the registered commands out of date?`);
-        await acknowledgeAs(menu.defer);
-        log.info({ targetId: interaction.targetId }, 'message command');
-        await menu.execute(interaction, ctx);
-      } else if (interaction.isButton() || interaction.isModalSubmit()) {
-        const parsed = parseCustomId(interaction.customId);
-        const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
-        if (!parsed || !handler) throw new Error(`no handler for custom_id ${interaction.customId}`);
-        await acknowledgeAs(handler.defer);
-        log.info('component');
-        await handler.execute(interaction, parsed.args, ctx);
-      } else {
+      const route = this.route(interaction);
+      if (!route) {
         log.debug('ignored an interaction kind kmplz does not use');
+        return;
       }
+      await acknowledgeAs(route.defer);
+      log.info(route.logged, route.what);
+      // After the acknowledgement, as the handlers' own checks were: a refusal then goes where
+      // every other refusal goes (respondPrivately), also for an interaction taken over from a
+      // process that had acknowledged it already.
+      const granted = checkGuards(interaction, route.guards, ctx.config);
+      await route.execute(ctx, granted);
     } catch (error) {
       await this.answerError(interaction, error, log);
     } finally {
       this.markHandled(interaction.id);
     }
+  }
+
+  /** The handler an interaction goes to, with its guards and how it is acknowledged; undefined for kinds kmplz does not use. */
+  private route(interaction: RepliableInteraction): Route | undefined {
+    if (interaction.isChatInputCommand()) {
+      const command = this.commands.get(interaction.commandName);
+      if (!command) throw new Error(`no handler for /${interaction.commandName}: are the registered commands out of date?`);
+      return {
+        what: 'command',
+        logged: { options: interaction.options.data.map((o) => o.name) },
+        defer: command.defer(interaction),
+        guards: typeof command.guards === 'function' ? command.guards(interaction) : command.guards,
+        execute: (ctx, granted) => command.execute(interaction, ctx, granted),
+      };
+    }
+    if (interaction.isMessageContextMenuCommand()) {
+      const menu = this.menus.get(interaction.commandName);
+      if (!menu) throw new Error(`no handler for the message command "${interaction.commandName}": are the registered commands out of date?`);
+      return { what: 'message command', logged: { targetId: interaction.targetId }, defer: menu.defer, guards: menu.guards, execute: (ctx, granted) => menu.execute(interaction, ctx, granted) };
+    }
+    if (interaction.isButton() || interaction.isModalSubmit()) {
+      const parsed = parseCustomId(interaction.customId);
+      const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
+      if (!parsed || !handler) throw new Error(`no handler for custom_id ${interaction.customId}`);
+      return { what: 'component', logged: {}, defer: handler.defer, guards: handler.guards, execute: (ctx, granted) => handler.execute(interaction, parsed.args, ctx, granted) };
+    }
+    return undefined;
   }
 
   private acknowledged(interaction: RepliableInteraction, started: number): void {
@@ -186,6 +204,15 @@ export class Dispatcher {
       log.warn({ err: replyError }, 'could not tell the user about an error');
     }
   }
+}
+
+interface Route {
+  /** The log line's message and fields that say what was asked. */
+  what: string;
+  logged: Record<string, unknown>;
+  defer: DeferMode | 'update' | undefined;
+  guards: Guards;
+  execute(ctx: BotContext, granted: Granted): Promise<void>;
 }
 
 function kindOf(interaction: Interaction): string {

@@ -9,7 +9,7 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 
 /** Commands that exist only in this test, to drive the dispatcher's error handling. */
 function testCommand(name: string, defer: 'public' | 'ephemeral' | 'none', run: (i: ChatInputCommandInteraction) => Promise<void>): SlashCommand {
-  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), defer: () => defer, execute: (i) => run(i) };
+  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), guards: ['guild'], defer: () => defer, execute: (i) => run(i) };
 }
 
 const probes: SlashCommand[] = [

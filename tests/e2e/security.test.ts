@@ -19,7 +19,7 @@ const REPLICATE_TOKEN = `r8_${alnum(37)}`;
 const ACK_DEADLINE_MS = 1500;
 
 function probe(name: string, defer: 'public' | 'none', run: (i: ChatInputCommandInteraction) => Promise<void>): SlashCommand {
-  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), defer: () => defer, execute: (i) => run(i) };
+  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), guards: ['guild'], defer: () => defer, execute: (i) => run(i) };
 }
 
 const probes: SlashCommand[] = [
