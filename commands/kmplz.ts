@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { EmbedBuilder } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
-import { jobKeys, withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
+import { withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
@@ -12,6 +12,7 @@ import { kmplzDefinition } from './definitions.js';
 import { chooseCheckpoint, startJob } from './shared/jobs.js';
 import { stepChoices } from './shared/step-choices.js';
 import { showcaseJob } from './showcase.js';
+import { keys } from '../src/store/keys.js';
 
 /** `/kmplz prompt:… steps:… guidance:…`: a picture in the trained style, next to the artist's drawing. */
 export const kmplz: SlashCommand = {
@@ -93,7 +94,7 @@ export const kmplz: SlashCommand = {
 
 async function loadJob(ctx: BotContext, guildId: string, jobId: string | undefined): Promise<GenerationJob> {
   // The key includes the guild the click came from: a button forged with another server's job id finds nothing.
-  const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
+  const job = jobId ? await ctx.store.get<GenerationJob>(keys.job(guildId, jobId)) : undefined;
   if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
   return { ...job, parameters: withStrength(job.parameters) };
 }

@@ -5,16 +5,14 @@ import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommand
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
-import { jobKeys, withStrength, type GenerationJob } from '../src/generation/jobs.js';
+import { withStrength, type GenerationJob } from '../src/generation/jobs.js';
 import { displaySafe } from '../src/generation/prompt.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
 import { respond } from '../src/interactions/respond.js';
 import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
-
-/** Marks of what is already in the showcase: a kmplz job by its id, an uploaded picture by its bytes. */
-const showcasedKey = (guildId: string, what: string) => `guild:${guildId}:showcased:${what}`;
+import { keys } from '../src/store/keys.js';
 
 /**
  * `/showcase link:<message link>` posts a kmplz result (found through the job id its buttons
@@ -54,7 +52,7 @@ async function jobFromLink(ctx: BotContext, guildId: string, link: string): Prom
     .flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []))
     .map((component) => (component.customId ? parseCustomId(component.customId) : undefined))
     .find((id) => id?.command === 'kmplz')?.args[0];
-  const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
+  const job = jobId ? await ctx.store.get<GenerationJob>(keys.job(guildId, jobId)) : undefined;
   if (!job) throw new UserError('not-a-kmplz-picture', msg('error.not-a-kmplz-picture'));
   return job;
 }
@@ -92,7 +90,7 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
     )
     .setImage(`attachment://${file.name}`);
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
-  await ctx.store.update<string[]>(jobKeys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
+  await ctx.store.update<string[]>(keys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
 }
 
 /**
@@ -109,7 +107,7 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
   }
   // The interaction's app permissions are those of the channel it came from, not of the showcase.
   requireBotPermissions(botPermissionsIn(channel), BOT_NEEDS.showcase, place);
-  if (!(await ctx.store.setIfAbsent(showcasedKey(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
+  if (!(await ctx.store.setIfAbsent(keys.showcasePost(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
     throw new UserError('already-showcased', msg('error.already-showcased'));
   }
   let message: Message;
@@ -118,7 +116,7 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
     message = await channel.send({ ...content, allowedMentions: { parse: [] } });
   } catch (error) {
     // Free the mark so the picture can be showcased once the channel works.
-    await ctx.store.delete(showcasedKey(guildId, what));
+    await ctx.store.delete(keys.showcasePost(guildId, what));
     return unreachable(ctx, channelId, error, place);
   }
   ctx.log.info({ what, messageId: message.id }, 'showcased');

@@ -4,13 +4,14 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../../src/context.js';
 import { UserError } from '../../src/errors.js';
 import { localeOf, msg, t } from '../../src/i18n/index.js';
-import { jobKeys, type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
+import { type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
 import { loadLastTraining } from '../../src/training/records.js';
 import { loadDrawing } from '../../src/voting/drawing.js';
 import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
+import { keys } from '../../src/store/keys.js';
 
 /**
  * Queues a generation job (`/kmplz`, 🎲, `/compare`); the generation service tells the user
@@ -46,7 +47,7 @@ export async function startJob(
   const cached = accepted.from;
   const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
   const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, t(locale, 'kmplz.note.reused')] };
-  await ctx.store.set(jobKeys.job(guildId, job.id), reused);
+  await ctx.store.set(keys.job(guildId, job.id), reused);
   const reply = await ctx.generation.composeReply(reused, image);
   await respond(interaction, reply.content);
 }

@@ -18,14 +18,15 @@ import type { Job, JobQueue, JobWorker } from '../queue/job-queue.js';
 import { ServiceError, type Generator, type Progress } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { estimateEta } from '../training/progress.js';
-import { keys as trainingKeys, type TrainingRecord } from '../training/records.js';
+import type { TrainingRecord } from '../training/records.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
 import { ReplyEdits } from './reply-edits.js';
-import { fingerprint, jobKeys, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
+import { fingerprint, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
 import { checkpointWeights } from '../training/checkpoint-archives.js';
+import { keys } from '../store/keys.js';
 
 export interface GenerationServiceOptions {
   store: Store;
@@ -99,15 +100,15 @@ export class GenerationService {
     if (config.GPU_BACKEND !== 'cog' && !config.REPLICATE_API_TOKEN) throw new UserError('replicate-not-configured', msg('error.replicate-not-configured'));
     await this.options.models?.require('generation');
     if (job.parameters.seedChosen) {
-      const cachedId = await store.get<string>(jobKeys.cached(job.guildId, fingerprint(job.parameters)));
-      const cached = cachedId && (await store.get<GenerationJob>(jobKeys.job(job.guildId, cachedId)));
+      const cachedId = await store.get<string>(keys.cachedJob(job.guildId, fingerprint(job.parameters)));
+      const cached = cachedId && (await store.get<GenerationJob>(keys.job(job.guildId, cachedId)));
       if (cached && cached.status === 'succeeded') return { state: 'cached', from: cached };
     }
     const { width, height } = job.parameters;
     const stepsToDraw = job.comparison?.axis === 'steps' ? job.comparison.values : Array(job.comparison?.values.length ?? 1).fill(job.parameters.steps);
     const estimate = stepsToDraw.reduce((sum: number, steps: number) => sum + estimateGenerationSeconds(steps, width, height), 0);
     await requireBudget(store, config, clock, job.guildId, estimate * usdPerSecond(config, 'generation'));
-    const key = jobKeys.job(job.guildId, job.id);
+    const key = keys.job(job.guildId, job.id);
     // Not fresh: the job of this interaction was stored by a process that died answering it.
     const fresh = await store.setIfAbsent(key, job);
     if (!fresh && (await store.get<GenerationJob>(key))?.status !== 'queued') return { state: 'accepted' };
@@ -122,7 +123,7 @@ export class GenerationService {
       }
       throw new UserError('queue-closed', msg('error.queue-closed'));
     }
-    await store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
+    await store.update<JobRef[]>(keys.unfinishedJobs(), (refs = []) => [...refs.filter((r) => r.jobId !== job.id), { guildId: job.guildId, jobId: job.id }]);
     // A job that started at once says so itself ("Drawing…"), from whichever process runs it.
     if (result.state === 'waiting') {
       await this.changeReply(job, { content: queuedText(result.position, job.locale), components: [cancelRow(job.id, job.locale)] }, 'queued');
@@ -132,7 +133,7 @@ export class GenerationService {
 
   /** Cancels a waiting or running job of its owner. */
   async cancel(guildId: string, jobId: string, userId: string): Promise<'canceled' | 'not-running'> {
-    const job = await this.options.store.get<GenerationJob>(jobKeys.job(guildId, jobId));
+    const job = await this.options.store.get<GenerationJob>(keys.job(guildId, jobId));
     if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
     if (job.userId !== userId) throw new UserError('not-your-job', msg('error.not-your-job'));
     const result = await this.queue.cancel(jobId);
@@ -143,10 +144,10 @@ export class GenerationService {
 
   /** Takes up jobs that a previous run of the bot accepted but did not finish. */
   async resumeUnfinished(): Promise<number> {
-    const refs = (await this.options.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
+    const refs = (await this.options.store.get<JobRef[]>(keys.unfinishedJobs())) ?? [];
     let resumed = 0;
     for (const ref of refs) {
-      const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
+      const job = await this.options.store.get<GenerationJob>(keys.job(ref.guildId, ref.jobId));
       if (!job || !isUnanswered(job)) continue;
       this.guildOf.set(job.id, job.guildId);
       const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: ref });
@@ -163,13 +164,13 @@ export class GenerationService {
 
   private async run({ data: ref }: Job<JobRef>, signal: AbortSignal): Promise<JobEnd> {
     const { store, log: rootLog, clock } = this.options;
-    const job = await store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
+    const job = await store.get<GenerationJob>(keys.job(ref.guildId, ref.jobId));
     // Not 'queued': its process stopped (a restart, a crash, a SIGKILL) and this one takes it over.
     if (!job || !isUnanswered(job)) return 'already-answered';
     const log = rootLog.child({ jobId: job.id, guildId: job.guildId, userId: job.userId });
     if (job.status !== 'queued') log.info({ predictions: job.predictions }, 'taking over a job whose process stopped');
     const running: GenerationJob = { ...job, parameters: withStrength(job.parameters), status: 'running', result: undefined, takenOver: job.status !== 'queued' };
-    await store.set(jobKeys.job(job.guildId, job.id), running);
+    await store.set(keys.job(job.guildId, job.id), running);
     const startedAt = clock.now();
     const locale = job.locale ?? 'en';
     // Not awaited: the GPU need not wait for Discord (a 429 on the reply); the edits keep their order.
@@ -204,7 +205,7 @@ export class GenerationService {
   private async draw(job: GenerationJob, index: number, parameters: GenerationParameters, signal: AbortSignal, onProgress: (progress: Progress) => void) {
     const { store, config, clock, generator } = this.options;
     const weights = await this.weightsOf(job.guildId, parameters.checkpoint);
-    const key = jobKeys.job(job.guildId, job.id);
+    const key = keys.job(job.guildId, job.id);
     // As stored when the job was taken up: a process that ran it before may have recorded it.
     const existing = job.predictions?.[index];
     const onCreated = async (predictionId: string) => {
@@ -330,7 +331,7 @@ export class GenerationService {
   }
 
   private async weightsOf(guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
-    const training = await this.options.store.get<TrainingRecord>(trainingKeys.training(guildId, trainingId));
+    const training = await this.options.store.get<TrainingRecord>(keys.training(guildId, trainingId));
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!checkpoint) throw new UserError('checkpoint-gone', msg('error.checkpoint-gone', { step }));
     return checkpointWeights(this.options.config, checkpoint);
@@ -343,9 +344,9 @@ export class GenerationService {
    */
   private async succeed(job: GenerationJob, result: NonNullable<GenerationJob['result']>, content: ReplyContent): Promise<void> {
     const { store } = this.options;
-    const key = jobKeys.job(job.guildId, job.id);
+    const key = keys.job(job.guildId, job.id);
     await store.set<GenerationJob>(key, { ...job, status: 'succeeded', finishedAt: this.options.clock.now(), result, answered: false });
-    if (job.parameters.seedChosen) await store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
+    if (job.parameters.seedChosen) await store.set(keys.cachedJob(job.guildId, fingerprint(job.parameters)), job.id);
     await this.edits.change(job.id, () => this.options.replier.finish(job.reply, content));
     await store.update<GenerationJob>(key, (current) => current && { ...current, answered: true });
     await this.forget(job);
@@ -354,7 +355,7 @@ export class GenerationService {
   private async settle(job: GenerationJob, outcome: { status: 'failed' | 'canceled'; failure?: string }, message: string): Promise<void> {
     const { store, clock, log } = this.options;
     // The asker hears how it ended even when the store cannot record it (a restart picks the job up again).
-    await store.set(jobKeys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() }).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record how the job ended'));
+    await store.set(keys.job(job.guildId, job.id), { ...job, ...outcome, finishedAt: clock.now() }).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record how the job ended'));
     await this.edits.change(job.id, () => this.options.replier.finish(job.reply, { content: message, embeds: [], components: [], files: [] })).catch((error: unknown) =>
       this.options.log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'),
     );
@@ -363,7 +364,7 @@ export class GenerationService {
 
   /** Every process that took the job died while running it: tell the asker rather than leave them waiting. */
   private async giveUp(ref: JobRef): Promise<void> {
-    const job = await this.options.store.get<GenerationJob>(jobKeys.job(ref.guildId, ref.jobId));
+    const job = await this.options.store.get<GenerationJob>(keys.job(ref.guildId, ref.jobId));
     if (job && isUnanswered(job)) {
       await this.settle(job, { status: 'failed', failure: 'lost' }, t(job.locale ?? 'en', 'kmplz.lost'));
     }
@@ -372,7 +373,7 @@ export class GenerationService {
   private async forget(job: GenerationJob): Promise<void> {
     this.edits.forget(job.id);
     this.guildOf.delete(job.id);
-    await this.options.store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => {
+    await this.options.store.update<JobRef[]>(keys.unfinishedJobs(), (refs = []) => {
       const rest = refs.filter((r) => r.jobId !== job.id);
       return rest.length ? rest : undefined;
     });
@@ -384,8 +385,8 @@ export class GenerationService {
    */
   private showPosition(jobId: string, position: number): void {
     this.edits.report(jobId, async () => {
-      const guildId = this.guildOf.get(jobId) ?? (await this.options.store.get<JobRef[]>(jobKeys.unfinished()))?.find((r) => r.jobId === jobId)?.guildId;
-      const job = guildId && (await this.options.store.get<GenerationJob>(jobKeys.job(guildId, jobId)));
+      const guildId = this.guildOf.get(jobId) ?? (await this.options.store.get<JobRef[]>(keys.unfinishedJobs()))?.find((r) => r.jobId === jobId)?.guildId;
+      const job = guildId && (await this.options.store.get<GenerationJob>(keys.job(guildId, jobId)));
       if (job && job.status === 'queued') await this.options.replier.edit(job.reply, { content: queuedText(position, job.locale, this.options.config), components: [cancelRow(job.id, job.locale)] });
     });
   }
@@ -412,7 +413,7 @@ export class GenerationService {
    * not overwrite the newer state, since Discord keeps whichever edit lands last.
    */
   private async editIfStill(job: GenerationJob, content: { content: string; components: ActionRowBuilder<ButtonBuilder>[] }, status: 'queued' | 'running'): Promise<void> {
-    const current = await this.options.store.get<GenerationJob>(jobKeys.job(job.guildId, job.id));
+    const current = await this.options.store.get<GenerationJob>(keys.job(job.guildId, job.id));
     if (current?.status === status) await this.options.replier.edit(job.reply, content);
   }
 }

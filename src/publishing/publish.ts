@@ -4,20 +4,21 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
-import { jobKeys, type GenerationJob } from '../generation/jobs.js';
+import type { GenerationJob } from '../generation/jobs.js';
 import { msg } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { checkpointArchivePath, type CheckpointArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
-import { keys, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
+import { loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
 import { isHidden } from '../voting/blind.js';
 import { loadDrawing } from '../voting/drawing.js';
 import { tally } from '../voting/tally.js';
 import { votingPhase } from '../voting/window.js';
 import { ConversionError, convertCogSdxlArchive } from './convert.js';
 import { LICENSE, modelCard, type CardImage } from './model-card.js';
+import { keys } from '../store/keys.js';
 
 export interface PublishDeps {
   config: Config;
@@ -169,8 +170,8 @@ async function pictures(config: Config, store: Store, training: TrainingRecord, 
   const found: { path: string; prompt: string; data: Buffer }[] = [];
   const preview = await loadSavedPreview(config, training, step);
   if (preview) found.push({ path: `${folder}/${preview.image.filename}`, prompt: `${config.TRIGGER_WORD}, ${SAD_GIRL_PROMPT}`, data: preview.image.data });
-  for (const jobId of (await store.get<string[]>(jobKeys.showcased(training.guildId))) ?? []) {
-    const job = await store.get<GenerationJob>(jobKeys.job(training.guildId, jobId));
+  for (const jobId of (await store.get<string[]>(keys.showcased(training.guildId))) ?? []) {
+    const job = await store.get<GenerationJob>(keys.job(training.guildId, jobId));
     const made = job?.parameters.checkpoint;
     if (!job?.result || made?.trainingId !== training.id || made.step !== step) continue;
     const data = await readFile(path.join(config.DATA_DIR, job.result.imageFile)).catch(() => undefined);

@@ -5,7 +5,8 @@ import { Coalescer } from '../voting/coalesce.js';
 import { rewriteFinal } from '../voting/window-text.js';
 import { rewritePreview } from './preview-text.js';
 import { finalComponents } from './status.js';
-import { keys, type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
+import { type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
+import { keys } from '../store/keys.js';
 
 export interface LiveTalliesOptions {
   store: Store;

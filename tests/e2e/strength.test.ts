@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
-import { jobKeys, type GenerationJob } from '../../src/generation/jobs.js';
+import type { GenerationJob } from '../../src/generation/jobs.js';
 import { startWorld, type World } from '../support/world.js';
+import { keys } from '../../src/store/keys.js';
 
 /**
  * `strength` is cog-sdxl's `lora_scale`: sent with every picture (left out, the model applies its
@@ -75,7 +76,7 @@ describe('/kmplz strength', () => {
     const reply = await (await discord.slash({ name: 'kmplz', options: { prompt: 'an old lamp', steps: 2 } })).waitForOriginal(finished, 15_000);
     const jobId = buttonOf(reply, 'again').split(':')[2]!;
     const store = world.bot.app.context.store;
-    const key = jobKeys.job(discord.guild().id, jobId);
+    const key = keys.job(discord.guild().id, jobId);
     const stored = (await store.get<GenerationJob>(key))!;
     const { strength: _dropped, ...older } = stored.parameters;
     await store.set(key, { ...stored, parameters: older });
