@@ -19,10 +19,10 @@ import { ServiceError, type Generator, type Progress } from '../services/types.j
 import type { Store } from '../store/store.js';
 import { estimateEta } from '../training/progress.js';
 import type { TrainingRecord } from '../training/records.js';
+import { MessageEditor } from '../util/message-editor.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 import { createReferenceMatcher } from './reference-match.js';
 import { displaySafe } from './prompt.js';
-import { ReplyEdits } from './reply-edits.js';
 import { fingerprint, variantOf, withStrength, type Comparison, type GenerationJob, type GenerationParameters } from './jobs.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
 import { checkpointWeights } from '../training/checkpoint-archives.js';
@@ -65,14 +65,14 @@ export interface JobRef {
  */
 export class GenerationService {
   readonly queue: JobQueue<JobRef, JobEnd>;
-  private readonly edits: ReplyEdits;
+  private readonly edits: MessageEditor;
   /** The server of each job this process accepted or took up and has not finished: its queue places are shown without a store lookup. */
   private readonly guildOf = new Map<string, string>();
 
   constructor(private readonly options: GenerationServiceOptions) {
     const worker: JobWorker<JobRef, JobEnd> = (job, signal) => this.run(job, signal);
     const limits = { concurrency: options.concurrency ?? options.config.GENERATION_CONCURRENCY, perUserCap: options.perUserCap ?? 3 };
-    this.edits = new ReplyEdits({
+    this.edits = new MessageEditor({
       intervalMs: options.progressEditIntervalMs ?? 1500,
       now: () => options.clock.now(),
       onError: (error, jobId) => options.log.debug({ err: error, jobId }, 'reply edit failed'),

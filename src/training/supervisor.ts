@@ -123,7 +123,7 @@ export class TrainingSupervisor {
 
   constructor(private readonly o: TrainingSupervisorOptions) {
     this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
-    this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
+    this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, clock: o.clock, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
     this.voting = new VotingCloser({
       store: o.store,
       clock: o.clock,
