@@ -1,6 +1,7 @@
 import { DiscordAPIError, RESTJSONErrorCodes, type AutocompleteInteraction, type Interaction, type RepliableInteraction } from 'discord.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { BotContext } from '../context.js';
+import type { InteractionFacts } from '../events.js';
 import { isUserError, newErrorReference } from '../errors.js';
 import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
@@ -8,11 +9,6 @@ import { within } from '../util/within.js';
 import { parseCustomId, type DeferMode, type MessageMenuCommand, type SlashCommand } from './command.js';
 import { checkGuards, type Granted, type Guards } from './guards.js';
 import { acknowledge, assumeAcknowledged, respondPrivately } from './respond.js';
-
-export interface DispatcherEvents {
-  /** Time from the interaction's arrival to its acknowledgement (for metrics and benches). */
-  onAcknowledged?(kind: string, ms: number): void;
-}
 
 /**
  * Routes every interaction to its command: slash commands and message context-menu commands (a
@@ -30,7 +26,6 @@ export class Dispatcher {
     commands: readonly SlashCommand[],
     private readonly ctx: BotContext,
     private readonly cluster: Pick<Cluster, 'claimInteraction' | 'holds' | 'acknowledged' | 'handled' | 'othersAlive'>,
-    private readonly events: DispatcherEvents = {},
   ) {
     this.commands = new Map(commands.map((command) => [command.data.name, command]));
     this.menus = new Map(commands.flatMap((command) => command.menus ?? []).map((menu) => [menu.data.name, menu]));
@@ -40,6 +35,7 @@ export class Dispatcher {
   readonly handle = (interaction: Interaction): void => {
     const run = this.dispatch(interaction).catch((error: unknown) => {
       this.ctx.log.error({ err: error, interactionId: interaction.id }, 'interaction handling failed outside the error handler');
+      this.ctx.events.emit('interaction.crashed', { interactionId: interaction.id });
     });
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
@@ -53,14 +49,8 @@ export class Dispatcher {
 
   private async dispatch(interaction: Interaction): Promise<void> {
     const started = performance.now();
-    const log = this.ctx.log.child({
-      interactionId: interaction.id,
-      kind: kindOf(interaction),
-      command: interaction.isCommand() || interaction.isAutocomplete() ? interaction.commandName : undefined,
-      customId: interaction.isMessageComponent() || interaction.isModalSubmit() ? interaction.customId : undefined,
-      userId: interaction.user.id,
-      guildId: interaction.guildId ?? undefined,
-    });
+    const facts = factsOf(interaction);
+    const log = this.ctx.log.child(facts);
     const ctx: BotContext = { ...this.ctx, log };
 
     // A stopping process leaves new interactions to the others, when there are any.
@@ -122,8 +112,9 @@ export class Dispatcher {
       // process that had acknowledged it already.
       const granted = checkGuards(interaction, route.guards, ctx.config);
       await route.execute(ctx, granted);
+      this.ctx.events.emit('interaction.handled', facts);
     } catch (error) {
-      await this.answerError(interaction, error, log);
+      await this.answerError(interaction, error, log, facts);
     } finally {
       this.markHandled(interaction.id);
     }
@@ -158,7 +149,7 @@ export class Dispatcher {
 
   private acknowledged(interaction: RepliableInteraction, started: number): void {
     if (!interaction.deferred && !interaction.replied) return;
-    this.events.onAcknowledged?.(kindOf(interaction), performance.now() - started);
+    this.ctx.events.emit('interaction.acknowledged', { kind: kindOf(interaction), ms: performance.now() - started });
     void this.cluster.acknowledged(interaction.id).catch((error: unknown) => this.ctx.log.warn({ err: error, interactionId: interaction.id }, 'could not record the acknowledgement'));
   }
 
@@ -182,7 +173,7 @@ export class Dispatcher {
     }
   }
 
-  private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger): Promise<void> {
+  private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger, facts: InteractionFacts): Promise<void> {
     if (isAlreadyAcknowledged(error)) {
       // Another process took it over (this one was slow to acknowledge) and answered first.
       log.info('another process answered this interaction first');
@@ -191,10 +182,12 @@ export class Dispatcher {
     let content: string;
     if (isUserError(error)) {
       log.info({ code: error.code }, `refused: ${error.message}`);
+      this.ctx.events.emit('interaction.refused', { ...facts, code: error.code });
       content = error.render(localeOf(interaction));
     } else {
       const reference = newErrorReference();
       log.error({ err: error, reference }, 'unexpected error');
+      this.ctx.events.emit('interaction.failed', { ...facts, reference });
       content = t(localeOf(interaction), 'error.unexpected', { reference });
     }
     try {
@@ -202,6 +195,7 @@ export class Dispatcher {
     } catch (replyError) {
       // The interaction may have expired or been deleted; nothing more can reach this user.
       log.warn({ err: replyError }, 'could not tell the user about an error');
+      this.ctx.events.emit('interaction.answer-failed', facts);
     }
   }
 }
@@ -213,6 +207,18 @@ interface Route {
   defer: DeferMode | 'update' | undefined;
   guards: Guards;
   execute(ctx: BotContext, granted: Granted): Promise<void>;
+}
+
+/** Who asked what: the bindings of the interaction's log lines and the payload of its events. */
+function factsOf(interaction: Interaction): InteractionFacts {
+  return {
+    interactionId: interaction.id,
+    kind: kindOf(interaction),
+    ...(interaction.isCommand() || interaction.isAutocomplete() ? { command: interaction.commandName } : {}),
+    ...(interaction.isMessageComponent() || interaction.isModalSubmit() ? { customId: interaction.customId } : {}),
+    userId: interaction.user.id,
+    ...(interaction.guildId ? { guildId: interaction.guildId } : {}),
+  };
 }
 
 function kindOf(interaction: Interaction): string {

@@ -8,6 +8,7 @@ import { t } from '../../src/i18n/index.js';
 import type { SlashCommand } from '../../src/interactions/command.js';
 import { Dispatcher } from '../../src/interactions/dispatcher.js';
 import { checkGuards, type Granted, type Guards } from '../../src/interactions/guards.js';
+import { BotEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
 import { ALL_BOT_PERMISSIONS, CHANNEL_ID, GUILD_ID, TRAINER_ROLE, fakeInteraction, type Arrival, type Caller, type Said } from './fake-interaction.js';
 
@@ -64,28 +65,35 @@ describe('checkGuards: each declared guard, in order', () => {
   });
 });
 
-/** A context any handler would touch: each use throws, so a handler reached past a guard shows up as an unexpected error. */
-function untouchableContext(): BotContext {
+/**
+ * The dispatcher's own needs (config, log, events) and nothing a handler would use: each use of
+ * the rest throws, so a handler reached past a guard shows up as an unexpected error.
+ */
+function untouchableContext(events: BotEventBus): BotContext {
   const log = createLogger({ level: 'silent' });
   const reached = new Proxy({}, { get: (_, key) => { throw new Error(`the handler ran: it used ctx.${String(key)}`); } });
-  return new Proxy({ config, log } as BotContext, { get: (target, key) => (key in target ? target[key as keyof BotContext] : reached) });
+  return new Proxy({ config, log, events } as BotContext, { get: (target, key) => (key in target ? target[key as keyof BotContext] : reached) });
 }
 
 /** Dispatches one interaction as the gateway listener does, and waits until the dispatcher calls it handled. */
-async function dispatch(commands: readonly SlashCommand[], arrival: Arrival, caller: Caller): Promise<Said[]> {
+async function dispatch(commands: readonly SlashCommand[], arrival: Arrival, caller: Caller): Promise<Said[] & { refused?: string }> {
   const { interaction, said } = fakeInteraction(arrival, caller);
+  const events = new BotEventBus();
+  const refused: string[] = [];
+  events.on('interaction.refused', ({ code }) => refused.push(code));
   let handled!: () => void;
   const done = new Promise<void>((resolve) => (handled = resolve));
   const cluster = { claimInteraction: async () => ({ acknowledged: false }), holds: async () => true, acknowledged: async () => {}, handled: async () => handled(), othersAlive: async () => false };
-  new Dispatcher(commands, untouchableContext(), cluster).handle(interaction);
+  new Dispatcher(commands, untouchableContext(events), cluster).handle(interaction);
   await done;
-  return said;
+  return Object.assign(said, { refused: refused.join() || undefined });
 }
 
-/** The one answer the caller got: the last thing said, for them alone. */
-function refusalOf(said: Said[]): string | undefined {
+/** The one answer the caller got, for them alone: the last thing said, and the refusal's code. */
+function refusalOf(said: Said[] & { refused?: string }, code: string): string | undefined {
   const last = said.at(-1);
   expect(last?.ephemeral, JSON.stringify(said)).toBe(true);
+  expect(said.refused).toBe(code);
   return last?.content;
 }
 
@@ -112,7 +120,7 @@ describe('the dispatcher enforces the guards the commands declare', () => {
     ['Edit a caption', { button: 'caption:edit:a' }],
     ['Save a caption', { modal: 'caption:save:a' }],
   ])('%s: a member is refused as not a trainer, for their eyes only', async (_, arrival) => {
-    expect(refusalOf(await dispatch(allCommands, arrival, member))).toBe(NOT_A_TRAINER);
+    expect(refusalOf(await dispatch(allCommands, arrival, member), 'not-a-trainer')).toBe(NOT_A_TRAINER);
   });
 
   it.each<[string, Arrival]>([
@@ -120,14 +128,14 @@ describe('the dispatcher enforces the guards the commands declare', () => {
     ['/compare', { slash: 'compare', options: { prompt: 'a house', axis: 'steps', values: '2,3' } }],
     ['Again', { button: 'kmplz:again:job' }],
   ])('%s where the bot cannot attach the picture: refused, naming the permission', async (_, arrival) => {
-    expect(refusalOf(await dispatch(allCommands, arrival, { app: noAttachFiles }))?.startsWith(missingAttachFiles(CHANNEL_ID))).toBe(true);
+    expect(refusalOf(await dispatch(allCommands, arrival, { app: noAttachFiles }), 'bot-missing-permissions')?.startsWith(missingAttachFiles(CHANNEL_ID))).toBe(true);
   });
 
   it.each<[string, Arrival]>([
     ['/train', { slash: 'train' }],
     ['Start', { button: 'train:start:abc' }],
   ])('%s by a trainer where the bot cannot post the previews: refused, naming the permission', async (_, arrival) => {
-    expect(refusalOf(await dispatch(allCommands, arrival, { ...trainer, app: noAttachFiles }))?.startsWith(missingAttachFiles(CHANNEL_ID))).toBe(true);
+    expect(refusalOf(await dispatch(allCommands, arrival, { ...trainer, app: noAttachFiles }), 'bot-missing-permissions')?.startsWith(missingAttachFiles(CHANNEL_ID))).toBe(true);
   });
 
   // Every handler of every command, in a direct message: none of them has anything to work on there.
@@ -137,12 +145,12 @@ describe('the dispatcher enforces the guards the commands declare', () => {
     ...(command.menus ?? []).map((menu): [string, Arrival] => [menu.data.name, { menu: menu.data.name }]),
   ]);
   it.each(everyHandler)('%s in a direct message: refused, the server is missing', async (_, arrival) => {
-    expect(refusalOf(await dispatch(allCommands, arrival, dm))).toBe(GUILD_ONLY);
+    expect(refusalOf(await dispatch(allCommands, arrival, dm), 'guild-only')).toBe(GUILD_ONLY);
   });
 
   it('checks after the acknowledgement, so the refusal edits the ephemeral reply as the handlers’ own checks did', async () => {
     const said = await dispatch(allCommands, { slash: 'publish' }, member);
-    expect(said).toEqual([{ call: 'deferReply', ephemeral: true }, { call: 'editReply', content: NOT_A_TRAINER, ephemeral: true }]);
+    expect([...said]).toEqual([{ call: 'deferReply', ephemeral: true }, { call: 'editReply', content: NOT_A_TRAINER, ephemeral: true }]);
   });
 
   it('hands the handler what the guards established, and runs it once they pass', async () => {
