@@ -27,12 +27,17 @@ import { requireBudget } from '../src/money/budget.js';
 import { usdPerSecond } from '../src/money/prices.js';
 import { CaptionModelUnavailableError } from '../src/services/hf/errors.js';
 import { ServiceError } from '../src/services/types.js';
+import { MessageEditor } from '../src/util/message-editor.js';
 import { progressBar } from '../src/util/progress-bar.js';
 import { downloadPicture } from './shared/attachments.js';
 import { captionDefinition } from './definitions.js';
 
 const REVIEW_PAGE_SIZE = 5;
 const CAPTION_BATCH = 'caption-batch';
+/** At most one progress edit of a batch's reply this often; the newest progress goes out when the time is up. */
+const PROGRESS_EDIT_MS = 1500;
+/** The one message a batch's editor edits: its reply. */
+const PROGRESS_KEY = 'reply';
 
 /**
  * The caption editor's limit. SDXL's text encoders read 77 tokens, about 300 characters of
@@ -151,25 +156,25 @@ interface CaptionBatch {
 
 /** Captions what is missing, showing progress in the reply, then turns the reply into the review. */
 async function captionBatch({ guildId, reply, locale, uploadLimit }: CaptionBatch, signal: AbortSignal, ctx: BotContext): Promise<void> {
-  let lastEdit = 0;
+  // Progress only informs: reports, throttled (Discord rate-limits the edits of a message), and
+  // never after the review or the refusal, which are changes and drop a progress still held.
+  const progress = new MessageEditor({ intervalMs: PROGRESS_EDIT_MS, now: () => ctx.clock.now(), onError: (error) => ctx.log.debug({ err: error }, 'progress edit failed') });
   try {
     const { failed } = await captionMissing(captionDeps(ctx), guildId, {
       signal,
-      async onProgress(done, todo) {
-        // Discord rate-limits edits; the review replaces the last one anyway.
-        if (Date.now() - lastEdit < 1500) return;
-        lastEdit = Date.now();
-        const content = t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done });
-        await ctx.replier.edit(reply, { content }).catch((error: unknown) => ctx.log.debug({ err: error }, 'progress edit failed'));
+      onProgress(done, todo) {
+        progress.report(PROGRESS_KEY, () => ctx.replier.edit(reply, { content: t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done }) }));
       },
     });
     if (signal.aborted) return;
     const review = await reviewPage(ctx, guildId, 0, uploadLimit, locale);
-    await ctx.replier.finish(reply, { ...review, content: failed.length ? t(locale, 'caption.failed', { names: failed.join(', ') }) : '' });
+    await progress.change(PROGRESS_KEY, () => ctx.replier.finish(reply, { ...review, content: failed.length ? t(locale, 'caption.failed', { names: failed.join(', ') }) : '' }));
   } catch (error) {
     if (!isUserError(error)) throw error;
     // A refusal found on the way (the budget): the trainer reads it where the progress was.
-    await ctx.replier.finish(reply, { content: error.render(locale), embeds: [], components: [], files: [] });
+    await progress.change(PROGRESS_KEY, () => ctx.replier.finish(reply, { content: error.render(locale), embeds: [], components: [], files: [] }));
+  } finally {
+    progress.close();
   }
 }
 
