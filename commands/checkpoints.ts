@@ -3,7 +3,6 @@ import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import type { ActiveCheckpoint, TrainingRecord } from '../src/training/records.js';
 import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
@@ -17,8 +16,9 @@ import { stepChoices } from './shared/step-choices.js';
 export const checkpoints: SlashCommand = {
   data: checkpointsDefinition,
   defer: (interaction) => (interaction.options.getInteger('use') === null ? 'public' : 'ephemeral'),
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  // Everyone sees the checkpoints; `use:` overrides the class vote, which is a trainer's call.
+  guards: (interaction) => (interaction.options.getInteger('use') === null ? ['guild'] : ['guild', 'trainer']),
+  async execute(interaction, ctx, { guildId }) {
     const use = interaction.options.getInteger('use');
     if (use !== null) {
       await overrideVote(interaction, ctx, guildId, use);
@@ -39,7 +39,6 @@ export const checkpoints: SlashCommand = {
 };
 
 async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, step: number): Promise<void> {
-  requireTrainer(interaction, ctx.config);
   const training = await ctx.training.repository.last(guildId);
   const checkpoint = training?.checkpoints.find((c) => c.step === step);
   if (!training || !checkpoint) {

@@ -17,6 +17,26 @@ export interface BotEvents {
   /** Once after the start: what is wrong with the Replicate setup (empty when nothing is). */
   'setup.checked': { problems: readonly SetupProblem[] };
 
+  // ---- interactions, answers and configuration (helper guards) ----
+  /** An interaction's handler finished without an error. */
+  'interaction.handled': InteractionFacts;
+  /** A guard or the handler refused the interaction with a `UserError` (`code`), shown to the caller alone. */
+  'interaction.refused': InteractionFacts & { code: string };
+  /** An unexpected error: the caller was given `reference` to quote, the log holds the error under it. */
+  'interaction.failed': InteractionFacts & { reference: string };
+  /** The answer to a refused or failed interaction could not be sent (expired, deleted): nobody was told. */
+  'interaction.answer-failed': InteractionFacts;
+  /** Handling failed outside the dispatcher's own error handling: a bug in the dispatcher. */
+  'interaction.crashed': { interactionId: string };
+  /** A final answer (`Replier.finish`) reached neither the interaction's reply nor its channel. */
+  'reply.undelivered': { channelId: string; userId: string };
+  /** Discord answered 429: discord.js waits `retryAfterS` (the Retry-After header) and sends again. */
+  'discord.rate-limited': { method: string; route: string; retryAfterS: number };
+  /** A valid setting that will not work as meant, found at start (`key` names it). */
+  'config.warning': { key: string; value: string; message: string };
+  /** A configured model cannot serve: the features that need it are refused until a restart (`problem` in English). */
+  'model-check.refused': { key: string; model: string; features: readonly string[]; problem: string };
+
   // ---- trainings (owner: src/training, src/voting) ----
   /** A confirmed training is stored and followed (its thread may still be opening). */
   'training.started': { guildId: string; trainingId: string; strategy: TrainingStrategy; steps: number };
@@ -34,6 +54,16 @@ export interface BotEvents {
   'webhook.duplicate': { webhookId: string };
   /** A delivery refused before its body was looked at (bad or missing signature, stale timestamp). */
   'webhook.refused': { reason: string; webhookId?: string };
+}
+
+/** Who asked what, as the dispatcher's log lines say it. */
+export interface InteractionFacts {
+  interactionId: string;
+  kind: string;
+  command?: string;
+  customId?: string;
+  userId: string;
+  guildId?: string;
 }
 
 export type BotEventName = keyof BotEvents;
