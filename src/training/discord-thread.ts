@@ -70,6 +70,10 @@ export class DiscordThreadChannel implements ThreadChannel {
     }
   }
 
+  forget(messageId: string): void {
+    this.shown.delete(messageId);
+  }
+
   async rewrite(channelId: string, messageId: string, rewrite: TrainingRewrite): Promise<void> {
     const channel = await this.o.client.channels.fetch(channelId);
     if (!channel?.isTextBased()) return;

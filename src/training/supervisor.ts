@@ -233,6 +233,7 @@ export class TrainingSupervisor implements TrainingService {
     this.closed = true;
     this.voting.stop();
     this.tallies.close();
+    this.thread.close();
     this.stopListening();
   }
 
@@ -254,7 +255,7 @@ export class TrainingSupervisor implements TrainingService {
       this.o.log.error({ err: error, ...ref }, 'training follower stopped on an error');
     } finally {
       this.followers.delete(key);
-      this.thread.forget(ref);
+      await this.thread.forget(ref).catch((error: unknown) => this.o.log.warn({ err: error, ...ref }, 'could not read the training to forget its status message'));
     }
   }
 

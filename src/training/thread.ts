@@ -46,8 +46,10 @@ export interface ThreadChannel {
   postOnce(request: { markKey: string; channelId: string; trainingId: string; what: string; build: () => Promise<TrainingMessage> }): Promise<PostedMessage | undefined>;
   /** A public thread on the announcement; its id. */
   startThread(channelId: string, messageId: string, record: TrainingRecord): Promise<string>;
-  /** Edits a message to `message` (not when it would not change). */
+  /** Edits a message to `message` (not when this process last set it to the same). */
   edit(channelId: string, messageId: string, message: TrainingMessage): Promise<void>;
+  /** This process stops following the message: another may edit it meanwhile, so what it last set is forgotten. */
+  forget(messageId: string): void;
   rewrite(channelId: string, messageId: string, rewrite: TrainingRewrite): Promise<void>;
   /** The chat's error code when `error` refuses the bot for missing permissions or access; else undefined. */
   refusalCode(error: unknown): number | undefined;
@@ -115,8 +117,15 @@ export class TrainingThread {
   }
 
   /** The training is no longer followed here: nothing held for its status is sent. */
-  forget(ref: TrainingRef): void {
+  async forget(ref: TrainingRef): Promise<void> {
     this.o.editor.forget(statusKey(ref));
+    const statusMessageId = (await this.o.repository.load(ref))?.statusMessageId;
+    if (statusMessageId) this.o.channel.forget(statusMessageId);
+  }
+
+  /** Stopping: status reports still held are dropped. */
+  close(): void {
+    this.o.editor.close();
   }
 
   private async openNow(ref: TrainingRef): Promise<TrainingRecord> {

@@ -38,6 +38,7 @@ class FakeChannel implements ThreadChannel {
     if (this.refusing) throw refusal();
     this.edits.push(message);
   }
+  forget(): void {}
   async rewrite(_channelId: string, _messageId: string, _rewrite: TrainingRewrite): Promise<void> {}
   refusalCode(error: unknown): number | undefined {
     return (error as { code?: number }).code;
@@ -115,6 +116,6 @@ describe('TrainingThread', () => {
     await thread.refreshStatus(ref, true);
     expect(channel.edits).toHaveLength(2);
     expect(channel.edits.at(-1)).toMatchObject({ kind: 'status', record: { status: 'succeeded' } });
-    thread.forget(ref);
+    await thread.forget(ref);
   });
 });
