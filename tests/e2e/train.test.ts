@@ -185,6 +185,13 @@ describe('/train with the ladder', () => {
     expect(final.content).toMatch(/Cost: .* of GPU ≈ \$\d+\.\d+ \(estimated \$\d+\.\d+\)/);
     await eventually(async () => ((await ctx().training.repository.isClaimed(guildId())) ? undefined : true), 'the running marker to be cleared');
     await eventually(async () => ((await ctx().training.repository.followed()).length === 0 ? true : undefined), 'the training to be no longer followed');
+    // What the supervisor told its observers: started, each preview once in step order, settled with the winner.
+    const ref = { guildId: guildId(), trainingId };
+    expect(bot.eventsOf('training.started').filter((e) => e.trainingId === trainingId)).toEqual([{ ...ref, strategy: 'ladder', steps: 1000 }]);
+    expect(bot.eventsOf('training.preview-posted').filter((e) => e.trainingId === trainingId).map((e) => e.step)).toEqual([250, 500, 750, 1000]);
+    const settled = () => bot.eventsOf('training.settled').filter((e) => e.trainingId === trainingId);
+    await eventually(async () => (settled().length > 0 ? true : undefined), 'the training.settled event');
+    expect(settled()).toEqual([{ ...ref, status: 'succeeded', winner: 1000 }]);
   });
 
   it('stops after step 500: cancels the longer runs, says what that saved, and the class’s vote picks the checkpoint', async () => {
