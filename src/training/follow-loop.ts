@@ -20,7 +20,7 @@ export interface FollowLoopOptions {
   repository: TrainingRepository;
   runs: RunTracker;
   thread: TrainingThread;
-  previews: PreviewMaker;
+  previews: Pick<PreviewMaker, 'message'>;
   voting: VotingCloser;
   tallies: LiveTallies;
   clock: Clock;

@@ -3,48 +3,13 @@ import { BotEventBus, type BotEvents } from '../../src/events.js';
 import { openMemoryStore } from '../../src/store/store.js';
 import type { TrainingRecord } from '../../src/training/records.js';
 import { StoreTrainingRepository } from '../../src/training/repository.js';
-import { MAX_DISCORD_REFUSALS, TrainingThread, type PostedMessage, type ThreadChannel, type TrainingMessage, type TrainingRewrite } from '../../src/training/thread.js';
+import { MAX_DISCORD_REFUSALS, TrainingThread } from '../../src/training/thread.js';
 import { MessageEditor } from '../../src/util/message-editor.js';
 import { captureLogger } from '../support/log.js';
+import { FakeChannel } from './fake-channel.js';
 import { runningTraining } from './fake-trainer.js';
 
 const ref = { guildId: 'g1', trainingId: 't1' };
-const refusal = () => Object.assign(new Error('Missing Permissions'), { code: 50013 });
-
-/** A chat that records what it was asked and refuses while `refusing` is set. */
-class FakeChannel implements ThreadChannel {
-  refusing = false;
-  readonly posted: { what: string; message: TrainingMessage }[] = [];
-  readonly edits: TrainingMessage[] = [];
-  readonly threads: string[] = [];
-  attempts = 0;
-  private ids = 0;
-
-  async postOnce(request: { markKey: string; channelId: string; trainingId: string; what: string; build: () => Promise<TrainingMessage> }): Promise<PostedMessage> {
-    this.attempts++;
-    if (this.refusing) throw refusal();
-    const id = `m${++this.ids}`;
-    this.posted.push({ what: request.what, message: await request.build() });
-    return { messageId: id, url: `https://discord.test/${id}`, posted: true };
-  }
-  async startThread(_channelId: string, messageId: string, _record: TrainingRecord): Promise<string> {
-    this.attempts++;
-    if (this.refusing) throw refusal();
-    this.threads.push(messageId);
-    return `thread-of-${messageId}`;
-  }
-  async edit(_channelId: string, _messageId: string, message: TrainingMessage): Promise<void> {
-    this.attempts++;
-    if (this.refusing) throw refusal();
-    this.edits.push(message);
-  }
-  forget(): void {}
-  async rewrite(_channelId: string, _messageId: string, _rewrite: TrainingRewrite): Promise<void> {}
-  refusalCode(error: unknown): number | undefined {
-    return (error as { code?: number }).code;
-  }
-}
-
 async function world(record: TrainingRecord = runningTraining(ref.guildId, ref.trainingId)) {
   const repository = new StoreTrainingRepository(openMemoryStore());
   await repository.create(record);
