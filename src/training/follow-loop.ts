@@ -13,7 +13,7 @@ import type { PreviewMaker } from './previews.js';
 import type { TrainingRef } from './records.js';
 import type { TrainingRepository } from './repository.js';
 import type { RunTracker } from './run-tracker.js';
-import { isTerminalRun } from './run-state.js';
+import { failedIfRunning, isTerminalRun } from './run-state.js';
 import type { TrainingThread } from './thread.js';
 
 export interface FollowLoopOptions {
@@ -145,7 +145,7 @@ export class FollowLoop {
   private async fail(ref: TrainingRef, failure: string): Promise<void> {
     const now = this.o.clock.now();
     this.o.log.warn({ ...ref, failure }, 'training failed');
-    await this.o.repository.update(ref, (current) => (current.status === 'running' ? { ...current, status: 'failed', failure, finishedAt: now } : current));
+    await this.o.repository.update(ref, (current) => failedIfRunning(current, failure, now));
   }
 
   /**

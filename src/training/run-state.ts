@@ -25,3 +25,8 @@ export function leadingRun(training: TrainingRecord): TrainingRunRecord | undefi
   const runs = [...(training.runs ?? [])].sort((a, b) => b.steps - a.steps);
   return runs.find((run) => !isTerminalRun(run)) ?? runs[0];
 }
+
+/** The record of a running training that fails now for `failure`; a training that already ended stays as it ended. */
+export function failedIfRunning(record: TrainingRecord, failure: string, now: number): TrainingRecord {
+  return record.status === 'running' ? { ...record, status: 'failed', failure, finishedAt: now } : record;
+}

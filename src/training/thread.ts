@@ -6,6 +6,7 @@ import type { MessageEditor } from '../util/message-editor.js';
 import type { Winner } from '../voting/tally.js';
 import type { TrainingRecord, TrainingRef } from './records.js';
 import type { TrainingRepository } from './repository.js';
+import { failedIfRunning } from './run-state.js';
 
 /**
  * A training's messages as plain data: the views (src/views/training.ts) turn them into Discord
@@ -197,7 +198,7 @@ export class TrainingThread {
     this.o.log.error(where, 'Discord keeps refusing to open the training’s thread for missing permissions: the training fails before any run is started');
     const failure = t(record.locale ?? 'en', 'training.forbidden', { channel: record.channelId });
     this.o.log.warn({ ...ref, failure }, 'training failed');
-    await this.o.repository.update(ref, (current) => (current.status === 'running' ? { ...current, status: 'failed', failure, finishedAt: now } : current));
+    await this.o.repository.update(ref, (current) => failedIfRunning(current, failure, now));
   }
 }
 
