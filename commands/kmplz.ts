@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { EmbedBuilder } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
-import { jobKeys, withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
+import { withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
@@ -91,7 +91,7 @@ export const kmplz: SlashCommand = {
 
 async function loadJob(ctx: BotContext, guildId: string, jobId: string | undefined): Promise<GenerationJob> {
   // The key includes the guild the click came from: a button forged with another server's job id finds nothing.
-  const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
+  const job = jobId ? await ctx.generation.jobs.get(guildId, jobId) : undefined;
   if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
   return { ...job, parameters: withStrength(job.parameters) };
 }

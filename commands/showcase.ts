@@ -5,7 +5,7 @@ import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommand
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
-import { jobKeys, withStrength, type GenerationJob } from '../src/generation/jobs.js';
+import { withStrength, type GenerationJob } from '../src/generation/jobs.js';
 import { displaySafe } from '../src/generation/prompt.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
@@ -54,7 +54,7 @@ async function jobFromLink(ctx: BotContext, guildId: string, link: string): Prom
     .flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []))
     .map((component) => (component.customId ? parseCustomId(component.customId) : undefined))
     .find((id) => id?.command === 'kmplz')?.args[0];
-  const job = jobId ? await ctx.store.get<GenerationJob>(jobKeys.job(guildId, jobId)) : undefined;
+  const job = jobId ? await ctx.generation.jobs.get(guildId, jobId) : undefined;
   if (!job) throw new UserError('not-a-kmplz-picture', msg('error.not-a-kmplz-picture'));
   return job;
 }
@@ -92,7 +92,7 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
     )
     .setImage(`attachment://${file.name}`);
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
-  await ctx.store.update<string[]>(jobKeys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
+  await ctx.generation.jobs.markShowcased(job);
 }
 
 /**

@@ -10,7 +10,9 @@ import { definitionsOf, type SlashCommand } from './interactions/command.js';
 import { inviteUrl } from './interactions/bot-permissions.js';
 import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
-import { GenerationService, type GenerationServiceOptions, type JobEnd, type JobRef } from './generation/service.js';
+import type { JobRef } from './generation/repository.js';
+import type { JobEnd } from './generation/runner.js';
+import { GenerationService, type GenerationServiceOptions } from './generation/service.js';
 import { Replier } from './interactions/reply-target.js';
 import { createHfCaptioner } from './services/hf/captioner.js';
 import { reportCaptionModel } from './services/hf/model-check.js';
@@ -37,6 +39,7 @@ import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
 import { openStore, type Store } from './store/store.js';
 import { CheckpointArchives } from './training/checkpoint-archives.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
+import { jobRepliesVia } from './views/generation-reply.js';
 
 /**
  * With webhooks, how long a prediction goes without a delivery before it is polled anyway. A lost
@@ -162,7 +165,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     log: log.child({ component: 'generation' }),
     generator: services.generator,
     models: services.models,
-    replier,
+    replies: jobRepliesVia(replier),
     ...deps.generation,
     // One picture per Cog server at a time: the queue's positions then count what really waits.
     ...(built.cogGenerators ? { concurrency: built.cogGenerators } : {}),

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadDataset } from '../../src/dataset/dataset.js';
 import { jobKeys } from '../../src/generation/jobs.js';
-import type { JobRef } from '../../src/generation/service.js';
+import type { JobRef } from '../../src/generation/repository.js';
 import type { DiscordEmulator, InteractionHandle, OptionValue } from '../emulators/discord/index.js';
 import type { TestBot } from '../support/bot.js';
 import { drawing } from '../support/fixtures.js';
