@@ -5,14 +5,14 @@ import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommand
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
-import { withStrength, type GenerationJob } from '../src/generation/jobs.js';
-import { displaySafe } from '../src/generation/prompt.js';
+import type { GenerationJob } from '../src/generation/jobs.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
 import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
+import { showcasedJobEmbed, showcasedUploadEmbed } from '../src/views/generation-cards.js';
 
 /** Marks of what is already in the showcase: a kmplz job by its id, an uploaded picture by its bytes. */
 const showcasedKey = (guildId: string, what: string) => `guild:${guildId}:showcased:${what}`;
@@ -63,9 +63,7 @@ async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: Bot
   // The class should not get a broken picture in its showcase (Discord would show an empty frame).
   const data = await downloadPicture(ctx, image);
   const fingerprint = createHash('sha256').update(data).digest('hex').slice(0, 32);
-  const embed = new EmbedBuilder()
-    .setDescription(t(localeOf(interaction), 'showcase.upload', { user: interaction.user.id, trigger: ctx.config.TRIGGER_WORD }))
-    .setImage(`attachment://${image.name}`);
+  const embed = showcasedUploadEmbed(localeOf(interaction), { user: interaction.user.id, triggerWord: ctx.config.TRIGGER_WORD, fileName: image.name });
   await post(interaction, ctx, guildId, fingerprint, { embeds: [embed], files: [new AttachmentBuilder(data, { name: image.name })] });
 }
 
@@ -77,20 +75,9 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
   requireShowcaseChannel(ctx);
   if (job.status !== 'succeeded' || !job.result) throw new UserError('nothing-to-showcase', msg('error.nothing-to-showcase.unfinished'));
   const image = await readFile(path.join(ctx.config.DATA_DIR, job.result.imageFile));
-  const file = new AttachmentBuilder(image, { name: `kmplz-${job.id}${path.extname(job.result.imageFile)}` });
-  const p = withStrength(job.parameters);
-  const locale = localeOf(interaction);
-  const embed = new EmbedBuilder()
-    .setTitle(displaySafe(p.prompt).slice(0, 256))
-    .setDescription(t(locale, 'showcase.job', { user: job.userId, trigger: ctx.config.TRIGGER_WORD }))
-    .addFields(
-      { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
-      { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
-      { name: t(locale, 'field.strength'), value: String(p.strength), inline: true },
-      { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
-      { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
-    )
-    .setImage(`attachment://${file.name}`);
+  const fileName = `kmplz-${job.id}${path.extname(job.result.imageFile)}`;
+  const embed = showcasedJobEmbed(job, localeOf(interaction), { triggerWord: ctx.config.TRIGGER_WORD, fileName });
+  const file = new AttachmentBuilder(image, { name: fileName });
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
   await ctx.generation.jobs.markShowcased(job);
 }
