@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jobKeys, type GenerationJob } from '../src/generation/jobs.js';
+import type { GenerationJob } from '../src/generation/jobs.js';
 import { startDiscordEmulator } from '../tests/emulators/discord/index.js';
 import { startReplicateEmulator } from '../tests/emulators/replicate/index.js';
 import { startTestBot } from '../tests/support/bot.js';
@@ -10,6 +10,7 @@ import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-tr
 import { freePort } from '../tests/training/e2e-helpers.js';
 import { percentile, timeInsideGenerator, toPerf, warmUp } from './support.js';
 import { round1 } from './tools.js';
+import { keys } from '../src/store/keys.js';
 
 /**
  * A class at full speed: 50 `/kmplz` from 10 people at once, against a generator that takes
@@ -101,7 +102,7 @@ async function burst(webhooks: boolean): Promise<Record<string, number>> {
     ).finally(() => clearInterval(ticker));
     const allPictures = Math.max(...answered.filter((at) => at !== undefined)) - started;
 
-    const jobs = (await Promise.all([...leftQueue.keys()].map((id) => bot.app.context.store.get<GenerationJob>(jobKeys.job(guildId, id))))).filter(
+    const jobs = (await Promise.all([...leftQueue.keys()].map((id) => bot.app.context.store.get<GenerationJob>(keys.job(guildId, id))))).filter(
       (job): job is GenerationJob => job !== undefined,
     );
     const overheads: number[] = [];

@@ -5,7 +5,8 @@ import { publishCheckpoint } from '../src/publishing/publish.js';
 import { createHfHub } from '../src/services/hf/hub.js';
 import { openMemoryStore } from '../src/store/store.js';
 import { CheckpointArchives } from '../src/training/checkpoint-archives.js';
-import { keys, type TrainingRecord } from '../src/training/records.js';
+import type { TrainingRecord } from '../src/training/records.js';
+import { keys } from '../src/store/keys.js';
 
 /**
  * One `/publish` of the checkpoint kept under <data dir>, alone in this process, against the

@@ -5,13 +5,14 @@ import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
-import { keys, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
+import { loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
 import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
 import { explainWinner, tallyVotes } from '../src/voting/tally.js';
 import { loadDrawing } from '../src/voting/drawing.js';
 import { pickCloses, votingPhase } from '../src/voting/window.js';
 import { checkpointsDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
+import { keys } from '../src/store/keys.js';
 
 /** `/checkpoints [use:<step>]`: every checkpoint of the last training, its votes, and the one `/kmplz` uses. */
 export const checkpoints: SlashCommand = {

@@ -3,7 +3,6 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedB
 import type { BotContext } from '../src/context.js';
 import { clearDataset, loadDataset, readTrainingImage, removeFromDataset } from '../src/dataset/dataset.js';
 import { forgetGuild } from '../src/privacy/forget.js';
-import { keys } from '../src/training/records.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
@@ -14,9 +13,9 @@ import { addToDatasetMenu } from './dataset-menu.js';
 import { DATASET_IMAGE_OPTIONS, datasetDefinition } from './definitions.js';
 import { addAttachments, describeAddition } from './shared/dataset-add.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
+import { keys } from '../src/store/keys.js';
 
 const CLEAR_CONFIRMATION_TTL_MS = 10 * 60_000;
-const clearKey = (guildId: string, token: string) => `guild:${guildId}:dataset-clear:${token}`;
 
 export const dataset: SlashCommand = {
   data: datasetDefinition,
@@ -48,11 +47,11 @@ export const dataset: SlashCommand = {
       async execute(interaction, [answer, token], ctx) {
         const guildId = requireGuildId(interaction);
         requireTrainer(interaction, ctx.config);
-        const asked = token ? await ctx.store.get<ClearQuestion>(clearKey(guildId, token)) : undefined;
+        const asked = token ? await ctx.store.get<ClearQuestion>(keys.datasetClear(guildId, token)) : undefined;
         if (asked?.userId !== interaction.user.id) {
           throw new UserError('confirmation-expired', msg('error.confirmation-expired'));
         }
-        await ctx.store.delete(clearKey(guildId, token!));
+        await ctx.store.delete(keys.datasetClear(guildId, token!));
         if (answer !== 'yes') {
           await interaction.editReply({ content: t(localeOf(interaction), 'dataset.clear.kept'), components: [] });
           return;
@@ -91,7 +90,7 @@ async function askToClear(interaction: ChatInputCommandInteraction, ctx: BotCont
   else if (count === 0) return respond(interaction, { content: t(locale, 'dataset.already-empty') });
   const token = randomBytes(8).toString('hex');
   const question: ClearQuestion = { userId: interaction.user.id, ...(everything ? { everything } : {}) };
-  await ctx.store.set(clearKey(guildId, token), question, CLEAR_CONFIRMATION_TTL_MS);
+  await ctx.store.set(keys.datasetClear(guildId, token), question, CLEAR_CONFIRMATION_TTL_MS);
   await respond(interaction, {
     content: everything ? t(locale, 'dataset.forget.question', { count }) : t(locale, 'dataset.clear.question', { count }),
     components: [

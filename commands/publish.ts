@@ -6,6 +6,7 @@ import { respond } from '../src/interactions/respond.js';
 import { publishCheckpoint } from '../src/publishing/publish.js';
 import { publishDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
+import { keys } from '../src/store/keys.js';
 
 /** Longer than a slow upload of a few hundred MB. */
 const PUBLISH_LOCK_MS = 20 * 60_000;
@@ -22,7 +23,7 @@ export const publish: SlashCommand = {
     requireTrainer(interaction, ctx.config);
     // One publish per server at a time: two at once would race to commit. The mark expires, so a
     // process that died mid-upload does not block the next one for long.
-    const lock = `guild:${guildId}:publishing`;
+    const lock = keys.publishing(guildId);
     if (!(await ctx.store.setIfAbsent(lock, { by: interaction.user.id, at: ctx.clock.now() }, PUBLISH_LOCK_MS))) {
       throw new UserError('publish-busy', msg('error.publish-busy'));
     }

@@ -13,9 +13,7 @@ import { respond } from '../src/interactions/respond.js';
 import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
 import { showcasedJobEmbed, showcasedUploadEmbed } from '../src/views/generation-cards.js';
-
-/** Marks of what is already in the showcase: a kmplz job by its id, an uploaded picture by its bytes. */
-const showcasedKey = (guildId: string, what: string) => `guild:${guildId}:showcased:${what}`;
+import { keys } from '../src/store/keys.js';
 
 /**
  * `/showcase link:<message link>` posts a kmplz result (found through the job id its buttons
@@ -96,7 +94,7 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
   }
   // The interaction's app permissions are those of the channel it came from, not of the showcase.
   requireBotPermissions(botPermissionsIn(channel), BOT_NEEDS.showcase, place);
-  if (!(await ctx.store.setIfAbsent(showcasedKey(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
+  if (!(await ctx.store.setIfAbsent(keys.showcasePost(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
     throw new UserError('already-showcased', msg('error.already-showcased'));
   }
   let message: Message;
@@ -105,7 +103,7 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
     message = await channel.send({ ...content, allowedMentions: { parse: [] } });
   } catch (error) {
     // Free the mark so the picture can be showcased once the channel works.
-    await ctx.store.delete(showcasedKey(guildId, what));
+    await ctx.store.delete(keys.showcasePost(guildId, what));
     return unreachable(ctx, channelId, error, place);
   }
   ctx.log.info({ what, messageId: message.id }, 'showcased');

@@ -13,7 +13,7 @@ import { formatUsd, requireBudget, spentThisMonth } from '../src/money/budget.js
 import { captionMissing } from '../src/captioning/captions.js';
 import { trainingItems } from '../src/training/dataset-export.js';
 import { MAX_CHECKPOINTS, checkpointSteps, describeStrategy } from '../src/training/plan.js';
-import { keys, type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
+import { type TrainingDraft, type TrainingRecord } from '../src/training/records.js';
 import { describeCost, formatDuration } from '../src/training/status.js';
 import { estimateFor, runningAlready, trainingPrices } from '../src/training/supervisor.js';
 import { usdPerSecond } from '../src/money/prices.js';
@@ -24,6 +24,7 @@ import { DEFAULT_VOTE_MINUTES, votingPhase } from '../src/voting/window.js';
 import { addAttachments } from './shared/dataset-add.js';
 import { bounds, trainDefinition } from './definitions.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
+import { keys } from '../src/store/keys.js';
 
 /** A confirmation nobody answers is forgotten after an hour. */
 const DRAFT_TTL_MS = 60 * 60_000;

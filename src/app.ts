@@ -1,42 +1,30 @@
 import { Client, Events, GatewayIntentBits, RESTEvents, type Interaction } from 'discord.js';
 import { allCommands } from '../commands/index.js';
-import { hasChanges, registerCommands } from '../deploy/registration.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
-import { redisCluster, soloCluster, type Cluster } from './cluster/cluster.js';
+import { BotEventBus, type BotEvent } from './events.js';
 import type { BotContext, Services } from './context.js';
-import { definitionsOf, type SlashCommand } from './interactions/command.js';
+import type { SlashCommand } from './interactions/command.js';
 import { inviteUrl } from './interactions/bot-permissions.js';
-import { Dispatcher, type DispatcherEvents } from './interactions/dispatcher.js';
+import { Dispatcher } from './interactions/dispatcher.js';
 import { createLogger, type Logger } from './log.js';
-import type { JobRef } from './generation/repository.js';
-import type { JobEnd } from './generation/runner.js';
 import { GenerationService, type GenerationServiceOptions } from './generation/service.js';
 import { Replier } from './interactions/reply-target.js';
-import { createHfCaptioner } from './services/hf/captioner.js';
 import { reportCaptionModel } from './services/hf/model-check.js';
-import { createHfHub } from './services/hf/hub.js';
-import { createReplicateCaptioner } from './services/replicate/captioner.js';
-import { createReplicateClient } from './services/replicate/client.js';
-import { createReplicateGenerator } from './services/replicate/generator.js';
 import type { PredictionWebhooks } from './services/replicate/prediction.js';
 import { compactRun, PredictionDeliveries } from './services/replicate/prediction-webhooks.js';
-import { createReplicateTrainer } from './services/replicate/trainer.js';
-import { checkedModels, ModelChecks } from './services/replicate/model-checks.js';
-import { VersionResolver } from './services/replicate/versions.js';
-import { webhookSecretSource } from './services/replicate/webhook-secret.js';
-import { checkReplicateSetup, type SetupProblem } from './services/replicate/setup-check.js';
+import { checkReplicateSetup } from './services/replicate/setup-check.js';
 import type { Generator } from './services/types.js';
 import { checkpointArchiveRoute } from './http/checkpoint-archive.js';
 import { healthRoute } from './http/health.js';
 import { Metrics, metricsRoute } from './http/metrics.js';
-import { HttpServer, type Route } from './http/server.js';
-import { buildCogServices } from './services/cog/index.js';
+import { HttpServer } from './http/server.js';
 import { PREDICTION_WEBHOOK_QUERY, REPLICATE_WEBHOOK_PATH, replicateWebhookRoute } from './http/replicate-webhook.js';
-import { BullJobQueue } from './queue/bull-queue.js';
-import { BullTasks, LocalTasks, type TaskRunner } from './queue/tasks.js';
-import { openStore, type Store } from './store/store.js';
+import { openStore } from './store/store.js';
+import { syncCommands } from './app/commands-sync.js';
+import { buildServices } from './app/services.js';
+import { openShared } from './app/shared.js';
 import { CheckpointArchives } from './training/checkpoint-archives.js';
 import { TrainingSupervisor, type TrainingTiming } from './training/supervisor.js';
 import { jobRepliesVia } from './views/generation-reply.js';
@@ -48,30 +36,15 @@ import { jobRepliesVia } from './views/generation-reply.js';
  */
 const PREDICTION_SAFETY_NET_MS = 30_000;
 
-/**
- * Without webhooks a picture is seen done only at its next poll, so the polls of a picture stay
- * about a second apart (a 10-s picture used to wait up to 4 s more): with jittered delays of
- * half to all of `maxMs`, `concurrency` pictures read about concurrency × 80 000 ÷ maxMs times a
- * minute, held under half of Replicate's 3000 reads a minute — 1 s up to 18 at once, more beyond.
- */
-function generatorPollPace(concurrency: number): { baseMs: number; maxMs: number } {
-  return { baseMs: 500, maxMs: Math.max(1000, Math.ceil((concurrency * 80_000) / 1500)) };
-}
-
 /** See the client's `rest` options below. */
 const INTERACTION_BURST_REQUESTS_PER_SECOND = 500;
-
-/** What the app tells its owner (src/main.ts prints it for people; tests wait on it). */
-export interface AppEvents extends DispatcherEvents {
-  /** Once, after the start: what is wrong with the Replicate setup (empty when nothing is). */
-  onSetupChecked?(problems: readonly SetupProblem[]): void;
-}
 
 export interface AppDependencies {
   log?: Logger;
   clock?: Clock;
   commands?: readonly SlashCommand[];
-  events?: AppEvents;
+  /** Hears every typed event from the start (src/events.ts): before `createApp` returns, config warnings included. */
+  onEvent?: (event: BotEvent) => void;
   /** The fetch every service adapter uses (tests may wrap it). */
   fetch?: typeof fetch;
   generation?: Pick<GenerationServiceOptions, 'concurrency' | 'perUserCap' | 'progressEditIntervalMs'>;
@@ -107,6 +80,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       level: config.LOG_LEVEL,
       secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET, config.COG_WEBHOOK_TOKEN],
     });
+  const events = new BotEventBus((error, name) => log.warn({ err: error, event: name }, 'an event listener failed'));
+  if (deps.onEvent) events.onAny(deps.onEvent);
   for (const warning of configWarnings(config)) log.warn({ key: warning.key, value: warning.value }, warning.message);
   const store = await openStore(config.STORE_URL, { dataDir: config.DATA_DIR, log: log.child({ component: 'store' }) });
 
@@ -220,7 +195,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
           log.child({ component: 'http' }),
         );
   const commands = deps.commands ?? allCommands;
-  const context: BotContext = { config, log, store, clock, client, generation, training, archives, services, tasks, replier };
+  const context: BotContext = { config, log, store, clock, client, events, generation, training, archives, services, tasks, replier };
   for (const command of commands) {
     for (const [kind, task] of Object.entries(command.tasks ?? {})) {
       tasks.register(kind, (data, run) => task(data, run, { ...context, log: log.child({ task: kind }) }));
@@ -229,7 +204,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const dispatcher = new Dispatcher(commands, context, cluster, {
     onAcknowledged(kind, ms) {
       metrics.observeAck(kind, ms);
-      deps.events?.onAcknowledged?.(kind, ms);
+      events.emit('interaction.acknowledged', { kind, ms });
     },
   });
   const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
@@ -259,7 +234,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       // Not awaited: everything that works is usable while Replicate is asked about the rest.
       void checkReplicateSetup(replicate, config).then((problems) => {
         for (const { key, problem, message } of problems) log.warn({ key, problem }, message);
-        deps.events?.onSetupChecked?.(problems);
+        events.emit('setup.checked', { problems });
       });
     },
     stop() {
@@ -283,107 +258,4 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       return stopping;
     },
   };
-}
-
-const COMMAND_SYNC_TIMEOUT_MS = 15_000;
-
-/**
- * Registers the slash commands when Discord's set differs from the bot's, so that a first
- * `npm start` is enough to see them (`npm run deploy` does the same on demand, with a dry run).
- * Guild commands with DISCORD_GUILD_ID, else global ones. A refusal is logged, not fatal: the
- * bot still answers the commands registered before.
- */
-async function syncCommands(client: Client, commands: readonly SlashCommand[], config: Config, log: Logger): Promise<void> {
-  try {
-    const plan = await registerCommands({
-      rest: client.rest,
-      applicationId: client.application!.id,
-      guildId: config.DISCORD_GUILD_ID,
-      commands: definitionsOf(commands),
-      onlyIfChanged: true,
-      // The start (webhooks, unfinished jobs) does not wait long on it: the next start tries again.
-      signal: AbortSignal.timeout(COMMAND_SYNC_TIMEOUT_MS),
-    });
-    if (hasChanges(plan)) {
-      log.info({ scope: plan.scope, added: plan.added, changed: plan.changed, removed: plan.removed }, 'registered the slash commands with Discord');
-    }
-  } catch (error) {
-    log.warn({ err: error }, 'could not register the slash commands (was the bot invited with the applications.commands scope?); `npm run deploy` says more');
-  }
-}
-
-/**
- * What the processes of one bot share. Without `REDIS_URL` the bot is one process: the fair
- * queue and the trainings' followers live in it. With it, jobs and followers are BullMQ jobs in
- * Redis that any of the processes runs, and the processes agree on who answers what.
- */
-async function openShared(config: Config, log: Logger) {
-  if (!config.REDIS_URL) {
-    return { cluster: soloCluster(), tasks: new LocalTasks(log.child({ component: 'tasks' })) as TaskRunner, generationQueue: undefined, opened: async () => undefined };
-  }
-  const url = config.REDIS_URL;
-  const lockDurationMs = config.JOB_LOCK_SECONDS * 1000;
-  const stalledIntervalMs = Math.max(1000, lockDurationMs / 2);
-  const cluster: Cluster = await redisCluster({ url, log: log.child({ component: 'cluster' }) });
-  const tasks = new BullTasks({ url, log: log.child({ component: 'tasks' }), lockDurationMs, stalledIntervalMs });
-  let queue: BullJobQueue<JobRef, JobEnd> | undefined;
-  const generationQueue: GenerationServiceOptions['queue'] = (worker, limits) =>
-    (queue = new BullJobQueue<JobRef, JobEnd>({ name: 'generation', url, worker, ...limits, cluster, log: log.child({ component: 'queue' }), lockDurationMs, stalledIntervalMs }));
-  if (config.STORE_URL.startsWith('sqlite:')) {
-    log.warn('REDIS_URL is set but STORE_URL is SQLite: processes on other machines will not see this store; use redis:// or postgres://');
-  }
-  log.info({ redis: url.replace(/\/\/[^@]*@/, '//***@') }, 'sharing jobs through Redis');
-  return {
-    cluster,
-    tasks: tasks as TaskRunner,
-    generationQueue,
-    // Called once the generation service made its queue.
-    opened: async () => {
-      await Promise.all([tasks.open(), queue?.open()]);
-    },
-  };
-}
-
-function buildServices(
-  config: Config,
-  log: Logger,
-  fetchImpl: typeof fetch | undefined,
-  poll: AppDependencies['replicatePoll'],
-  webhooks: PredictionWebhooks | undefined,
-  store: Store,
-  cogWatchEveryMs?: number,
-): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; replicate: ReturnType<typeof createReplicateClient>; routes: Route[]; cogGenerators?: number } {
-  const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
-  const servicesLog = log.child({ component: 'services' });
-  const versions = new VersionResolver(replicate);
-  const generator = createReplicateGenerator({ client: replicate, model: config.REPLICATE_GENERATOR, versions, log: servicesLog, fetch: fetchImpl, poll: poll ?? generatorPollPace(config.GENERATION_CONCURRENCY), webhooks });
-  const captioner =
-    config.CAPTION_BACKEND === 'hf'
-      ? createHfCaptioner({ token: config.HF_TOKEN ?? '', endpointUrl: config.HF_CAPTION_ENDPOINT, model: config.HF_CAPTION_MODEL, fetch: fetchImpl, log: servicesLog })
-      : createReplicateCaptioner({ client: replicate, model: config.REPLICATE_CAPTIONER, versions, log: servicesLog });
-  const trainer = createReplicateTrainer({
-    token: config.REPLICATE_API_TOKEN ?? '',
-    baseUrl: config.REPLICATE_BASE_URL,
-    fetch: fetchImpl,
-    model: config.REPLICATE_TRAINER,
-    versions,
-    destination: config.REPLICATE_TRAINING_DESTINATION,
-    strategy: config.REPLICATE_TRAINER_MODE,
-    log: servicesLog,
-  });
-  const hub = config.HF_TOKEN ? createHfHub({ token: config.HF_TOKEN, hubUrl: config.HF_HUB_URL, fetch: fetchImpl, log: servicesLog }) : undefined;
-  const webhookSecret = webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET);
-  if (config.GPU_BACKEND === 'cog') {
-    const cog = buildCogServices(config, { store, log: servicesLog.child({ backend: 'cog' }), fetch: fetchImpl, watchEveryMs: cogWatchEveryMs });
-    return {
-      services: { generator: cog.generator, captioner: cog.captioner ?? captioner, trainer: cog.trainer, models: cog.modelChecks, hub },
-      webhookSecret,
-      modelChecks: cog.modelChecks,
-      replicate,
-      routes: cog.routes,
-      cogGenerators: cog.generatorServers,
-    };
-  }
-  const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }) });
-  return { services: { generator, captioner, trainer, models: modelChecks, hub }, webhookSecret, modelChecks, replicate, routes: [] };
 }

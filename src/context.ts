@@ -1,6 +1,7 @@
 import type { Client } from 'discord.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { BotEventBus } from './events.js';
 import type { GenerationService } from './generation/service.js';
 import type { Replier } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
@@ -21,6 +22,8 @@ export interface BotContext {
   readonly store: Store;
   readonly clock: Clock;
   readonly client: Client;
+  /** Typed events of what happened (src/events.ts): what tests and metrics observe. */
+  readonly events: BotEventBus;
   /** `/kmplz` jobs: the fair queue, the replies, the results. */
   readonly generation: GenerationService;
   /** `/train`: trainings followed to their last preview, across restarts. */

@@ -22,12 +22,9 @@ try {
 
 let app: App | undefined;
 try {
-  app = await createApp(config, {
-    events: {
-      // Beside the JSON log: plain lines for the person who runs `npm start`.
-      onSetupChecked: (problems) => problems.forEach(({ message }) => console.error(`kmplz: ${message}`)),
-    },
-  });
+  app = await createApp(config);
+  // Beside the JSON log: plain lines for the person who runs `npm start`.
+  app.context.events.on('setup.checked', ({ problems }) => problems.forEach(({ message }) => console.error(`kmplz: ${message}`)));
   const started = app;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

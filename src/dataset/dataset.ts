@@ -13,7 +13,8 @@ import { intakeFiles } from './intake/pipeline.js';
 import type { Refusal } from './intake/refusal.js';
 import type { ZipFileEntry, ZipItem } from './intake/zip.js';
 import type { Store } from '../store/store.js';
-import { datasetKey, type Dataset, type DatasetImage } from './records.js';
+import { type Dataset, type DatasetImage } from './records.js';
+import { keys } from '../store/keys.js';
 
 /** A class's reference set is tens of drawings; this keeps one server from filling the disk. */
 export const MAX_DATASET_IMAGES = 300;
@@ -37,7 +38,7 @@ export interface AddReport {
 }
 
 export async function loadDataset(store: Store, guildId: string): Promise<Dataset> {
-  return (await store.get<Dataset>(datasetKey(guildId))) ?? { images: [] };
+  return (await store.get<Dataset>(keys.dataset(guildId))) ?? { images: [] };
 }
 
 export function datasetDir(config: Config, guildId: string): string {
@@ -86,7 +87,7 @@ export async function addToDataset(
   const finalNames = new Map<string, string>();
   let added: DatasetImage[] = [];
   let overflow: DatasetImage[] = [];
-  await store.update<Dataset>(datasetKey(guildId), (current = { images: [] }) => {
+  await store.update<Dataset>(keys.dataset(guildId), (current = { images: [] }) => {
     const taken = new Set(current.images.map((image) => image.name));
     const room = Math.max(0, MAX_DATASET_IMAGES - current.images.length);
     overflow = prepared.slice(room);
@@ -112,7 +113,7 @@ export async function addToDataset(
 
 export async function removeFromDataset({ store, config }: DatasetDeps, guildId: string, name: string): Promise<DatasetImage | undefined> {
   let removed: DatasetImage | undefined;
-  await store.update<Dataset>(datasetKey(guildId), (current) => {
+  await store.update<Dataset>(keys.dataset(guildId), (current) => {
     if (!current) return current;
     removed = current.images.find((image) => image.name === name);
     return removed ? { images: current.images.filter((image) => image !== removed) } : current;
@@ -123,14 +124,14 @@ export async function removeFromDataset({ store, config }: DatasetDeps, guildId:
 
 export async function clearDataset({ store, config }: DatasetDeps, guildId: string): Promise<number> {
   const dataset = await loadDataset(store, guildId);
-  await store.delete(datasetKey(guildId));
+  await store.delete(keys.dataset(guildId));
   await Promise.all(dataset.images.map((image) => deleteFiles(config, image)));
   return dataset.images.length;
 }
 
 export async function setCaption({ store }: DatasetDeps, guildId: string, name: string, caption: string, source: 'blip' | 'edited'): Promise<boolean> {
   let found = false;
-  await store.update<Dataset>(datasetKey(guildId), (current) => {
+  await store.update<Dataset>(keys.dataset(guildId), (current) => {
     if (!current) return current;
     return {
       images: current.images.map((image) => {
@@ -173,7 +174,7 @@ export async function readDisplayImage({ store, config }: Pick<DatasetDeps, 'sto
   const partial = `${path.join(config.DATA_DIR, displayFile)}.${randomBytes(4).toString('hex')}.partial`;
   await writeFile(partial, display);
   await rename(partial, path.join(config.DATA_DIR, displayFile));
-  await store.update<Dataset>(datasetKey(guildId), (current) =>
+  await store.update<Dataset>(keys.dataset(guildId), (current) =>
     current && { images: current.images.map((i) => (i.originalFile === image.originalFile ? { ...i, displayFile } : i)) },
   );
   return display;

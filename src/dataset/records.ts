@@ -30,4 +30,3 @@ export interface Dataset {
   images: DatasetImage[];
 }
 
-export const datasetKey = (guildId: string) => `guild:${guildId}:dataset`;

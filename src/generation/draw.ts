@@ -9,7 +9,8 @@ import { usdPerSecond } from '../money/prices.js';
 import { ServiceError, type GeneratedImage, type Generator, type Progress } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { checkpointWeights } from '../training/checkpoint-archives.js';
-import { keys as trainingKeys, type TrainingRecord } from '../training/records.js';
+import { keys } from '../store/keys.js';
+import type { TrainingRecord } from '../training/records.js';
 import type { GenerationJob, GenerationParameters } from './jobs.js';
 import type { GenerationJobs } from './repository.js';
 
@@ -62,7 +63,7 @@ export async function draw(
 }
 
 async function weightsOf({ store, config }: Pick<DrawDeps, 'store' | 'config'>, guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
-  const training = await store.get<TrainingRecord>(trainingKeys.training(guildId, trainingId));
+  const training = await store.get<TrainingRecord>(keys.training(guildId, trainingId));
   const checkpoint = training?.checkpoints.find((c) => c.step === step);
   if (!checkpoint) throw new UserError('checkpoint-gone', msg('error.checkpoint-gone', { step }));
   return checkpointWeights(config, checkpoint);

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { ReplyTarget } from '../interactions/reply-target.js';
-import { ReplyEdits } from './reply-edits.js';
+import { MessageEditor } from '../util/message-editor.js';
 import type { GenerationJob, JobStatus } from './jobs.js';
 import type { JobReplies, JobReplyState } from './reply-state.js';
 import type { GenerationJobs } from './repository.js';
@@ -11,10 +11,10 @@ import type { GenerationJobs } from './repository.js';
  * interval, and nothing a job no longer stands at overwrites what it stands at now.
  */
 export class JobReplyUpdates {
-  private readonly editor: ReplyEdits;
+  private readonly editor: MessageEditor;
 
   constructor(private readonly o: { jobs: GenerationJobs; replies: JobReplies; log: Logger; intervalMs: number; now: () => number }) {
-    this.editor = new ReplyEdits({
+    this.editor = new MessageEditor({
       intervalMs: o.intervalMs,
       now: o.now,
       onError: (error, jobId) => o.log.debug({ err: error, jobId }, 'reply edit failed'),

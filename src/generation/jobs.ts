@@ -58,16 +58,6 @@ export interface GenerationJob {
   locale?: Locale;
 }
 
-export const jobKeys = {
-  job: (guildId: string, jobId: string) => `guild:${guildId}:job:${jobId}`,
-  /** Identical requests with a chosen seed → the job that already made that picture. */
-  cached: (guildId: string, fingerprint: string) => `guild:${guildId}:generation:${fingerprint}`,
-  /** Jobs accepted but not finished, so a restarted bot can take them up again. */
-  unfinished: () => 'jobs:unfinished',
-  /** Ids of the server's jobs posted to the showcase, in order (`/publish` puts their pictures on the Hub). */
-  showcased: (guildId: string) => `guild:${guildId}:showcase:jobs`,
-};
-
 /**
  * The LoRA scale of jobs stored before `strength` existed: nothing was sent, so cog-sdxl applied
  * its own default, 0.6 (predict.py). 🎲 again and 📋 of such a job keep the scale it was drawn at.

@@ -1,5 +1,7 @@
+import { keys } from '../store/keys.js';
+import { addRef, listRefs, removeRef } from '../store/ref-list.js';
 import type { Store } from '../store/store.js';
-import { fingerprint, jobKeys, type GenerationJob, type GenerationParameters } from './jobs.js';
+import { fingerprint, type GenerationJob, type GenerationParameters } from './jobs.js';
 
 /** Where an accepted job lives, as its queue and the list of unfinished jobs carry it. */
 export interface JobRef {
@@ -16,26 +18,26 @@ export class GenerationJobs {
   constructor(private readonly store: Store) {}
 
   get(guildId: string, jobId: string): Promise<GenerationJob | undefined> {
-    return this.store.get<GenerationJob>(jobKeys.job(guildId, jobId));
+    return this.store.get<GenerationJob>(keys.job(guildId, jobId));
   }
 
   /** Stores a new job; false when its id is taken (the process that took its interaction died answering it). */
   create(job: GenerationJob): Promise<boolean> {
-    return this.store.setIfAbsent(jobKeys.job(job.guildId, job.id), job);
+    return this.store.setIfAbsent(keys.job(job.guildId, job.id), job);
   }
 
   save(job: GenerationJob): Promise<void> {
-    return this.store.set(jobKeys.job(job.guildId, job.id), job);
+    return this.store.set(keys.job(job.guildId, job.id), job);
   }
 
   /** A job the queue refused before it ever ran: nothing of it is kept. */
   async discard(job: GenerationJob): Promise<void> {
-    await this.store.delete(jobKeys.job(job.guildId, job.id));
+    await this.store.delete(keys.job(job.guildId, job.id));
   }
 
   /** Records the prediction of picture `index`, so a process taking the job over follows it instead of paying again. */
   async recordPrediction(job: GenerationJob, index: number, predictionId: string): Promise<void> {
-    await this.store.update<GenerationJob>(jobKeys.job(job.guildId, job.id), (current) => {
+    await this.store.update<GenerationJob>(keys.job(job.guildId, job.id), (current) => {
       if (!current) return current;
       const predictions = [...(current.predictions ?? [])];
       predictions[index] = predictionId;
@@ -45,46 +47,44 @@ export class GenerationJobs {
 
   /** The answer of a succeeded job went out: a takeover no longer owes it. */
   async markAnswered(job: GenerationJob): Promise<void> {
-    await this.store.update<GenerationJob>(jobKeys.job(job.guildId, job.id), (current) => current && { ...current, answered: true });
+    await this.store.update<GenerationJob>(keys.job(job.guildId, job.id), (current) => current && { ...current, answered: true });
   }
 
   /** The succeeded job that drew exactly these parameters with a chosen seed, if any. */
   async drawnBefore(guildId: string, parameters: GenerationParameters): Promise<GenerationJob | undefined> {
     if (!parameters.seedChosen) return undefined;
-    const jobId = await this.store.get<string>(jobKeys.cached(guildId, fingerprint(parameters)));
+    const jobId = await this.store.get<string>(keys.cachedJob(guildId, fingerprint(parameters)));
     const job = jobId ? await this.get(guildId, jobId) : undefined;
     return job?.status === 'succeeded' && job.result ? job : undefined;
   }
 
   /** Makes a succeeded job's picture reusable by identical requests; only a chosen seed makes it so. */
   async rememberResult(job: GenerationJob): Promise<void> {
-    if (job.parameters.seedChosen) await this.store.set(jobKeys.cached(job.guildId, fingerprint(job.parameters)), job.id);
+    if (job.parameters.seedChosen) await this.store.set(keys.cachedJob(job.guildId, fingerprint(job.parameters)), job.id);
   }
 
   /** Jobs accepted and not finished, for a restarted bot to take up. */
-  async unfinished(): Promise<JobRef[]> {
-    return (await this.store.get<JobRef[]>(jobKeys.unfinished())) ?? [];
+  unfinished(): Promise<JobRef[]> {
+    return listRefs<JobRef>(this.store, keys.unfinishedJobs());
   }
 
-  async addUnfinished(job: GenerationJob): Promise<void> {
-    const ref = { guildId: job.guildId, jobId: job.id };
-    await this.store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => [...refs.filter((r) => r.jobId !== ref.jobId), ref]);
+  addUnfinished(job: GenerationJob): Promise<void> {
+    return addRef<JobRef>(this.store, keys.unfinishedJobs(), { guildId: job.guildId, jobId: job.id }, refId);
   }
 
   /** The list's key is deleted when it empties, so an idle bot stores nothing here. */
-  async removeUnfinished(jobId: string): Promise<void> {
-    await this.store.update<JobRef[]>(jobKeys.unfinished(), (refs = []) => {
-      const rest = refs.filter((r) => r.jobId !== jobId);
-      return rest.length ? rest : undefined;
-    });
+  removeUnfinished(jobId: string): Promise<void> {
+    return removeRef<JobRef>(this.store, keys.unfinishedJobs(), jobId, refId);
   }
 
   /** Ids of the server's jobs posted to the showcase, in order (`/publish` puts their pictures on the Hub). */
   async showcased(guildId: string): Promise<string[]> {
-    return (await this.store.get<string[]>(jobKeys.showcased(guildId))) ?? [];
+    return (await this.store.get<string[]>(keys.showcased(guildId))) ?? [];
   }
 
   async markShowcased(job: GenerationJob): Promise<void> {
-    await this.store.update<string[]>(jobKeys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
+    await this.store.update<string[]>(keys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
   }
 }
+
+const refId = (ref: JobRef) => ref.jobId;

@@ -3,8 +3,8 @@ import { stat } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { ARCHIVE_TOKEN, checkpointArchivePath, type ServedArchive } from '../training/checkpoint-archives.js';
-import { keys } from '../training/records.js';
 import type { HttpResponse, Route } from './server.js';
+import { keys } from '../store/keys.js';
 
 const NOT_FOUND: HttpResponse = { status: 404, body: { error: 'not found' } };
 

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { TrainingRef } from '../training/records.js';
 import type { Route } from './server.js';
 import { verifyWebhook } from './standard-webhooks.js';
+import { keys } from '../store/keys.js';
 
 export const REPLICATE_WEBHOOK_PATH = '/webhooks/replicate';
 /** The query that marks a prediction's webhook URL (a training's names its server and training). */
@@ -59,7 +60,7 @@ export function replicateWebhookRoute({ store, clock, log, secret, onTraining, o
       } catch {
         return { status: 400, body: { error: 'body is not JSON' } };
       }
-      if (!(await store.setIfAbsent(`webhook:replicate:${verdict.id}`, clock.now(), SEEN_TTL_MS))) {
+      if (!(await store.setIfAbsent(keys.replicateWebhookSeen(verdict.id), clock.now(), SEEN_TTL_MS))) {
         log.debug({ webhookId: verdict.id }, 'duplicate webhook ignored');
         return { status: 200, body: { duplicate: true } };
       }

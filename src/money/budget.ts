@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { msg } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
 import { usdPerSecond, type PaidWork } from './prices.js';
+import { keys } from '../store/keys.js';
 
 /**
  * GPU money per server and month. Every paid call's billed time (`metrics.predict_time`) is
@@ -14,8 +15,6 @@ export interface MonthlySpend {
   gpuSeconds: number;
   usd: number;
 }
-
-export const spendKey = (guildId: string, month: string) => `guild:${guildId}:spend:${month}`;
 
 /** Months are UTC calendar months, so every process agrees on when the budget starts over. */
 export function monthOf(ms: number): string {
@@ -28,15 +27,15 @@ export function formatUsd(usd: number): string {
 
 /** Adds billed GPU time of one kind of work, priced at its model's rate. */
 export async function recordSpend(store: Store, config: Config, clock: Clock, guildId: string, gpuSeconds: number, work: PaidWork): Promise<MonthlySpend | undefined> {
-  if (!(gpuSeconds > 0)) return store.get<MonthlySpend>(spendKey(guildId, monthOf(clock.now())));
-  return store.update<MonthlySpend>(spendKey(guildId, monthOf(clock.now())), (current) => ({
+  if (!(gpuSeconds > 0)) return store.get<MonthlySpend>(keys.spend(guildId, monthOf(clock.now())));
+  return store.update<MonthlySpend>(keys.spend(guildId, monthOf(clock.now())), (current) => ({
     gpuSeconds: (current?.gpuSeconds ?? 0) + gpuSeconds,
     usd: (current?.usd ?? 0) + gpuSeconds * usdPerSecond(config, work),
   }));
 }
 
 export async function spentThisMonth(store: Store, clock: Clock, guildId: string): Promise<MonthlySpend> {
-  return (await store.get<MonthlySpend>(spendKey(guildId, monthOf(clock.now())))) ?? { gpuSeconds: 0, usd: 0 };
+  return (await store.get<MonthlySpend>(keys.spend(guildId, monthOf(clock.now())))) ?? { gpuSeconds: 0, usd: 0 };
 }
 
 /** Refuses work whose estimate would take the server past `BUDGET_USD`, showing spent, cap and estimate. */

@@ -1,10 +1,8 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { jobKeys } from '../generation/jobs.js';
-import { spendKey } from '../money/budget.js';
 import type { Store } from '../store/store.js';
-import { keys as trainingKeys } from '../training/records.js';
+import { keys } from '../store/keys.js';
 
 export interface ForgetDeps {
   store: Store;
@@ -32,11 +30,11 @@ const GUILD_ID = /^\d{17,20}$/;
  */
 export async function forgetGuild({ store, config }: ForgetDeps, guildId: string, { keepSpending = false } = {}): Promise<Forgotten> {
   if (!GUILD_ID.test(guildId)) throw new RangeError(`not a Discord server id: ${JSON.stringify(guildId)}`);
-  const spendPrefix = spendKey(guildId, '');
-  const doomed = (await store.keys(`guild:${guildId}:`)).filter((key) => !(keepSpending && key.startsWith(spendPrefix)));
+  const spendPrefix = keys.spend(guildId, '');
+  const doomed = (await store.keys(keys.guild(guildId))).filter((key) => !(keepSpending && key.startsWith(spendPrefix)));
   for (const key of doomed) await store.delete(key);
   // The bot-wide lists name this server's jobs and trainings; a restart would look for them.
-  for (const list of [jobKeys.unfinished(), trainingKeys.followed(), trainingKeys.votingDeadlines()]) {
+  for (const list of [keys.unfinishedJobs(), keys.followed(), keys.votingDeadlines()]) {
     await store.update<unknown>(list, (current) => (Array.isArray(current) ? current.filter((entry) => !isOf(entry, guildId)) : current));
   }
   const folder = path.join(config.DATA_DIR, 'guilds', guildId);

@@ -11,13 +11,14 @@ import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../ser
 import type { Store } from '../store/store.js';
 import { checkpointArchivePath, type CheckpointArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
-import { keys, loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
+import { loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../training/records.js';
 import { isHidden } from '../voting/blind.js';
 import { loadDrawing } from '../voting/drawing.js';
 import { tally } from '../voting/tally.js';
 import { votingPhase } from '../voting/window.js';
 import { ConversionError, convertCogSdxlArchive } from './convert.js';
 import { LICENSE, modelCard, type CardImage } from './model-card.js';
+import { keys } from '../store/keys.js';
 
 export interface PublishDeps {
   config: Config;

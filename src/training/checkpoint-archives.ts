@@ -9,7 +9,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { CheckpointWeights } from '../services/types.js';
 import type { Store } from '../store/store.js';
-import { keys, type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord, type TrainingRef } from './records.js';
+import { type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord, type TrainingRef } from './records.js';
+import { keys } from '../store/keys.js';
 
 /**
  * kmplz's own copy of every checkpoint's archive (cog-sdxl's `trained_model.tar`), because

@@ -1,16 +1,19 @@
 import type { Client } from 'discord.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
-import { Coalescer } from '../voting/coalesce.js';
+import { MessageEditor } from '../util/message-editor.js';
 import { rewriteFinal } from '../voting/window-text.js';
 import { rewritePreview } from './preview-text.js';
 import { finalComponents } from './status.js';
-import { keys, type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
+import { type MessageMark, type TrainingRecord, type TrainingRef } from './records.js';
+import { keys } from '../store/keys.js';
 
 export interface LiveTalliesOptions {
   store: Store;
   client: Client;
   log: Logger;
+  clock: Clock;
   triggerWord: string;
   /** At most one edit per preview message in this time: Discord limits edits per channel. */
   intervalMs: number;
@@ -24,10 +27,10 @@ export interface LiveTalliesOptions {
  * runs, so the last state lands.
  */
 export class LiveTallies {
-  private readonly edits: Coalescer;
+  private readonly edits: MessageEditor;
 
   constructor(private readonly o: LiveTalliesOptions) {
-    this.edits = new Coalescer(o.intervalMs, (error, key) => o.log.warn({ err: error, preview: key }, 'could not update a preview’s tally'));
+    this.edits = new MessageEditor({ intervalMs: o.intervalMs, now: () => o.clock.now(), onError: (error, key) => o.log.warn({ err: error, preview: key }, 'could not update a preview’s tally') });
   }
 
   /** Asks for every posted preview of the training to be brought up to date. */
@@ -38,12 +41,12 @@ export class LiveTallies {
     for (const { step } of record.checkpoints) {
       const mark = await this.o.store.get<MessageMark>(keys.message(ref.guildId, ref.trainingId, `preview:${step}`));
       const messageId = mark?.messageId;
-      if (messageId) this.edits.request(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.edit(ref, step, threadId, messageId));
+      if (messageId) this.edits.report(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.edit(ref, step, threadId, messageId));
     }
     // Only a vote that stayed open after the end has lines in the end message to follow.
     if (record.votingClosesAt === undefined) return;
     const final = (await this.o.store.get<MessageMark>(keys.message(ref.guildId, ref.trainingId, 'final')))?.messageId;
-    if (final) this.edits.request(`${ref.guildId}/${ref.trainingId}/final`, () => this.editFinal(ref, threadId, final));
+    if (final) this.edits.report(`${ref.guildId}/${ref.trainingId}/final`, () => this.editFinal(ref, threadId, final));
   }
 
   close(): void {

@@ -2,6 +2,7 @@ import type { TrainingRunStatus, TrainingStrategy } from '../services/types.js';
 import type { Locale } from '../i18n/index.js';
 import type { Store } from '../store/store.js';
 import type { ProgressOrigin, TrainingEstimate } from './plan.js';
+import { keys } from '../store/keys.js';
 
 /**
  * What the store keeps about trainings. One server's records never mention another server's:
@@ -147,25 +148,6 @@ export interface ActiveCheckpoint {
   step: number;
   chosenBy: 'vote' | 'trainer' | 'last';
 }
-
-export const keys = {
-  training: (guildId: string, trainingId: string) => `guild:${guildId}:training:${trainingId}`,
-  lastTraining: (guildId: string) => `guild:${guildId}:training:last`,
-  activeCheckpoint: (guildId: string) => `guild:${guildId}:checkpoint:active`,
-  draft: (guildId: string, trainingId: string) => `guild:${guildId}:training:${trainingId}:draft`,
-  /** The id of the training running in this server: one at a time. */
-  running: (guildId: string) => `guild:${guildId}:training:running`,
-  /** Trainings some run of the bot has to follow to their end. */
-  followed: () => 'trainings:followed',
-  /** Set before posting a message of a training (`what`: a preview's step, `status`, `final`…). */
-  message: (guildId: string, trainingId: string, what: string) => `guild:${guildId}:training:${trainingId}:message:${what}`,
-  /** Set once a run's billed GPU time is added to the month's spend. */
-  /** Trainings whose voting deadline is still to be processed: kept so a restarted bot announces the result. */
-  votingDeadlines: () => 'trainings:voting-deadlines',
-  /** Which kept archive `GET /checkpoints/<token>.tar` serves. */
-  archiveToken: (token: string) => `checkpoint-archive:${token}`,
-  runSpend: (guildId: string, trainingId: string, runId: string) => `guild:${guildId}:training:${trainingId}:spent:${runId}`,
-};
 
 export async function loadLastTraining(store: Store, guildId: string): Promise<TrainingRecord | undefined> {
   const trainingId = await store.get<string>(keys.lastTraining(guildId));

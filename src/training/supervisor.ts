@@ -27,8 +27,9 @@ import { postOnce, type PostOnceDeps, type PostOnceRequest } from './post-once.j
 import { previewContent } from './preview-text.js';
 import { mergeRun, runIndexOf, withRun } from './run-snapshots.js';
 import { PREVIEW_SETTINGS, choosePreviewSamples, loadSavedPreview, makePreviewSheet, savePreview } from './preview.js';
-import { keys, loadLastTraining, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
+import { loadLastTraining, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef, type TrainingRunRecord } from './records.js';
 import { cancelId, describeCost, describeSpend, finalComponents, gpuSecondsSoFar, isTerminalRun, renderStatus, stopId, voteId, votesButton, votesId } from './status.js';
+import { keys } from '../store/keys.js';
 
 export interface TrainingTiming {
   /** Bounded backoff between polls of running runs: back to `baseMs` whenever something moved. */
@@ -122,7 +123,7 @@ export class TrainingSupervisor {
 
   constructor(private readonly o: TrainingSupervisorOptions) {
     this.timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
-    this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
+    this.tallies = new LiveTallies({ store: o.store, client: o.client, log: o.log, clock: o.clock, triggerWord: o.config.TRIGGER_WORD, intervalMs: this.timing.tallyEditIntervalMs });
     this.voting = new VotingCloser({
       store: o.store,
       clock: o.clock,

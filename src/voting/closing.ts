@@ -1,9 +1,10 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../training/records.js';
 import type { Winner } from './tally.js';
 import { activeFor, isDue, leaderOf } from './window.js';
+import { keys } from '../store/keys.js';
 
 export interface VotingCloserOptions {
   store: Store;

@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.js';
-import { keys, loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord } from '../training/records.js';
+import { loadActiveCheckpoint, loadLastTraining, type ActiveCheckpoint, type CheckpointRecord, type TrainingRecord } from '../training/records.js';
 import { drawingChoice } from './window.js';
+import { keys } from '../store/keys.js';
 
 export type Drawing =
   | { kind: 'checkpoint'; active: ActiveCheckpoint; training: TrainingRecord; checkpoint: CheckpointRecord }

@@ -1,9 +1,10 @@
 import type { BotContext } from '../context.js';
 import { UserError } from '../errors.js';
 import { msg, t, type Locale } from '../i18n/index.js';
-import { keys, type TrainingRecord } from '../training/records.js';
+import type { TrainingRecord } from '../training/records.js';
 import { checkpointName } from './blind.js';
 import { castVote } from './tally.js';
+import { keys } from '../store/keys.js';
 
 export interface RecordedVote {
   step: number;

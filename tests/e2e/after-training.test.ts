@@ -1,13 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator } from '../emulators/discord/index.js';
 import { startHubEmulator, type HubEmulator } from '../emulators/hub/index.js';
 import { STREAMING_TRAINER_MODEL, versionIdFor } from '../emulators/replicate/catalogue.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 const TOKEN = 'hf_class_write_token';
 const REPO = 'teacher/kmplz-art-class-7b';

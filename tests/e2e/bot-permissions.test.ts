@@ -1,12 +1,13 @@
 import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { MAX_DISCORD_REFUSALS } from '../../src/training/supervisor.js';
 import type { DiscordEmulator, InteractionHandle, RecordedRequest, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import type { TestBot } from '../support/bot.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, classTrainingWorld, eventually, isFinal, startTraining } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 /** The server's channels: #general (first), the showcase, #studio and #closed, where tests take permissions away. */
 const SHOWCASE_ID = '1300000000000000101';

@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, type TrainingRecord } from '../../src/training/records.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import { CogEmulator } from '../emulators/cog/index.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { slowedFromStep } from '../emulators/replicate/jobs.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, drawing, seedDataset } from '../support/fixtures.js';
 import { buttonOf, freePort, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 /**
  * The whole bot on the class's own GPU: GPU_BACKEND=cog, no Replicate key, against three emulated

@@ -3,8 +3,6 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadDataset } from '../../src/dataset/dataset.js';
-import { jobKeys } from '../../src/generation/jobs.js';
-import type { JobRef } from '../../src/generation/repository.js';
 import type { DiscordEmulator, InteractionHandle, OptionValue } from '../emulators/discord/index.js';
 import type { TestBot } from '../support/bot.js';
 import { drawing } from '../support/fixtures.js';
@@ -165,6 +163,6 @@ describe('fuzzing the bot with malformed interactions', () => {
     expect(picture.attachments).toHaveLength(2);
     // Nothing left behind in the queue or among the jobs to take up after a restart.
     await vi.waitFor(async () => expect(await bot.app.context.generation.queue.stats()).toMatchObject({ waiting: 0, running: 0 }), { timeout: 10_000, interval: 100 });
-    expect((await store.get<JobRef[]>(jobKeys.unfinished())) ?? []).toEqual([]);
+    expect(await bot.app.context.generation.jobs.unfinished()).toEqual([]);
   }, 150_000);
 });

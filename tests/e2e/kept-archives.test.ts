@@ -1,12 +1,13 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, type TrainingRecord } from '../../src/training/records.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import { STREAMING_TRAINER_MODEL, versionIdFor } from '../emulators/replicate/catalogue.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { eventually, freePort, isFinal, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 let world: World;
 let discord: DiscordEmulator;

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/publishing/safetensors.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import { startHubEmulator, type HubEmulator, type HubToken } from '../emulators/hub/index.js';
 import { readTar } from '../emulators/replicate/archive.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, eventually, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 const SHOWCASE_ID = '1300000000000000001';
 const TOKEN = 'hf_class_write_token';

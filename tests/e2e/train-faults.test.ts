@@ -1,10 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import type { TestBot } from '../support/bot.js';
 import { startWorld, type World } from '../support/world.js';
 import { classTrainingWorld, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;

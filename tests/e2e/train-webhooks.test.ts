@@ -1,11 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, type TrainingRecord } from '../../src/training/records.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { signWebhook, startReplicateEmulator, type ReplicateEmulator, type WebhookDelivery } from '../emulators/replicate/index.js';
 import { startTestBot, type TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { freePort, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;

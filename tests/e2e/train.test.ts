@@ -2,8 +2,8 @@ import { GENERATION_DEFAULTS } from '../../src/generation/prompt.js';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addToDataset, removeFromDataset } from '../../src/dataset/dataset.js';
-import { spendKey, monthOf, spentThisMonth } from '../../src/money/budget.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { monthOf, spentThisMonth } from '../../src/money/budget.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
 import { startDiscordEmulator, type DiscordEmulator } from '../emulators/discord/index.js';
 import { readZip } from '../emulators/replicate/archive.js';
 import { startReplicateEmulator, type JobRecord, type ReplicateEmulator } from '../emulators/replicate/index.js';
@@ -13,6 +13,7 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 import { drawing, seedDataset } from '../support/fixtures.js';
 import { TEST_DESTINATION } from '../support/replicate-training.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
@@ -101,7 +102,7 @@ describe('/train confirmation', () => {
   });
 
   it('refuses to start past the budget, showing spent, cap and estimate', async () => {
-    const key = spendKey(guildId(), monthOf(Date.now()));
+    const key = keys.spend(guildId(), monthOf(Date.now()));
     await ctx().store.set(key, { gpuSeconds: 32_000, usd: 49.5 });
     try {
       const slash = await discord.slash({ name: 'train', user: discord.users.bob });

@@ -2,7 +2,7 @@ import { PermissionFlagsBits, REST } from 'discord.js';
 import { commandDefinitions } from '../../commands/index.js';
 import { registerCommands } from '../../deploy/registration.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { keys, loadActiveCheckpoint, loadLastTraining, type TrainingRecord } from '../../src/training/records.js';
+import { loadActiveCheckpoint, loadLastTraining, type TrainingRecord } from '../../src/training/records.js';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
 import { DEFAULT_TIMING } from '../emulators/replicate/models.js';
@@ -11,6 +11,7 @@ import type { TestBot } from '../support/bot.js';
 import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { customIdsOf, eventually, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;

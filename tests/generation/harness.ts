@@ -8,7 +8,7 @@ import type { JobReplies, JobReplyState } from '../../src/generation/reply-state
 import { GenerationService, type GenerationServiceOptions } from '../../src/generation/service.js';
 import type { GenerateOptions, GeneratedImage, GenerationRequest, Generator } from '../../src/services/types.js';
 import { openMemoryStore, type Store } from '../../src/store/store.js';
-import { keys as trainingKeys } from '../../src/training/records.js';
+import { keys } from '../../src/store/keys.js';
 import { captureLogger } from '../support/log.js';
 
 /**
@@ -67,7 +67,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
   const config = parseConfig({ DISCORD_TOKEN: 't', REPLICATE_API_TOKEN: 'r8_test', DATA_DIR: dataDir, GPU_PRICE_PER_SECOND: '0.01', ...env });
   const store = openMemoryStore();
   const clock = { ms: Date.parse('2026-12-05T12:00:00Z'), now: () => clock.ms };
-  await store.set(trainingKeys.training(GUILD, 't1'), { id: 't1', guildId: GUILD, checkpoints: [{ step: 500, weightsUrl: 'https://example.test/w.tar', createdAt: 0 }] });
+  await store.set(keys.training(GUILD, 't1'), { id: 't1', guildId: GUILD, checkpoints: [{ step: 500, weightsUrl: 'https://example.test/w.tar', createdAt: 0 }] });
   const generator = new FakeGenerator();
   const shown: Harness['shown'] = [];
   const replies: JobReplies = {

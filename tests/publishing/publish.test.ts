@@ -8,11 +8,12 @@ import { mayWrite, publishCheckpoint, type PublishDeps } from '../../src/publish
 import { createHfHub } from '../../src/services/hf/hub.js';
 import { openMemoryStore } from '../../src/store/store.js';
 import { CheckpointArchives, checkpointArchivePath } from '../../src/training/checkpoint-archives.js';
-import { keys, type TrainingRecord } from '../../src/training/records.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import { startHubEmulator, type HubEmulator } from '../emulators/hub/index.js';
 import { safetensorsWithMetadata, writeTar } from '../emulators/replicate/archive.js';
 import { cogLoraShapes, sdxlAttentionProcessors } from '../emulators/replicate/lora.js';
 import { captureLogger } from '../support/log.js';
+import { keys } from '../../src/store/keys.js';
 
 let hub: HubEmulator;
 let dir: string;

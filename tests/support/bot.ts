@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type App, type AppDependencies } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
+import type { BotEvent, BotEventName, BotEvents } from '../../src/events.js';
 import type { DiscordEmulator } from '../emulators/discord/index.js';
 import type { HfEmulator } from '../emulators/hf/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
@@ -14,6 +15,10 @@ export interface TestBot {
   /** Every log line the bot wrote, as parsed JSON. */
   logs: () => Record<string, unknown>[];
   logLines: string[];
+  /** Every typed event the bot emitted since it was built (src/events.ts), in order. */
+  events: () => readonly BotEvent[];
+  /** The payloads of one kind of event, in order. */
+  eventsOf: <K extends BotEventName>(name: K) => BotEvents[K][];
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -54,11 +59,16 @@ export async function startTestBot(
   const fullEnv = { ...emulatorEnv(emulators, folder), ...env };
   const config = parseConfig(fullEnv);
   const captured = captureLogger([emulators.discord.token, emulators.replicate?.token ?? '', emulators.hf?.token ?? ''].filter(Boolean));
+  const events: BotEvent[] = [];
   const app = await createApp(config, {
     log: captured.log,
     generation: { progressEditIntervalMs: 50 },
     replicatePoll: { baseMs: 20, maxMs: 100 },
     ...deps,
+    onEvent: (event) => {
+      events.push(event);
+      deps.onEvent?.(event);
+    },
   });
   await app.start();
   return {
@@ -66,6 +76,8 @@ export async function startTestBot(
     dataDir: folder,
     logs: captured.records,
     logLines: captured.lines,
+    events: () => events,
+    eventsOf: (name) => events.filter((event) => event.name === name).map((event) => event.payload as BotEvents[typeof name]),
     env: fullEnv,
     async stop() {
       await app.stop();

@@ -1,7 +1,8 @@
 import sharp from 'sharp';
 import type { BotContext } from '../../src/context.js';
 import { addToDataset, setCaption } from '../../src/dataset/dataset.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
+import { keys } from '../../src/store/keys.js';
 
 /** A drawing-like test picture: a flat colour with a darker band, so crops and orientation show. */
 export function drawing(width: number, height: number, colour: string): Promise<Buffer> {

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openMemoryStore } from '../../src/store/store.js';
 import { CheckpointArchives, checkpointArchivePath } from '../../src/training/checkpoint-archives.js';
-import { keys, type TrainingRecord } from '../../src/training/records.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import { captureLogger } from '../support/log.js';
+import { keys } from '../../src/store/keys.js';
 
 /** Weights URLs like Replicate's: the archive while it lives, 404 once `gone` holds the step. */
 let server: Server;

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openMemoryStore } from '../../src/store/store.js';
-import { keys, type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../../src/training/records.js';
+import { type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../../src/training/records.js';
 import { VotingCloser } from '../../src/voting/closing.js';
 import { captureLogger } from '../support/log.js';
+import { keys } from '../../src/store/keys.js';
 
 const ref: TrainingRef = { guildId: 'g', trainingId: 'tr1' };
 const HOUR = 60 * 60_000;

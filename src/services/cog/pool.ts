@@ -2,6 +2,7 @@ import type { Logger } from '../../log.js';
 import type { Store } from '../../store/store.js';
 import { sleep } from '../../util/backoff.js';
 import { CogServer } from './server.js';
+import { keys } from '../../store/keys.js';
 
 /** A server held for one prediction; released once that prediction is over. */
 export interface CogLease {
@@ -65,7 +66,7 @@ export class CogPool {
   }
 
   private async tryTake(url: string, holder: string): Promise<CogLease | undefined> {
-    const key = leaseKey(url);
+    const key = keys.cogLease(url);
     const mine = (await this.o.store.setIfAbsent(key, holder, this.leaseMs)) || (await this.o.store.get<string>(key)) === holder;
     if (!mine) return undefined;
     await this.o.store.set(key, holder, this.leaseMs);
@@ -94,4 +95,3 @@ export class CogPool {
   }
 }
 
-const leaseKey = (url: string) => `cog:lease:${url}`;

@@ -1,6 +1,7 @@
 import type { Store } from '../../store/store.js';
 import { sleep } from '../../util/backoff.js';
 import type { CogPrediction } from './server.js';
+import { keys } from '../../store/keys.js';
 
 /** What kmplz keeps of a prediction it started on a Cog server, in the store (restarts, other processes). */
 export interface CogRecord {
@@ -78,7 +79,7 @@ export class CogPredictions {
   async get(id: string): Promise<CogRecord | undefined> {
     const mine = this.latest.get(id)?.record;
     // The store too: another process may have taken a newer webhook.
-    const stored = await this.store.get<CogRecord>(key(id));
+    const stored = await this.store.get<CogRecord>(keys.cogPrediction(id));
     return mine && (!stored || mine.seenAt >= stored.seenAt) ? mine : stored;
   }
 
@@ -112,7 +113,7 @@ export class CogPredictions {
 
   private async put(record: CogRecord): Promise<void> {
     const id = record.prediction.id;
-    await this.store.set(key(id), record, TTL_MS);
+    await this.store.set(keys.cogPrediction(id), record, TTL_MS);
     this.remember(record, this.now());
   }
 
@@ -124,7 +125,6 @@ export class CogPredictions {
   }
 }
 
-const key = (id: string) => `cog:prediction:${id}`;
 
 function trim(p: CogPrediction): CogPrediction {
   const { input: _input, ...rest } = p;

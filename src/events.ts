@@ -1,0 +1,58 @@
+import type { SetupProblem } from './services/replicate/setup-check.js';
+
+/**
+ * What happened in the bot, as typed events: what tests and metrics observe instead of log text
+ * or store keys. Logs stay for people; an event's name and payload are a contract, so a test
+ * that waits for `picture.delivered` keeps working when a log line is reworded.
+ *
+ * Each area adds its events to `BotEvents` in its own block. Payloads are plain data (ids,
+ * steps, reasons), never Discord objects or secrets.
+ */
+export interface BotEvents {
+  // ---- the app and the dispatcher ----
+  /** An interaction was acknowledged, `ms` after it arrived (the 3-second rule; metrics and benches). */
+  'interaction.acknowledged': { kind: string; ms: number };
+  /** Once after the start: what is wrong with the Replicate setup (empty when nothing is). */
+  'setup.checked': { problems: readonly SetupProblem[] };
+}
+
+export type BotEventName = keyof BotEvents;
+export type BotEvent = { [K in BotEventName]: { name: K; payload: BotEvents[K] } }[BotEventName];
+
+/**
+ * A small synchronous emitter. A listener that throws is reported to `onListenerError` and the
+ * others still run: observing the bot must never break it.
+ */
+export class BotEventBus {
+  private readonly listeners = new Map<BotEventName, Set<(payload: never) => void>>();
+  private readonly anyListeners = new Set<(event: BotEvent) => void>();
+
+  constructor(private readonly onListenerError: (error: unknown, name: string) => void = () => undefined) {}
+
+  on<K extends BotEventName>(name: K, listener: (payload: BotEvents[K]) => void): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as (payload: never) => void);
+    return () => void set.delete(listener as (payload: never) => void);
+  }
+
+  /** Every event, for recorders (tests, metrics). */
+  onAny(listener: (event: BotEvent) => void): () => void {
+    this.anyListeners.add(listener);
+    return () => void this.anyListeners.delete(listener);
+  }
+
+  emit<K extends BotEventName>(name: K, payload: BotEvents[K]): void {
+    for (const listener of this.listeners.get(name) ?? []) this.call(name, () => (listener as (payload: BotEvents[K]) => void)(payload));
+    const event = { name, payload } as BotEvent;
+    for (const listener of this.anyListeners) this.call(name, () => listener(event));
+  }
+
+  private call(name: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.onListenerError(error, name);
+    }
+  }
+}
