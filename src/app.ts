@@ -138,6 +138,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     config,
     clock,
     log: log.child({ component: 'generation' }),
+    events,
     generator: services.generator,
     models: services.models,
     replies: jobRepliesVia(replier),
@@ -179,6 +180,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
               store,
               clock,
               log: log.child({ component: 'webhooks' }),
+              events,
               secret: webhookSecret,
               onTraining: (ref, body) => training.onWebhook(ref, body),
               onPrediction: async (body) => {

@@ -14,6 +14,18 @@ export interface BotEvents {
   'interaction.acknowledged': { kind: string; ms: number };
   /** Once after the start: what is wrong with the Replicate setup (empty when nothing is). */
   'setup.checked': { problems: readonly SetupProblem[] };
+
+  // ---- generation (/kmplz, /compare: src/generation) ----
+  /** A job's answer went out (in its reply or, once that could not be edited, in the channel). */
+  'generation.delivered': { jobId: string; guildId: string; kind: 'picture' | 'comparison'; gpuSeconds: number; reference?: string };
+  /** A job ended without a picture; `told` is false when even its asker could not be told so. */
+  'generation.ended': { jobId: string; guildId: string; status: 'failed' | 'canceled'; failure?: string; told: boolean };
+
+  // ---- Replicate webhooks (src/http/replicate-webhook.ts) ----
+  /** A delivery already taken (a redelivery): answered 200, nothing done. */
+  'webhook.duplicate': { webhookId: string };
+  /** A delivery refused before it was read: no signature, a wrong one, or too old. */
+  'webhook.refused': { reason: 'missing-headers' | 'bad-signature' | 'stale'; webhookId?: string };
 }
 
 export type BotEventName = keyof BotEvents;

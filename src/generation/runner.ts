@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { BotEventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Generator, Progress } from '../services/types.js';
 import type { Store } from '../store/store.js';
@@ -23,6 +24,7 @@ export interface JobRunnerOptions {
   config: Config;
   clock: Clock;
   log: Logger;
+  events: Pick<BotEventBus, 'emit'>;
   generator: Generator;
   jobs: GenerationJobs;
   replies: JobReplyUpdates;
@@ -69,6 +71,7 @@ export class JobRunner {
         this.pictureState(running, answer, false),
       );
       log.info({ gpuSeconds: image.gpuSeconds, reference: answer.referenceName }, 'picture delivered');
+      this.o.events.emit('generation.delivered', { jobId: job.id, guildId: job.guildId, kind: 'picture', gpuSeconds: image.gpuSeconds, reference: answer.referenceName });
       return 'succeeded';
     } catch (error) {
       if (signal.aborted) {
@@ -98,8 +101,15 @@ export class JobRunner {
     const { jobs, clock, log } = this.o;
     // A restart picks the job up again when this record is lost.
     await jobs.save({ ...job, ...outcome, finishedAt: clock.now() }).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record how the job ended'));
-    await this.o.replies.finish(job, state).catch((error: unknown) => log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended'));
+    const told = await this.o.replies.finish(job, state).then(
+      () => true,
+      (error: unknown) => {
+        log.warn({ err: error, jobId: job.id }, 'could not tell the user how the job ended');
+        return false;
+      },
+    );
     await this.forget(job);
+    this.o.events.emit('generation.ended', { jobId: job.id, guildId: job.guildId, ...outcome, told });
   }
 
   /** `/compare`: one picture per value, same prompt and seed, laid out in one labelled grid. */
@@ -121,6 +131,7 @@ export class JobRunner {
     const imageFile = await saveResult(this.o.config, job, grid.data, path.extname(grid.name));
     await this.succeed(job, { imageFile, predictionId: lastPrediction, gpuSeconds }, { state: 'compared', jobId: job.id, locale, parameters: job.parameters, comparison, grid });
     log.info({ cells: cells.length, gpuSeconds, startedAt }, 'comparison delivered');
+    this.o.events.emit('generation.delivered', { jobId: job.id, guildId: job.guildId, kind: 'comparison', gpuSeconds });
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import type { BotEventBus } from '../events.js';
 import { UserError } from '../errors.js';
 import { msg } from '../i18n/index.js';
 import type { Logger } from '../log.js';
@@ -21,6 +22,8 @@ export interface GenerationServiceOptions {
   config: Config;
   clock: Clock;
   log: Logger;
+  /** Where answers and endings are told (tests and metrics watch them). */
+  events: Pick<BotEventBus, 'emit'>;
   generator: Generator;
   /** Refuses drawing while REPLICATE_GENERATOR's model does not fit (src/services/replicate/model-checks.ts). */
   models?: ModelGate;
@@ -58,10 +61,10 @@ export class GenerationService {
   private readonly guildOf = new Map<string, string>();
 
   constructor(private readonly options: GenerationServiceOptions) {
-    const { store, config, clock, log } = options;
+    const { store, config, clock, log, events } = options;
     this.jobs = new GenerationJobs(store);
     this.replies = new JobReplyUpdates({ jobs: this.jobs, replies: options.replies, log, intervalMs: options.progressEditIntervalMs ?? 1500, now: () => clock.now() });
-    this.runner = new JobRunner({ store, config, clock, log, generator: options.generator, jobs: this.jobs, replies: this.replies, onForget: (jobId) => this.guildOf.delete(jobId) });
+    this.runner = new JobRunner({ store, config, clock, log, events, generator: options.generator, jobs: this.jobs, replies: this.replies, onForget: (jobId) => this.guildOf.delete(jobId) });
     const worker: JobWorker<JobRef, JobEnd> = (job, signal) => this.runner.run(job.data, signal);
     const limits = { concurrency: options.concurrency ?? config.GENERATION_CONCURRENCY, perUserCap: options.perUserCap ?? 3 };
     this.queue =

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { BotEventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import type { TrainingRef } from '../training/records.js';
@@ -19,6 +20,8 @@ export interface ReplicateWebhookOptions {
   store: Store;
   clock: Clock;
   log: Logger;
+  /** Where refused and duplicate deliveries are told (tests and metrics watch them). */
+  events: Pick<BotEventBus, 'emit'>;
   /** The `whsec_…` signing secret (configured, or fetched from the API once). */
   secret(): Promise<string>;
   /** Takes a verified, first-seen delivery about one of the bot's trainings. */
@@ -34,7 +37,7 @@ const ID = /^[\w-]{1,64}$/;
  * each `webhook-id` once (a redelivery gets its 2xx and nothing else), and answers at once —
  * the training is updated after the answer, since Replicate wants one within seconds.
  */
-export function replicateWebhookRoute({ store, clock, log, secret, onTraining, onPrediction }: ReplicateWebhookOptions): Route {
+export function replicateWebhookRoute({ store, clock, log, events, secret, onTraining, onPrediction }: ReplicateWebhookOptions): Route {
   return {
     method: 'POST',
     path: REPLICATE_WEBHOOK_PATH,
@@ -52,6 +55,7 @@ export function replicateWebhookRoute({ store, clock, log, secret, onTraining, o
       const verdict = verifyWebhook({ id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature') }, body, key, clock.now());
       if (!verdict.ok) {
         log.warn({ reason: verdict.reason, webhookId: header('webhook-id') }, 'webhook refused');
+        events.emit('webhook.refused', { reason: verdict.reason, webhookId: header('webhook-id') });
         return { status: verdict.reason === 'missing-headers' ? 400 : 401, body: { error: verdict.reason } };
       }
       let parsed: unknown;
@@ -62,6 +66,7 @@ export function replicateWebhookRoute({ store, clock, log, secret, onTraining, o
       }
       if (!(await store.setIfAbsent(keys.replicateWebhookSeen(verdict.id), clock.now(), SEEN_TTL_MS))) {
         log.debug({ webhookId: verdict.id }, 'duplicate webhook ignored');
+        events.emit('webhook.duplicate', { webhookId: verdict.id });
         return { status: 200, body: { duplicate: true } };
       }
       if (query.get('kind') === 'prediction' && onPrediction) return { status: 204, afterResponse: () => onPrediction(parsed) };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig, type Config } from '../../src/config.js';
+import { BotEventBus, type BotEvent } from '../../src/events.js';
 import type { GenerationJob, GenerationParameters } from '../../src/generation/jobs.js';
 import type { JobReplies, JobReplyState } from '../../src/generation/reply-state.js';
 import { GenerationService, type GenerationServiceOptions } from '../../src/generation/service.js';
@@ -23,6 +24,8 @@ export interface Harness {
   generator: FakeGenerator;
   /** Every state shown, in the order the port got it. */
   shown: { how: 'edit' | 'finish'; jobId: string; state: JobReplyState }[];
+  /** Every typed event the service emitted, in order. */
+  events: BotEvent[];
   job: (id: string, overrides?: Omit<Partial<GenerationJob>, 'parameters'> & { parameters?: Partial<GenerationParameters> }) => GenerationJob;
   stop: () => Promise<void>;
 }
@@ -70,6 +73,11 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
   await store.set(keys.training(GUILD, 't1'), { id: 't1', guildId: GUILD, checkpoints: [{ step: 500, weightsUrl: 'https://example.test/w.tar', createdAt: 0 }] });
   const generator = new FakeGenerator();
   const shown: Harness['shown'] = [];
+  const events = new BotEventBus((error) => {
+    throw error;
+  });
+  const emitted: BotEvent[] = [];
+  events.onAny((event) => emitted.push(event));
   const replies: JobReplies = {
     edit: async (target, state) => {
       shown.push({ how: 'edit', jobId: target.interactionToken, state });
@@ -77,7 +85,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
     },
     finish: async (target, state) => void shown.push({ how: 'finish', jobId: target.interactionToken, state }),
   };
-  const service = new GenerationService({ store, config, clock, log: captureLogger().log, generator, replies, progressEditIntervalMs: 0, ...options });
+  const service = new GenerationService({ store, config, clock, log: captureLogger().log, events, generator, replies, progressEditIntervalMs: 0, ...options });
   const job: Harness['job'] = (id, { parameters, ...overrides } = {}) => ({
     id,
     guildId: GUILD,
@@ -100,6 +108,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
     clock,
     generator,
     shown,
+    events: emitted,
     job,
     stop: async () => {
       await service.close(50);

@@ -27,6 +27,10 @@ describe('GenerationService without Discord or Replicate', () => {
     expect(answer.state === 'succeeded' && answer.files.map((f) => f.name)).toEqual(['kmplz-b.png']);
     expect(await h.service.jobs.get(GUILD, 'b')).toMatchObject({ status: 'succeeded', result: { predictionId: 'p-b', gpuSeconds: 3 } });
     expect(await h.service.jobs.unfinished()).toEqual([]);
+    expect(h.events).toEqual([
+      { name: 'generation.delivered', payload: { jobId: 'a', guildId: GUILD, kind: 'picture', gpuSeconds: 3 } },
+      { name: 'generation.delivered', payload: { jobId: 'b', guildId: GUILD, kind: 'picture', gpuSeconds: 3 } },
+    ]);
   });
 
   it('a progress report arriving after the answer does not overwrite it', async () => {
@@ -82,6 +86,16 @@ describe('GenerationService without Discord or Replicate', () => {
     expect(h.shown.at(-1)!.state).toEqual({ state: 'failed', locale: 'en', failure: { code: 'nsfw', detail: 'NSFW content detected' } });
     expect(await h.service.jobs.get(GUILD, 'nsfw')).toMatchObject({ status: 'failed', failure: 'NSFW content detected' });
     expect((await spentThisMonth(h.store, h.clock, GUILD)).gpuSeconds).toBe(4);
+    expect(h.events).toEqual([{ name: 'generation.ended', payload: { jobId: 'nsfw', guildId: GUILD, status: 'failed', failure: 'NSFW content detected', told: true } }]);
+  });
+
+  it('an asker who cannot be told at all is reported as not told, and the job is not left to take up again', async () => {
+    h = await startHarness({}, { replies: { edit: async () => false, finish: async () => Promise.reject(new Error('channel gone')) } });
+    await h.service.submit(h.job('untold'));
+    (await h.generator.call(0)).resolve(await picture('p-untold'));
+    await until(() => h.events.length > 0);
+    expect(h.events).toEqual([{ name: 'generation.ended', payload: { jobId: 'untold', guildId: GUILD, status: 'failed', failure: 'channel gone', told: false } }]);
+    expect(await h.service.jobs.unfinished()).toEqual([]);
   });
 
   it('cancelling a waiting job takes it out of the queue and says nothing was spent', async () => {
@@ -129,6 +143,7 @@ describe('a job lost with every process that took it', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(h.shown).toEqual([{ how: 'finish', jobId: 'lost', state: { state: 'failed', locale: 'en', failure: { code: 'lost' } } }]);
     expect(await h.service.jobs.get(GUILD, 'lost')).toMatchObject({ status: 'failed', failure: 'lost' });
+    expect(h.events.map((e) => e.name)).toEqual(['generation.ended']);
     expect(await h.service.jobs.unfinished()).toEqual([]);
   });
 });
