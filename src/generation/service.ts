@@ -46,12 +46,22 @@ export interface GenerationServiceOptions {
  */
 export type Submitted = { state: 'answered'; reply: JobReplyState } | { state: 'accepted' };
 
+/** What the commands and the composition root use of the generation side (`BotContext.generation`). */
+export interface Generation {
+  readonly queue: JobQueue<JobRef, JobEnd>;
+  readonly jobs: GenerationJobs;
+  submit(job: GenerationJob): Promise<Submitted>;
+  cancel(guildId: string, jobId: string, userId: string): Promise<'canceled' | 'not-running'>;
+  resumeUnfinished(): Promise<number>;
+  close(timeoutMs: number): Promise<void>;
+}
+
 /**
  * Runs `/kmplz` jobs for a busy group chat: a fair queue across users, the reply edited in place
  * (queue position, progress, result), the result composed next to the artist's reference art,
  * every job stored so its buttons work after a restart and unfinished jobs are taken up again.
  */
-export class GenerationService {
+export class GenerationService implements Generation {
   readonly queue: JobQueue<JobRef, JobEnd>;
   /** The job records (the commands read a job's parameters and result here). */
   readonly jobs: GenerationJobs;
