@@ -112,6 +112,30 @@ describe('GenerationService without Discord or Replicate', () => {
   });
 });
 
+describe('jobs a stopped process left unfinished', () => {
+  it('are taken up again, following the prediction already paid for instead of making another', async () => {
+    h = await startHarness();
+    const followed = { ...h.job('followed'), status: 'running' as const, predictions: ['p-old'] };
+    const unrecorded = { ...h.job('unrecorded', { parameters: { seed: 8 } }), status: 'running' as const, createdAt: h.clock.ms - 60_000 };
+    const answered = { ...h.job('answered', { parameters: { seed: 9 } }), status: 'succeeded' as const };
+    for (const job of [followed, unrecorded, answered]) {
+      await h.service.jobs.save(job);
+      await h.service.jobs.addUnfinished(job);
+    }
+    expect(await h.service.resumeUnfinished()).toBe(2);
+    const [first, second] = [await h.generator.call(0), await h.generator.call(1)];
+    expect(first.options).toMatchObject({ follow: 'p-old', recoverSince: undefined });
+    // Its process may have died between creating the prediction and recording its id.
+    expect(second.options).toMatchObject({ follow: undefined, recoverSince: unrecorded.createdAt });
+    first.resolve(await picture('p-old'));
+    second.resolve(await picture('p-new'));
+    await until(async () => (await h.service.jobs.get(GUILD, 'unrecorded'))?.answered === true && (await h.service.jobs.get(GUILD, 'followed'))?.answered === true);
+    expect(await h.service.jobs.get(GUILD, 'followed')).toMatchObject({ status: 'succeeded', takenOver: true, answered: true, result: { predictionId: 'p-old' } });
+    expect(h.generator.calls).toHaveLength(2);
+    expect(statesOf('answered')).toEqual([]);
+  });
+});
+
 describe('a job lost with every process that took it', () => {
   it('is told to its asker once, however often the queue reports it lost', async () => {
     let settled!: (job: { id: string; userId: string; data: JobRef }, outcome: JobOutcome<JobEnd>) => void;
