@@ -1,9 +1,11 @@
+import type { Catalog, MessageKey } from './catalog.js';
 import { en } from './en.js';
 import { ru } from './ru.js';
 
 /**
- * Russian and English. Every user-facing text is a key of the English catalog (`en.ts`); the
- * Russian one (`ru.ts`) must have exactly the same keys, which the compiler checks.
+ * Russian and English. Every user-facing text is a key of the English catalog (`en.ts`, merged
+ * from one file per area in `en/`); the Russian one (`ru.ts`, from `ru/`) must have exactly the
+ * same keys, which the compiler checks.
  *
  * Templates: `{name}` is replaced by the parameter `name`; `{count|form|form…}` is replaced by
  * the plural form of the word for `count` (English: one|other; Russian: one|few|many, as in
@@ -14,10 +16,9 @@ import { ru } from './ru.js';
 export type Locale = 'en' | 'ru';
 export const LOCALES: readonly Locale[] = ['en', 'ru'];
 
+export type { Catalog, MessageKey } from './catalog.js';
+
 type En = typeof en;
-export type MessageKey = keyof En;
-/** The shape every catalog has: the English keys, each a template. */
-export type Catalog = { readonly [K in MessageKey]: string };
 
 /** The parameter names a template uses: `{name}` and `{name|forms…}`. */
 type Placeholders<S extends string> = S extends `${string}{${infer Inside}}${infer Rest}`

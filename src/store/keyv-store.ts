@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { Backend } from './backends.js';
 import { KeyMutex } from './key-mutex.js';
 import { assertPlainJson } from './plain-json.js';
-import type { Store } from './store.js';
+import type { Store } from './port.js';
 
 const KEY_PREFIX = 'kmplz:';
 /** The SQL adapters declare `key VARCHAR(255)`; PostgreSQL enforces it, so every backend does. */

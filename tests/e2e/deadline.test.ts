@@ -1,48 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActiveCheckpoint } from '../../src/training/records.js';
-import { startDiscordEmulator, type DiscordEmulator, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
-import { TEST_DESTINATION } from '../support/replicate-training.js';
+import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
+import type { TestBot } from '../support/bot.js';
+import { useRestartableBot } from '../support/restartable-bot.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 import { keys } from '../../src/store/keys.js';
 
 let discord: DiscordEmulator;
-let replicate: ReplicateEmulator;
 let bot: TestBot | undefined;
-let dataDir: string;
-/** The bot's clock runs this far ahead of the real one: a test moves it past the deadline. */
-let ahead = 0;
-const clock = { now: () => Date.now() + ahead };
-
-const start = () =>
-  startTestBot(
-    { discord, replicate },
-    {
-      dataDir,
-      env: { TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id },
-      deps: { clock, training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: 50, deadlineSweepMs: 50 } },
-    },
-  );
-
-beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kmplz-deadline-'));
-  bot = await start();
-  await seedDataset(bot.app.context, discord.guild().id, CLASS_DRAWINGS);
-});
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
-afterEach(() => discord.assertNoSpecErrors());
+/** The bot's clock can be moved ahead of the real one: a test moves it past the deadline across a restart. */
+const restartable = useRestartableBot('deadline', (current) => ({ discord, bot } = current));
 
 const isResult = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':result'));
 const active = () => bot!.app.context.store.get<ActiveCheckpoint>(keys.activeCheckpoint(discord.guild().id));
@@ -66,10 +33,7 @@ describe('a voting deadline', () => {
     expect(checkpoints.embeds[0]?.description).toMatch(/Voting closes <t:\d+:R>/);
 
     // The bot stops; the deadline passes while it is down; the next start announces the result.
-    await bot!.stop();
-    bot = undefined;
-    ahead = 11 * 60_000;
-    bot = await start();
+    await restartable.restart({ aheadMs: 11 * 60_000 });
     const result = await discord.waitForMessage(threadId, isResult, 10_000);
     expect(result.content).toMatch(/Voting closed\.\*\* `\/kmplz` now draws with \*\*step 250\*\*: step 250 wins with 2 votes/);
     expect(result.content).toMatch(/Votes: step 250: 2 · step 500: 0 · step 750: 0/);
@@ -81,8 +45,7 @@ describe('a voting deadline', () => {
     expect(await active()).toEqual({ trainingId, step: 250, chosenBy: 'vote' });
 
     // Once: another restart, and sweeps, post nothing more.
-    await bot!.stop();
-    bot = await start();
+    await restartable.restart();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(discord.messagesIn(threadId).filter(isResult)).toHaveLength(1);
     await eventually(async () => ((await bot!.app.context.store.get(keys.votingDeadlines())) === undefined ? true : undefined), 'the deadline to be forgotten');

@@ -1,13 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
-import { startDiscordEmulator, type DiscordEmulator, type EmulatedUser, type StoredMessage } from '../emulators/discord/index.js';
-import { startReplicateEmulator, type ReplicateEmulator } from '../emulators/replicate/index.js';
-import { startTestBot, type TestBot } from '../support/bot.js';
-import { CLASS_DRAWINGS, seedDataset } from '../support/fixtures.js';
-import { TEST_DESTINATION } from '../support/replicate-training.js';
+import type { DiscordEmulator, EmulatedUser, StoredMessage } from '../emulators/discord/index.js';
+import type { ReplicateEmulator } from '../emulators/replicate/index.js';
+import type { TestBot } from '../support/bot.js';
+import { useRestartableBot } from '../support/restartable-bot.js';
 import { buttonOf, customIdsOf, eventually, isFinal, previewsIn, startTraining } from '../training/e2e-helpers.js';
 import { keys } from '../../src/store/keys.js';
 
@@ -21,39 +17,10 @@ import { keys } from '../../src/store/keys.js';
 let discord: DiscordEmulator;
 let replicate: ReplicateEmulator;
 let bot: TestBot | undefined;
-let dataDir: string;
-/** The bot's clock runs this far ahead of the real one: a test moves it past the deadline. */
-let ahead = 0;
-const clock = { now: () => Date.now() + ahead };
+/** The bot's clock can be moved ahead of the real one: a test moves it past the deadline across a restart. */
+const restartable = useRestartableBot('vote-window', (current) => ({ discord, replicate, bot } = current));
+const clock = restartable.clock;
 const HOUR = 60 * 60_000;
-
-const start = () =>
-  startTestBot(
-    { discord, replicate },
-    {
-      dataDir,
-      env: { TRAINER_ROLE_ID: discord.guild().roles.find((r) => r.name === 'Trainer')!.id },
-      deps: { clock, training: { poll: { baseMs: 20, maxMs: 100 }, statusEditIntervalMs: 20, tallyEditIntervalMs: 50, deadlineSweepMs: 50 } },
-    },
-  );
-
-beforeAll(async () => {
-  discord = await startDiscordEmulator();
-  replicate = await startReplicateEmulator({ destinations: [TEST_DESTINATION] });
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kmplz-vote-window-'));
-  bot = await start();
-  await seedDataset(bot.app.context, discord.guild().id, CLASS_DRAWINGS);
-});
-afterAll(async () => {
-  await bot?.stop();
-  await replicate?.close();
-  await discord?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
-afterEach(() => {
-  discord.assertNoSpecErrors();
-  expect(replicate.specErrors).toEqual([]);
-});
 
 const guildId = () => discord.guild().id;
 const isResult = (m: StoredMessage) => customIdsOf(m).some((id) => id.endsWith(':result'));
@@ -156,10 +123,7 @@ describe('the vote after the end of a training', () => {
     expect(discord.messagesIn(threadId).filter(isResult)).toHaveLength(0);
 
     // The bot stops; the day passes while it is down; the next start announces the result.
-    await bot!.stop();
-    bot = undefined;
-    ahead = 25 * HOUR;
-    bot = await start();
+    await restartable.restart({ aheadMs: 25 * HOUR });
     const result = await discord.waitForMessage(threadId, isResult, 10_000);
     expect(result.content).toMatch(/Voting closed\.\*\* `\/kmplz` now draws with \*\*step 250\*\*: step 250 wins with 2 votes/);
     expect(result.content).toMatch(/Votes: step 250: 2 · step 500: 1 · step 750: 0/);
@@ -173,8 +137,7 @@ describe('the vote after the end of a training', () => {
     expect(await active()).toEqual({ trainingId, step: 250, chosenBy: 'vote' });
 
     // Once: another restart, and its sweeps, post nothing more.
-    await bot!.stop();
-    bot = await start();
+    await restartable.restart();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(discord.messagesIn(threadId).filter(isResult)).toHaveLength(1);
   }, 60_000);

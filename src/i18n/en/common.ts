@@ -1,0 +1,41 @@
+/**
+ * English: shared words, durations and costs, the names of the options and what is wrong with an
+ * option's value, units. Keys: `common.*`, `duration.*`, `cost.*`, `field.*`, `option.*`,
+ * `unit.*`.
+ */
+export const common = {
+  'common.and': 'and',
+  'common.none': 'none',
+  'common.step': 'step {step}',
+  'common.checkpoint-letter': 'checkpoint {label}',
+  'common.votes': '{count} {count|vote|votes}',
+  'common.cancel': 'Cancel',
+  'common.done-at': 'done {when}',
+  'common.estimated': '(estimated {usd})',
+  'common.no-reason': 'no reason given',
+  'duration.seconds': '{s} s',
+  'duration.minutes': '{m} min {s} s',
+  'duration.hours': '{h} h {m} min',
+  'cost.gpu': '{duration} of GPU ≈ {usd}',
+  // The names of parameters, as the options are called.
+  'field.options': 'options',
+  'field.prompt': 'prompt',
+  'field.steps': 'steps',
+  'field.guidance': 'guidance',
+  'field.strength': 'strength',
+  'field.negative': 'negative',
+  'field.seed': 'seed',
+  'field.width': 'width',
+  'field.height': 'height',
+  'field.size': 'size',
+  'field.checkpoint': 'checkpoint',
+  'field.checkpoint_every': 'checkpoint_every',
+  'field.vote_minutes': 'vote_minutes',
+  'option.not-an-object': 'The options are missing or malformed.',
+  'option.not-a-number': '{field} must be a number from {min} to {max}.',
+  'option.not-an-integer': '{field} must be a whole number from {min} to {max}.',
+  'option.out-of-range': '{field} must be from {min} to {max}.',
+  'option.not-a-multiple': '{field} must be a multiple of {multiple} (from {min} to {max}).',
+  'unit.mib': '{size} MiB',
+  'unit.kib': '{size} KiB',
+} as const;
