@@ -31,14 +31,12 @@ const MAX_LINES = 300;
  * while its files are all inside one group here.
  */
 const KNOWN_CYCLES: readonly (readonly string[])[] = [
-  // One knot, two loops, one cause: domain code builds custom ids with interactions/command.ts,
-  // which imports BotContext, which imports the domain services:
-  // context > generation/service > interactions/command > context (helper `gen` removes it), and
-  // context > training/supervisor > training/status (and live-tallies) > interactions/command >
-  // context (helper `train`). madge 8 reports only the first; both go when views build the ids.
+  // Domain code builds custom ids with interactions/command.ts, which imports BotContext, which
+  // imports the domain services: context > training/supervisor > training/status (and
+  // live-tallies) > interactions/command > context (helper `train`). It goes when views build the
+  // ids, as generation's loop through generation/service did.
   [
     'src/context.ts',
-    'src/generation/service.ts',
     'src/interactions/command.ts',
     'src/training/live-tallies.ts',
     'src/training/status.ts',
@@ -50,8 +48,6 @@ const KNOWN_CYCLES: readonly (readonly string[])[] = [
 const LONG_FILES: Readonly<Record<string, number>> = {
   // The 900-line class issue 13 splits into repository, run tracker, thread port and supervisor.
   'src/training/supervisor.ts': 898,
-  // Job lifecycle and presentation in one class; issue 13 moves the presentation to views.
-  'src/generation/service.ts': 474,
 };
 
 /** Where Discord messages may be rendered: views, the edge (dispatcher and commands), the composition root. */
@@ -59,7 +55,6 @@ const RENDERING_LAYER = /^(src\/views\/|src\/interactions\/|commands\/)|^src\/(a
 
 /** Files outside RENDERING_LAYER that import discord.js builders today; the redesign moves their rendering to views. */
 const RENDERS_OUTSIDE_VIEWS: readonly string[] = [
-  'src/generation/service.ts', // the /kmplz reply's embed, buttons and attachment
   'src/training/status.ts', // the training status buttons
   'src/training/supervisor.ts', // preview posts: buttons and the sheet's attachment
 ];
@@ -76,7 +71,6 @@ const DISCORD_IN_DOMAIN: readonly string[] = [
   'src/training/live-tallies.ts', // edits the preview messages through the Client: likewise
   'src/training/status.ts', // renders (see RENDERS_OUTSIDE_VIEWS)
   'src/training/supervisor.ts', // renders and posts (see RENDERS_OUTSIDE_VIEWS)
-  'src/generation/service.ts', // renders (see RENDERS_OUTSIDE_VIEWS)
 ];
 
 const files = readSources(root, [...CHECKED, 'deploy']);
