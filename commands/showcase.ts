@@ -7,12 +7,13 @@ import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import type { GenerationJob } from '../src/generation/jobs.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
-import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
+import type { SlashCommand } from '../src/interactions/command.js';
 import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
 import { showcasedJobEmbed, showcasedUploadEmbed } from '../src/views/generation-cards.js';
+import { jobIdOfButtons } from '../src/views/generation-reply.js';
 import { keys } from '../src/store/keys.js';
 
 /**
@@ -48,10 +49,7 @@ async function jobFromLink(ctx: BotContext, guildId: string, link: string): Prom
   const message = channel?.isTextBased() ? await channel.messages.fetch(messageId!).catch(() => null) : null;
   if (!message) throw new UserError('message-not-found', msg('error.message-not-found'));
   // The result's buttons carry the job id in their custom_ids.
-  const jobId = message.components
-    .flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []))
-    .map((component) => (component.customId ? parseCustomId(component.customId) : undefined))
-    .find((id) => id?.command === 'kmplz')?.args[0];
+  const jobId = jobIdOfButtons(message.components.flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []).map((c) => c.customId)));
   const job = jobId ? await ctx.generation.jobs.get(guildId, jobId) : undefined;
   if (!job) throw new UserError('not-a-kmplz-picture', msg('error.not-a-kmplz-picture'));
   return job;

@@ -3,7 +3,7 @@ import { renderUserErrorText } from '../errors.js';
 import type { JobFailure, JobReplies, JobReplyState } from '../generation/reply-state.js';
 import { displaySafe } from '../generation/prompt.js';
 import { t, type Locale } from '../i18n/index.js';
-import { customId } from '../interactions/command.js';
+import { customId, parseCustomId } from '../interactions/command.js';
 import type { Replier } from '../interactions/reply-target.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
 
@@ -141,6 +141,11 @@ function resultRow(jobId: string, locale: Locale): ActionRowBuilder<ButtonBuilde
     new ButtonBuilder().setCustomId(customId('kmplz', 'params', jobId)).setEmoji('📋').setLabel(t(locale, 'kmplz.button.params')).setStyle(ButtonStyle.Secondary),
     new ButtonBuilder().setCustomId(customId('kmplz', 'delete', jobId)).setEmoji('🗑').setLabel(t(locale, 'kmplz.button.delete')).setStyle(ButtonStyle.Danger),
   );
+}
+
+/** The job a result's buttons name (each carries its id, see `resultRow`): how `/showcase link:` finds a picture's job. */
+export function jobIdOfButtons(customIds: readonly (string | null | undefined)[]): string | undefined {
+  return customIds.map((id) => (id ? parseCustomId(id) : undefined)).find((id) => id?.command === 'kmplz')?.args[0];
 }
 
 export function truncate(text: string, max: number): string {

@@ -3,7 +3,7 @@ import { UserError } from '../../src/errors.js';
 import { failureOf, type JobReplyState } from '../../src/generation/reply-state.js';
 import { msg, t } from '../../src/i18n/index.js';
 import { ServiceError } from '../../src/services/types.js';
-import { renderJobReply } from '../../src/views/generation-reply.js';
+import { jobIdOfButtons, renderJobReply } from '../../src/views/generation-reply.js';
 
 const parameters = { prompt: 'KMPLZ, a heron', steps: 20, guidance: 7, strength: 0.8, width: 1024, height: 768, seed: 42, seedChosen: true, checkpoint: { trainingId: 't1', step: 500 } };
 const customIds = (reply: ReturnType<typeof renderJobReply>) => reply.components.flatMap((row) => row.components.map((c) => (c.toJSON() as { custom_id: string }).custom_id));
@@ -44,6 +44,9 @@ describe('renderJobReply', () => {
     expect(embed.fields?.map((f) => f.value)).toEqual(['20', '7', '0.8', '42', '1024×768', t('en', 'common.step', { step: 500 }), 'blurry']);
     expect(reply.files?.map((f) => f.name)).toEqual(['kmplz-j1-side-by-side.jpg', 'kmplz-j1.png']);
     expect(customIds(reply)).toEqual(['kmplz:again:j1', 'kmplz:showcase:j1', 'kmplz:params:j1', 'kmplz:delete:j1']);
+    // `/showcase link:` finds the job again from the buttons alone; another command's buttons name none.
+    expect(jobIdOfButtons([null, ...customIds(reply)])).toBe('j1');
+    expect(jobIdOfButtons(['vote:pick:t1:500', undefined])).toBeUndefined();
     expect(reply.attachments).toEqual([]);
   });
 
