@@ -136,7 +136,11 @@ export class GenerationService implements Generation {
     let resumed = 0;
     for (const ref of await this.jobs.unfinished()) {
       const job = await this.jobs.get(ref.guildId, ref.jobId);
-      if (!job || !isUnanswered(job)) continue;
+      if (!job || !isUnanswered(job)) {
+        // Answered, but its process stopped before taking it off the list: nothing to take up, ever.
+        await this.jobs.removeUnfinished(ref.jobId);
+        continue;
+      }
       this.guildOf.set(job.id, job.guildId);
       const result = await this.queue.enqueue({ id: job.id, userId: job.userId, data: ref });
       if (result.ok) resumed++;

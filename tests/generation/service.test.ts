@@ -113,7 +113,7 @@ describe('GenerationService without Discord or Replicate', () => {
 });
 
 describe('jobs a stopped process left unfinished', () => {
-  it('are taken up again, following the prediction already paid for instead of making another', async () => {
+  it('are taken up again, following the prediction already paid for instead of making another; answered ones leave the list', async () => {
     h = await startHarness();
     const followed = { ...h.job('followed'), status: 'running' as const, predictions: ['p-old'] };
     const unrecorded = { ...h.job('unrecorded', { parameters: { seed: 8 } }), status: 'running' as const, createdAt: h.clock.ms - 60_000 };
@@ -123,6 +123,7 @@ describe('jobs a stopped process left unfinished', () => {
       await h.service.jobs.addUnfinished(job);
     }
     expect(await h.service.resumeUnfinished()).toBe(2);
+    expect((await h.service.jobs.unfinished()).map((r) => r.jobId)).toEqual(['followed', 'unrecorded']);
     const [first, second] = [await h.generator.call(0), await h.generator.call(1)];
     expect(first.options).toMatchObject({ follow: 'p-old', recoverSince: undefined });
     // Its process may have died between creating the prediction and recording its id.
