@@ -19,7 +19,6 @@ import { UserError, isUserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { replyTargetOf, type ReplyTarget } from '../src/interactions/reply-target.js';
 import { prefill } from '../src/interactions/modal.js';
 import { respond } from '../src/interactions/respond.js';
@@ -28,12 +27,17 @@ import { requireBudget } from '../src/money/budget.js';
 import { usdPerSecond } from '../src/money/prices.js';
 import { CaptionModelUnavailableError } from '../src/services/hf/errors.js';
 import { ServiceError } from '../src/services/types.js';
+import { MessageEditor } from '../src/util/message-editor.js';
 import { progressBar } from '../src/util/progress-bar.js';
 import { downloadPicture } from './shared/attachments.js';
 import { captionDefinition } from './definitions.js';
 
 const REVIEW_PAGE_SIZE = 5;
 const CAPTION_BATCH = 'caption-batch';
+/** At most one progress edit of a batch's reply this often; the newest progress goes out when the time is up. */
+const PROGRESS_EDIT_MS = 1500;
+/** The one message a batch's editor edits: its reply. */
+const PROGRESS_KEY = 'reply';
 
 /**
  * The caption editor's limit. SDXL's text encoders read 77 tokens, about 300 characters of
@@ -49,11 +53,11 @@ export const CAPTION_INPUT_MAX = 300;
 export const caption: SlashCommand = {
   data: captionDefinition,
   defer: (interaction) => (interaction.options.getAttachment('image') ? 'public' : 'ephemeral'),
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  // Anyone may caption a picture of their own; captioning the dataset is a trainer's (it is billed and changes what is trained).
+  guards: (interaction) => (interaction.options.getAttachment('image') ? ['guild'] : ['guild', 'trainer']),
+  async execute(interaction, ctx, { guildId }) {
     const image = interaction.options.getAttachment('image');
     if (image) return captionOne(interaction, ctx, guildId, image);
-    requireTrainer(interaction, ctx.config);
     return captionDataset(interaction, ctx, guildId);
   },
   tasks: {
@@ -61,17 +65,18 @@ export const caption: SlashCommand = {
   },
   components: {
     page: {
+      guards: ['guild'],
       defer: 'update',
-      async execute(interaction, [page], ctx) {
-        await interaction.editReply(await reviewPage(ctx, requireGuildId(interaction), Number(page) || 0, uploadLimitOf(interaction), localeOf(interaction)));
+      async execute(interaction, [page], ctx, { guildId }) {
+        await interaction.editReply(await reviewPage(ctx, guildId, Number(page) || 0, uploadLimitOf(interaction), localeOf(interaction)));
       },
     },
     edit: {
       // A modal must be the first answer to a click: no defer here.
+      guards: ['guild', 'trainer'],
       defer: 'none',
-      async execute(interaction, [name], ctx) {
-        requireTrainer(interaction, ctx.config);
-        const image = (await loadDataset(ctx.store, requireGuildId(interaction))).images.find((i) => i.name === name);
+      async execute(interaction, [name], ctx, { guildId }) {
+        const image = (await loadDataset(ctx.store, guildId)).images.find((i) => i.name === name);
         if (!image) throw new UserError('unknown-image', msg('error.unknown-image.gone', { name: name ?? '' }));
         if (!interaction.isButton()) return;
         const locale = localeOf(interaction);
@@ -94,12 +99,12 @@ export const caption: SlashCommand = {
       },
     },
     save: {
+      guards: ['guild', 'trainer'],
       defer: 'ephemeral',
-      async execute(interaction, [name], ctx) {
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [name], ctx, { guildId }) {
         if (!interaction.isModalSubmit()) return;
         const text = toTrainingCaption(interaction.fields.getTextInputValue('caption'), ctx.config.TRIGGER_WORD);
-        if (!(await setCaption(ctx, requireGuildId(interaction), name ?? '', text, 'edited'))) {
+        if (!(await setCaption(ctx, guildId, name ?? '', text, 'edited'))) {
           throw new UserError('unknown-image', msg('error.unknown-image.gone', { name: name ?? '' }));
         }
         await respond(interaction, { content: t(localeOf(interaction), 'caption.saved', { name: name ?? '', text }) });
@@ -151,25 +156,25 @@ interface CaptionBatch {
 
 /** Captions what is missing, showing progress in the reply, then turns the reply into the review. */
 async function captionBatch({ guildId, reply, locale, uploadLimit }: CaptionBatch, signal: AbortSignal, ctx: BotContext): Promise<void> {
-  let lastEdit = 0;
+  // Progress only informs: reports, throttled (Discord rate-limits the edits of a message), and
+  // never after the review or the refusal, which are changes and drop a progress still held.
+  const progress = new MessageEditor({ intervalMs: PROGRESS_EDIT_MS, now: () => ctx.clock.now(), onError: (error) => ctx.log.debug({ err: error }, 'progress edit failed') });
   try {
     const { failed } = await captionMissing(captionDeps(ctx), guildId, {
       signal,
-      async onProgress(done, todo) {
-        // Discord rate-limits edits; the review replaces the last one anyway.
-        if (Date.now() - lastEdit < 1500) return;
-        lastEdit = Date.now();
-        const content = t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done });
-        await ctx.replier.edit(reply, { content }).catch((error: unknown) => ctx.log.debug({ err: error }, 'progress edit failed'));
+      onProgress(done, todo) {
+        progress.report(PROGRESS_KEY, () => ctx.replier.edit(reply, { content: t(locale, 'caption.progress', { todo, bar: progressBar(done / todo), done }) }));
       },
     });
     if (signal.aborted) return;
     const review = await reviewPage(ctx, guildId, 0, uploadLimit, locale);
-    await ctx.replier.finish(reply, { ...review, content: failed.length ? t(locale, 'caption.failed', { names: failed.join(', ') }) : '' });
+    await progress.change(PROGRESS_KEY, () => ctx.replier.finish(reply, { ...review, content: failed.length ? t(locale, 'caption.failed', { names: failed.join(', ') }) : '' }));
   } catch (error) {
     if (!isUserError(error)) throw error;
     // A refusal found on the way (the budget): the trainer reads it where the progress was.
-    await ctx.replier.finish(reply, { content: error.render(locale), embeds: [], components: [], files: [] });
+    await progress.change(PROGRESS_KEY, () => ctx.replier.finish(reply, { content: error.render(locale), embeds: [], components: [], files: [] }));
+  } finally {
+    progress.close();
   }
 }
 

@@ -3,7 +3,6 @@ import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { loadLastTraining, type ActiveCheckpoint, type TrainingRecord } from '../src/training/records.js';
 import { checkpointName, isHidden, labelOf, shownOrder } from '../src/voting/blind.js';
@@ -18,8 +17,9 @@ import { keys } from '../src/store/keys.js';
 export const checkpoints: SlashCommand = {
   data: checkpointsDefinition,
   defer: (interaction) => (interaction.options.getInteger('use') === null ? 'public' : 'ephemeral'),
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  // Everyone sees the checkpoints; `use:` overrides the class vote, which is a trainer's call.
+  guards: (interaction) => (interaction.options.getInteger('use') === null ? ['guild'] : ['guild', 'trainer']),
+  async execute(interaction, ctx, { guildId }) {
     const use = interaction.options.getInteger('use');
     if (use !== null) {
       await overrideVote(interaction, ctx, guildId, use);
@@ -40,7 +40,6 @@ export const checkpoints: SlashCommand = {
 };
 
 async function overrideVote(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string, step: number): Promise<void> {
-  requireTrainer(interaction, ctx.config);
   const training = await loadLastTraining(ctx.store, guildId);
   const checkpoint = training?.checkpoints.find((c) => c.step === step);
   if (!training || !checkpoint) {

@@ -3,9 +3,7 @@ import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import type { Comparison } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, GENERATION_DEFAULTS, preparePrompt } from '../src/generation/prompt.js';
-import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId } from '../src/interactions/permissions.js';
 import { loadLastTraining } from '../src/training/records.js';
 import { compareDefinition } from './definitions.js';
 import { chooseCheckpoint, startJob } from './shared/jobs.js';
@@ -19,10 +17,9 @@ export const MAX_COMPARE_VALUES = 5;
  */
 export const compare: SlashCommand = {
   data: compareDefinition,
+  guards: ['guild', { bot: 'picture' }],
   defer: () => 'public',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
-    requireAppPermissions(interaction, BOT_NEEDS.picture);
+  async execute(interaction, ctx, { guildId }) {
     const axis = interaction.options.getString('axis', true);
     if (axis !== 'steps' && axis !== 'guidance' && axis !== 'strength' && axis !== 'checkpoint') throw new UserError('bad-axis', msg('error.bad-axis'));
     const values = parseValues(interaction.options.getString('values', true), axis);

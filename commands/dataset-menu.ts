@@ -3,7 +3,6 @@ import { loadDataset } from '../src/dataset/dataset.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg } from '../src/i18n/index.js';
 import type { MessageMenuCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { addToDatasetMenuDefinition } from './definitions.js';
 import { addAttachments, describeAddition } from './shared/dataset-add.js';
@@ -16,10 +15,9 @@ import { addAttachments, describeAddition } from './shared/dataset-add.js';
  */
 export const addToDatasetMenu: MessageMenuCommand = {
   data: addToDatasetMenuDefinition,
+  guards: ['guild', 'trainer'],
   defer: 'ephemeral',
-  async execute(interaction, ctx: BotContext) {
-    const guildId = requireGuildId(interaction);
-    requireTrainer(interaction, ctx.config);
+  async execute(interaction, ctx: BotContext, { guildId }) {
     const images = [...interaction.targetMessage.attachments.values()];
     if (images.length === 0) throw new UserError('nothing-to-add', msg('error.nothing-to-add.message'));
     const report = await addAttachments(ctx, guildId, interaction.user.id, { images });

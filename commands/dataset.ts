@@ -7,7 +7,6 @@ import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import { contactSheet, encodeToFit } from '../src/images/compose.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { addToDatasetMenu } from './dataset-menu.js';
 import { DATASET_IMAGE_OPTIONS, datasetDefinition } from './definitions.js';
@@ -21,12 +20,12 @@ export const dataset: SlashCommand = {
   data: datasetDefinition,
   menus: [addToDatasetMenu],
   defer: (interaction) => (interaction.options.getSubcommand() === 'list' ? 'public' : 'ephemeral'),
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  // Anyone may look at the dataset; adding, removing and clearing are a trainer's.
+  guards: (interaction) => (interaction.options.getSubcommand() === 'list' ? ['guild'] : ['guild', 'trainer']),
+  async execute(interaction, ctx, { guildId }) {
     const sub = interaction.options.getSubcommand();
     const locale = localeOf(interaction);
     if (sub === 'list') return list(interaction, ctx, guildId);
-    requireTrainer(interaction, ctx.config);
     if (sub === 'add') return add(interaction, ctx, guildId);
     if (sub === 'remove') {
       const name = interaction.options.getString('name', true);
@@ -43,10 +42,9 @@ export const dataset: SlashCommand = {
   },
   components: {
     clear: {
+      guards: ['guild', 'trainer'],
       defer: 'update',
-      async execute(interaction, [answer, token], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [answer, token], ctx, { guildId }) {
         const asked = token ? await ctx.store.get<ClearQuestion>(keys.datasetClear(guildId, token)) : undefined;
         if (asked?.userId !== interaction.user.id) {
           throw new UserError('confirmation-expired', msg('error.confirmation-expired'));

@@ -3,7 +3,6 @@ import { EmbedBuilder } from 'discord.js';
 import { loadDataset } from '../src/dataset/dataset.js';
 import { localeOf, t } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, spentThisMonth } from '../src/money/budget.js';
 import { loadLastTraining } from '../src/training/records.js';
@@ -13,9 +12,9 @@ import { helpDefinition } from './definitions.js';
 /** `/help`: the workflow in order, and this server's place in it, so the next step is obvious. */
 export const help: SlashCommand = {
   data: helpDefinition,
+  guards: ['guild'],
   defer: () => 'ephemeral',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  async execute(interaction, ctx, { guildId }) {
     const [{ images }, training, active, spent] = await Promise.all([
       loadDataset(ctx.store, guildId),
       loadLastTraining(ctx.store, guildId),

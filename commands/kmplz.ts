@@ -4,9 +4,8 @@ import { UserError } from '../src/errors.js';
 import { withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
-import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { isTrainer, requireGuildId } from '../src/interactions/permissions.js';
+import { isTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { kmplzDefinition } from './definitions.js';
 import { chooseCheckpoint, startJob } from './shared/jobs.js';
@@ -17,10 +16,9 @@ import { showcaseJob } from './showcase.js';
 /** `/kmplz prompt:… steps:… guidance:…`: a picture in the trained style, next to the artist's drawing. */
 export const kmplz: SlashCommand = {
   data: kmplzDefinition,
+  guards: ['guild', { bot: 'picture' }],
   defer: () => 'public',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
-    requireAppPermissions(interaction, BOT_NEEDS.picture);
+  async execute(interaction, ctx, { guildId }) {
     const raw = (name: string) => interaction.options.get(name)?.value;
     const checked = validateGenerationOptions({ steps: raw('steps'), guidance: raw('guidance'), strength: raw('strength'), width: raw('width'), height: raw('height'), seed: raw('seed') });
     const locale = localeOf(interaction);
@@ -45,33 +43,36 @@ export const kmplz: SlashCommand = {
   autocomplete: stepChoices,
   components: {
     cancel: {
+      guards: ['guild'],
       defer: 'ephemeral',
-      async execute(interaction, [jobId], ctx) {
-        const result = await ctx.generation.cancel(requireGuildId(interaction), jobId ?? '', interaction.user.id);
+      async execute(interaction, [jobId], ctx, { guildId }) {
+        const result = await ctx.generation.cancel(guildId, jobId ?? '', interaction.user.id);
         await respond(interaction, { content: t(localeOf(interaction), result === 'canceled' ? 'kmplz.canceled' : 'kmplz.already-finished') });
       },
     },
     again: {
+      guards: ['guild', { bot: 'picture' }],
       defer: 'public',
-      async execute(interaction, [jobId], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireAppPermissions(interaction, BOT_NEEDS.picture);
+      async execute(interaction, [jobId], ctx, { guildId }) {
         const job = await loadJob(ctx, guildId, jobId);
         const parameters = { ...job.parameters, seed: randomInt(0, GENERATION_BOUNDS.seed.max), seedChosen: false };
         await startJob(interaction, ctx, { guildId, parameters, userPrompt: job.userPrompt, notes: [] });
       },
     },
     params: {
+      guards: ['guild'],
       defer: 'ephemeral',
-      async execute(interaction, [jobId], ctx) {
-        const job = await loadJob(ctx, requireGuildId(interaction), jobId);
+      async execute(interaction, [jobId], ctx, { guildId }) {
+        const job = await loadJob(ctx, guildId, jobId);
         await respond(interaction, { embeds: [parametersEmbed(job, localeOf(interaction))] });
       },
     },
     delete: {
+      // Not 'trainer': the picture's maker may delete it too, which only the job can tell.
+      guards: ['guild'],
       defer: 'update',
-      async execute(interaction, [jobId], ctx) {
-        const job = await loadJob(ctx, requireGuildId(interaction), jobId);
+      async execute(interaction, [jobId], ctx, { guildId }) {
+        const job = await loadJob(ctx, guildId, jobId);
         if (job.userId !== interaction.user.id && !isTrainer(interaction, ctx.config)) {
           throw new UserError('not-your-picture', msg('error.not-your-picture'));
         }
@@ -80,9 +81,10 @@ export const kmplz: SlashCommand = {
       },
     },
     showcase: {
+      guards: ['guild'],
       defer: 'ephemeral',
-      async execute(interaction, [jobId], ctx) {
-        const job = await loadJob(ctx, requireGuildId(interaction), jobId);
+      async execute(interaction, [jobId], ctx, { guildId }) {
+        const job = await loadJob(ctx, guildId, jobId);
         await showcaseJob(interaction, ctx, job);
       },
     },

@@ -1,7 +1,6 @@
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { publishCheckpoint } from '../src/publishing/publish.js';
 import { publishDefinition } from './definitions.js';
@@ -17,10 +16,9 @@ const PUBLISH_LOCK_MS = 20 * 60_000;
  */
 export const publish: SlashCommand = {
   data: publishDefinition,
+  guards: ['guild', 'trainer'],
   defer: () => 'ephemeral',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
-    requireTrainer(interaction, ctx.config);
+  async execute(interaction, ctx, { guildId }) {
     // One publish per server at a time: two at once would race to commit. The mark expires, so a
     // process that died mid-upload does not block the next one for long.
     const lock = keys.publishing(guildId);

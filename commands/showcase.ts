@@ -8,7 +8,6 @@ import { localeOf, msg, t } from '../src/i18n/index.js';
 import type { GenerationJob } from '../src/generation/jobs.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
@@ -22,9 +21,10 @@ import { keys } from '../src/store/keys.js';
  */
 export const showcase: SlashCommand = {
   data: showcaseDefinition,
+  // Not { bot: … }: the post goes to the showcase channel, whose permissions `post` checks.
+  guards: ['guild'],
   defer: () => 'ephemeral',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  async execute(interaction, ctx, { guildId }) {
     requireShowcaseChannel(ctx);
     const link = interaction.options.getString('link');
     const image = interaction.options.getAttachment('image');

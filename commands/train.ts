@@ -5,8 +5,6 @@ import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import { customId, type ComponentInteraction, type SlashCommand } from '../src/interactions/command.js';
-import { BOT_NEEDS, requireAppPermissions } from '../src/interactions/bot-permissions.js';
-import { requireGuildId, requireTrainer } from '../src/interactions/permissions.js';
 import { recordVote, describeVote } from '../src/voting/votes.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, requireBudget, spentThisMonth } from '../src/money/budget.js';
@@ -36,10 +34,10 @@ const DRAFT_TTL_MS = 60 * 60_000;
  */
 export const train: SlashCommand = {
   data: trainDefinition,
+  // Before anything is added, planned or paid: a training the bot cannot post is no training.
+  guards: ['guild', 'trainer', { bot: 'training' }],
   defer: () => 'ephemeral',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
-    requireTrainer(interaction, ctx.config);
+  async execute(interaction, ctx, { guildId }) {
     await requireTrainingConfigured(ctx);
     const steps = interaction.options.getInteger('steps') ?? bounds.trainSteps.default;
     const every = interaction.options.getInteger('checkpoint_every') ?? bounds.checkpointEvery.default;
@@ -51,8 +49,6 @@ export const train: SlashCommand = {
     // (whose permissions a thread has, so the interaction's app permissions still tell).
     const channel = interaction.channel;
     const channelId = channel?.isThread() && channel.parentId ? channel.parentId : interaction.channelId;
-    // Before anything is added, planned or paid: a training the bot cannot post is no training.
-    requireAppPermissions(interaction, BOT_NEEDS.training, channelId);
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
     const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, { archive }) : undefined;
@@ -75,13 +71,11 @@ export const train: SlashCommand = {
   },
   components: {
     start: {
+      // Checked again: the channel's permissions may have changed since the confirmation (the dataset and the month's spending below).
+      guards: ['guild', 'trainer', { bot: 'training' }],
       defer: 'update',
-      async execute(interaction, [trainingId], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [trainingId], ctx, { guildId }) {
         const draft = await loadDraft(ctx, guildId, trainingId);
-        // Checked again: the channel's permissions, the dataset or the month's spending may have changed since the confirmation.
-        requireAppPermissions(interaction, BOT_NEEDS.training, draft.channelId);
         const items = await trainingItems(ctx.store, ctx.config, guildId);
         // Again: a caption may have been edited since the confirmation.
         requireTriggerOutsideWords(items.map((item) => ({ name: item.image.name, caption: item.caption })), ctx.config.TRIGGER_WORD);
@@ -96,19 +90,17 @@ export const train: SlashCommand = {
       },
     },
     discard: {
+      guards: ['guild', 'trainer'],
       defer: 'update',
-      async execute(interaction, [trainingId], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [trainingId], ctx, { guildId }) {
         if (trainingId) await ctx.store.delete(keys.draft(guildId, trainingId));
         await interaction.editReply({ content: t(localeOf(interaction), 'train.discarded'), embeds: [], components: [] });
       },
     },
     caption: {
+      guards: ['guild', 'trainer'],
       defer: 'update',
-      async execute(interaction, [trainingId], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [trainingId], ctx, { guildId }) {
         const draft = await loadDraft(ctx, guildId, trainingId);
         await ctx.services.models.require('captioning');
         const locale = localeOf(interaction);
@@ -119,17 +111,17 @@ export const train: SlashCommand = {
       },
     },
     vote: {
+      guards: ['guild'],
       defer: 'ephemeral',
-      async execute(interaction, [trainingId, stepText], ctx) {
-        const vote = await recordVote(ctx, requireGuildId(interaction), trainingId ?? '', interaction.user.id, Number(stepText));
+      async execute(interaction, [trainingId, stepText], ctx, { guildId }) {
+        const vote = await recordVote(ctx, guildId, trainingId ?? '', interaction.user.id, Number(stepText));
         await respond(interaction, { content: describeVote(vote, localeOf(interaction)) }, { ephemeral: true });
       },
     },
     stop: {
+      guards: ['guild', 'trainer'],
       defer: 'public',
-      async execute(interaction, [trainingId, stepText], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [trainingId, stepText], ctx, { guildId }) {
         const step = Number(stepText);
         const { savedGpuSeconds, canceledSteps } = await ctx.training.stopAfter(guildId, trainingId ?? '', step, interaction.user.id);
         const locale = localeOf(interaction);
@@ -145,20 +137,18 @@ export const train: SlashCommand = {
       },
     },
     cancel: {
+      guards: ['guild', 'trainer'],
       defer: 'ephemeral',
-      async execute(interaction, [trainingId], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [trainingId], ctx, { guildId }) {
         const { savedGpuSeconds } = await ctx.training.cancel(guildId, trainingId ?? '', interaction.user.id);
         const locale = localeOf(interaction);
         await respond(interaction, { content: t(locale, 'train.canceled', { cost: describeCost(savedGpuSeconds, usdPerSecond(ctx.config, 'training'), locale) }) }, { ephemeral: true });
       },
     },
     close: {
+      guards: ['guild', 'trainer'],
       defer: 'ephemeral',
-      async execute(interaction, [trainingId], ctx) {
-        const guildId = requireGuildId(interaction);
-        requireTrainer(interaction, ctx.config);
+      async execute(interaction, [trainingId], ctx, { guildId }) {
         const training = trainingId ? await ctx.store.get<TrainingRecord>(keys.training(guildId, trainingId)) : undefined;
         if (!training) throw new UserError('unknown-training', msg('error.unknown-training'));
         const phase = votingPhase(training);
@@ -170,9 +160,10 @@ export const train: SlashCommand = {
       },
     },
     votes: {
+      guards: ['guild'],
       defer: 'ephemeral',
-      async execute(interaction, [trainingId], ctx) {
-        await showVotes(interaction, ctx, requireGuildId(interaction), trainingId ?? '');
+      async execute(interaction, [trainingId], ctx, { guildId }) {
+        await showVotes(interaction, ctx, guildId, trainingId ?? '');
       },
     },
   },

@@ -1,7 +1,6 @@
 import { UserError } from '../src/errors.js';
 import { localeOf, msg } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
-import { requireGuildId } from '../src/interactions/permissions.js';
 import { respond } from '../src/interactions/respond.js';
 import { loadLastTraining } from '../src/training/records.js';
 import { isHidden } from '../src/voting/blind.js';
@@ -12,9 +11,9 @@ import { stepChoices } from './shared/step-choices.js';
 /** `/vote checkpoint:<step>`: the same vote as the preview buttons, for the running or last training; refused while a blind vote runs. */
 export const vote: SlashCommand = {
   data: voteDefinition,
+  guards: ['guild'],
   defer: () => 'ephemeral',
-  async execute(interaction, ctx) {
-    const guildId = requireGuildId(interaction);
+  async execute(interaction, ctx, { guildId }) {
     const training = await loadLastTraining(ctx.store, guildId);
     if (!training) throw new UserError('no-training', msg('error.no-training'));
     // Blind: the letters are on the buttons only; a step typed here would be a vote on a number.

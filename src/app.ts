@@ -82,7 +82,10 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     });
   const events = new BotEventBus((error, name) => log.warn({ err: error, event: name }, 'an event listener failed'));
   if (deps.onEvent) events.onAny(deps.onEvent);
-  for (const warning of configWarnings(config)) log.warn({ key: warning.key, value: warning.value }, warning.message);
+  for (const warning of configWarnings(config)) {
+    log.warn({ key: warning.key, value: warning.value }, warning.message);
+    events.emit('config.warning', warning);
+  }
   const store = await openStore(config.STORE_URL, { dataDir: config.DATA_DIR, log: log.child({ component: 'store' }) });
 
   const client = new Client({
@@ -109,7 +112,9 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   // 10 minutes, then a temporary ban).
   client.rest.on(RESTEvents.Response, (request, response) => {
     if (response.status === 429) {
-      log.info({ method: request.method, route: request.route, retryAfterS: Number(response.headers.get('retry-after')) }, 'Discord rate limit (429): waiting before sending again');
+      const wait = { method: request.method, route: request.route, retryAfterS: Number(response.headers.get('retry-after')) };
+      log.info(wait, 'Discord rate limit (429): waiting before sending again');
+      events.emit('discord.rate-limited', wait);
     }
   });
 
@@ -129,10 +134,10 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     deliveries,
     safetyNetMs: deps.predictionSafetyNetMs ?? PREDICTION_SAFETY_NET_MS,
   };
-  const built = buildServices(config, log, deps.fetch, deps.replicatePoll, predictionWebhooks, store, deps.cogWatchEveryMs);
+  const built = buildServices(config, log, deps.fetch, deps.replicatePoll, predictionWebhooks, store, events, deps.cogWatchEveryMs);
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret, modelChecks, replicate } = built;
-  const replier = new Replier(client, clock);
+  const replier = new Replier(client, clock, events);
   const generation = new GenerationService({
     store,
     config,
@@ -203,12 +208,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       tasks.register(kind, (data, run) => task(data, run, { ...context, log: log.child({ task: kind }) }));
     }
   }
-  const dispatcher = new Dispatcher(commands, context, cluster, {
-    onAcknowledged(kind, ms) {
-      metrics.observeAck(kind, ms);
-      events.emit('interaction.acknowledged', { kind, ms });
-    },
-  });
+  events.on('interaction.acknowledged', ({ kind, ms }) => metrics.observeAck(kind, ms));
+  const dispatcher = new Dispatcher(commands, context, cluster);
   const onInteraction = (interaction: Interaction) => dispatcher.handle(interaction);
 
   return {
@@ -225,7 +226,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       modelChecks.checkAll();
       if (config.CAPTION_BACKEND === 'hf' && !config.HF_CAPTION_ENDPOINT) {
         // Beside the rest of the start, never before it: the Hub may be slow or away.
-        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', hubUrl: config.HF_HUB_URL, fetch: deps.fetch }, log.child({ component: 'services' }));
+        void reportCaptionModel({ model: config.HF_CAPTION_MODEL, token: config.HF_TOKEN ?? '', hubUrl: config.HF_HUB_URL, fetch: deps.fetch }, log.child({ component: 'services' }), events);
       }
       await syncCommands(client, commands, config, log);
       if (http && config.HTTP_PORT !== undefined) await http.listen(config.HTTP_PORT);

@@ -26,6 +26,36 @@ export interface BotEvents {
   'webhook.duplicate': { webhookId: string };
   /** A delivery refused before it was read: no signature, a wrong one, or too old. */
   'webhook.refused': { reason: 'missing-headers' | 'bad-signature' | 'stale'; webhookId?: string };
+
+  // ---- interactions, answers and configuration (helper guards) ----
+  /** An interaction's handler finished without an error. */
+  'interaction.handled': InteractionFacts;
+  /** A guard or the handler refused the interaction with a `UserError` (`code`), shown to the caller alone. */
+  'interaction.refused': InteractionFacts & { code: string };
+  /** An unexpected error: the caller was given `reference` to quote, the log holds the error under it. */
+  'interaction.failed': InteractionFacts & { reference: string };
+  /** The answer to a refused or failed interaction could not be sent (expired, deleted): nobody was told. */
+  'interaction.answer-failed': InteractionFacts;
+  /** Handling failed outside the dispatcher's own error handling: a bug in the dispatcher. */
+  'interaction.crashed': { interactionId: string };
+  /** A final answer (`Replier.finish`) reached neither the interaction's reply nor its channel. */
+  'reply.undelivered': { channelId: string; userId: string };
+  /** Discord answered 429: discord.js waits `retryAfterS` (the Retry-After header) and sends again. */
+  'discord.rate-limited': { method: string; route: string; retryAfterS: number };
+  /** A valid setting that will not work as meant, found at start (`key` names it). */
+  'config.warning': { key: string; value: string; message: string };
+  /** A configured model cannot serve: the features that need it are refused until a restart (`problem` in English). */
+  'model-check.refused': { key: string; model: string; features: readonly string[]; problem: string };
+}
+
+/** Who asked what, as the dispatcher's log lines say it. */
+export interface InteractionFacts {
+  interactionId: string;
+  kind: string;
+  command?: string;
+  customId?: string;
+  userId: string;
+  guildId?: string;
 }
 
 export type BotEventName = keyof BotEvents;

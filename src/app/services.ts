@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Services } from '../context.js';
+import type { BotEventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Route } from '../http/server.js';
 import { buildCogServices } from '../services/cog/index.js';
@@ -32,6 +33,7 @@ export function buildServices(
   poll: { baseMs: number; maxMs: number } | undefined,
   webhooks: PredictionWebhooks | undefined,
   store: Store,
+  events: Pick<BotEventBus, 'emit'>,
   cogWatchEveryMs?: number,
 ): { services: Services; webhookSecret: () => Promise<string>; modelChecks: ModelChecks; replicate: ReturnType<typeof createReplicateClient>; routes: Route[]; cogGenerators?: number } {
   const replicate = createReplicateClient({ token: config.REPLICATE_API_TOKEN ?? '', baseUrl: config.REPLICATE_BASE_URL, fetch: fetchImpl });
@@ -55,7 +57,7 @@ export function buildServices(
   const hub = config.HF_TOKEN ? createHfHub({ token: config.HF_TOKEN, hubUrl: config.HF_HUB_URL, fetch: fetchImpl, log: servicesLog }) : undefined;
   const webhookSecret = webhookSecretSource(replicate, config.REPLICATE_WEBHOOK_SECRET);
   if (config.GPU_BACKEND === 'cog') {
-    const cog = buildCogServices(config, { store, log: servicesLog.child({ backend: 'cog' }), fetch: fetchImpl, watchEveryMs: cogWatchEveryMs });
+    const cog = buildCogServices(config, { store, log: servicesLog.child({ backend: 'cog' }), events, fetch: fetchImpl, watchEveryMs: cogWatchEveryMs });
     return {
       services: { generator: cog.generator, captioner: cog.captioner ?? captioner, trainer: cog.trainer, models: cog.modelChecks, hub },
       webhookSecret,
@@ -65,6 +67,6 @@ export function buildServices(
       cogGenerators: cog.generatorServers,
     };
   }
-  const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }) });
+  const modelChecks = new ModelChecks({ versions, models: checkedModels(config), log: servicesLog.child({ component: 'model-checks' }), events });
   return { services: { generator, captioner, trainer, models: modelChecks, hub }, webhookSecret, modelChecks, replicate, routes: [] };
 }

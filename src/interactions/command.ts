@@ -9,6 +9,7 @@ import type {
   RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { BotContext } from '../context.js';
+import type { Granted, Guards } from './guards.js';
 
 /**
  * How a command answers the 3-second rule: Discord drops an interaction that is not acknowledged
@@ -25,8 +26,10 @@ export type ComponentInteraction = ButtonInteraction | ModalSubmitInteraction;
  * what the handler needs (a job id, a step), so they keep working after a restart.
  */
 export interface ComponentHandler {
+  /** Checked by the dispatcher once the click is acknowledged: a button can be forged or outlive a role. */
+  guards: Guards;
   defer?: DeferMode | 'update';
-  execute(interaction: ComponentInteraction, args: readonly string[], ctx: BotContext): Promise<void>;
+  execute(interaction: ComponentInteraction, args: readonly string[], ctx: BotContext, granted: Granted): Promise<void>;
 }
 
 /**
@@ -39,7 +42,12 @@ export interface SlashCommand {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /** Chosen per interaction because subcommands of one command differ (a modal cannot follow a defer). */
   defer(interaction: ChatInputCommandInteraction): DeferMode;
-  execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  /**
+   * Checked by the dispatcher once the interaction is acknowledged, before `execute`. A function
+   * where subcommands (or options) differ, as `defer`: `/dataset list` is for everyone, the rest for trainers.
+   */
+  guards: Guards | ((interaction: ChatInputCommandInteraction) => Guards);
+  execute(interaction: ChatInputCommandInteraction, ctx: BotContext, granted: Granted): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
   components?: Readonly<Record<string, ComponentHandler>>;
   /** Task kinds this command starts with `ctx.tasks.start(kind, …)`; kinds are unique across commands. */
@@ -54,8 +62,9 @@ export interface SlashCommand {
  */
 export interface MessageMenuCommand {
   data: RESTPostAPIContextMenuApplicationCommandsJSONBody;
+  guards: Guards;
   defer: DeferMode;
-  execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext): Promise<void>;
+  execute(interaction: MessageContextMenuCommandInteraction, ctx: BotContext, granted: Granted): Promise<void>;
 }
 
 /** Everything the commands register with Discord: each slash command and its context menus. */

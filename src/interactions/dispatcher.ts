@@ -1,17 +1,14 @@
 import { DiscordAPIError, RESTJSONErrorCodes, type AutocompleteInteraction, type Interaction, type RepliableInteraction } from 'discord.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { BotContext } from '../context.js';
+import type { InteractionFacts } from '../events.js';
 import { isUserError, newErrorReference } from '../errors.js';
 import { localeOf, t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { within } from '../util/within.js';
 import { parseCustomId, type DeferMode, type MessageMenuCommand, type SlashCommand } from './command.js';
+import { checkGuards, type Granted, type Guards } from './guards.js';
 import { acknowledge, assumeAcknowledged, respondPrivately } from './respond.js';
-
-export interface DispatcherEvents {
-  /** Time from the interaction's arrival to its acknowledgement (for metrics and benches). */
-  onAcknowledged?(kind: string, ms: number): void;
-}
 
 /**
  * Routes every interaction to its command: slash commands and message context-menu commands (a
@@ -29,7 +26,6 @@ export class Dispatcher {
     commands: readonly SlashCommand[],
     private readonly ctx: BotContext,
     private readonly cluster: Pick<Cluster, 'claimInteraction' | 'holds' | 'acknowledged' | 'handled' | 'othersAlive'>,
-    private readonly events: DispatcherEvents = {},
   ) {
     this.commands = new Map(commands.map((command) => [command.data.name, command]));
     this.menus = new Map(commands.flatMap((command) => command.menus ?? []).map((menu) => [menu.data.name, menu]));
@@ -39,6 +35,7 @@ export class Dispatcher {
   readonly handle = (interaction: Interaction): void => {
     const run = this.dispatch(interaction).catch((error: unknown) => {
       this.ctx.log.error({ err: error, interactionId: interaction.id }, 'interaction handling failed outside the error handler');
+      this.ctx.events.emit('interaction.crashed', { interactionId: interaction.id });
     });
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
@@ -52,14 +49,8 @@ export class Dispatcher {
 
   private async dispatch(interaction: Interaction): Promise<void> {
     const started = performance.now();
-    const log = this.ctx.log.child({
-      interactionId: interaction.id,
-      kind: kindOf(interaction),
-      command: interaction.isCommand() || interaction.isAutocomplete() ? interaction.commandName : undefined,
-      customId: interaction.isMessageComponent() || interaction.isModalSubmit() ? interaction.customId : undefined,
-      userId: interaction.user.id,
-      guildId: interaction.guildId ?? undefined,
-    });
+    const facts = factsOf(interaction);
+    const log = this.ctx.log.child(facts);
     const ctx: BotContext = { ...this.ctx, log };
 
     // A stopping process leaves new interactions to the others, when there are any.
@@ -109,38 +100,56 @@ export class Dispatcher {
         await respondPrivately(interaction, { content: t(localeOf(interaction), 'error.queue-closed') });
         return;
       }
-      if (interaction.isChatInputCommand()) {
-        const command = this.commands.get(interaction.commandName);
-        if (!command) throw new Error(`no handler for /${interaction.commandName}: are the registered commands out of date?`);
-        await acknowledgeAs(command.defer(interaction));
-        log.info({ options: interaction.options.data.map((o) => o.name) }, 'command');
-        await command.execute(interaction, ctx);
-      } else if (interaction.isMessageContextMenuCommand()) {
-        const menu = this.menus.get(interaction.commandName);
-        if (!menu) throw new Error(`no handler for the message command "${interaction.commandName}": are the registered commands out of date?`);
-        await acknowledgeAs(menu.defer);
-        log.info({ targetId: interaction.targetId }, 'message command');
-        await menu.execute(interaction, ctx);
-      } else if (interaction.isButton() || interaction.isModalSubmit()) {
-        const parsed = parseCustomId(interaction.customId);
-        const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
-        if (!parsed || !handler) throw new Error(`no handler for custom_id ${interaction.customId}`);
-        await acknowledgeAs(handler.defer);
-        log.info('component');
-        await handler.execute(interaction, parsed.args, ctx);
-      } else {
+      const route = this.route(interaction);
+      if (!route) {
         log.debug('ignored an interaction kind kmplz does not use');
+        return;
       }
+      await acknowledgeAs(route.defer);
+      log.info(route.logged, route.what);
+      // After the acknowledgement, as the handlers' own checks were: a refusal then goes where
+      // every other refusal goes (respondPrivately), also for an interaction taken over from a
+      // process that had acknowledged it already.
+      const granted = checkGuards(interaction, route.guards, ctx.config);
+      await route.execute(ctx, granted);
+      this.ctx.events.emit('interaction.handled', facts);
     } catch (error) {
-      await this.answerError(interaction, error, log);
+      await this.answerError(interaction, error, log, facts);
     } finally {
       this.markHandled(interaction.id);
     }
   }
 
+  /** The handler an interaction goes to, with its guards and how it is acknowledged; undefined for kinds kmplz does not use. */
+  private route(interaction: RepliableInteraction): Route | undefined {
+    if (interaction.isChatInputCommand()) {
+      const command = this.commands.get(interaction.commandName);
+      if (!command) throw new Error(`no handler for /${interaction.commandName}: are the registered commands out of date?`);
+      return {
+        what: 'command',
+        logged: { options: interaction.options.data.map((o) => o.name) },
+        defer: command.defer(interaction),
+        guards: typeof command.guards === 'function' ? command.guards(interaction) : command.guards,
+        execute: (ctx, granted) => command.execute(interaction, ctx, granted),
+      };
+    }
+    if (interaction.isMessageContextMenuCommand()) {
+      const menu = this.menus.get(interaction.commandName);
+      if (!menu) throw new Error(`no handler for the message command "${interaction.commandName}": are the registered commands out of date?`);
+      return { what: 'message command', logged: { targetId: interaction.targetId }, defer: menu.defer, guards: menu.guards, execute: (ctx, granted) => menu.execute(interaction, ctx, granted) };
+    }
+    if (interaction.isButton() || interaction.isModalSubmit()) {
+      const parsed = parseCustomId(interaction.customId);
+      const handler = parsed && this.commands.get(parsed.command)?.components?.[parsed.action];
+      if (!parsed || !handler) throw new Error(`no handler for custom_id ${interaction.customId}`);
+      return { what: 'component', logged: {}, defer: handler.defer, guards: handler.guards, execute: (ctx, granted) => handler.execute(interaction, parsed.args, ctx, granted) };
+    }
+    return undefined;
+  }
+
   private acknowledged(interaction: RepliableInteraction, started: number): void {
     if (!interaction.deferred && !interaction.replied) return;
-    this.events.onAcknowledged?.(kindOf(interaction), performance.now() - started);
+    this.ctx.events.emit('interaction.acknowledged', { kind: kindOf(interaction), ms: performance.now() - started });
     void this.cluster.acknowledged(interaction.id).catch((error: unknown) => this.ctx.log.warn({ err: error, interactionId: interaction.id }, 'could not record the acknowledgement'));
   }
 
@@ -164,7 +173,7 @@ export class Dispatcher {
     }
   }
 
-  private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger): Promise<void> {
+  private async answerError(interaction: RepliableInteraction, error: unknown, log: Logger, facts: InteractionFacts): Promise<void> {
     if (isAlreadyAcknowledged(error)) {
       // Another process took it over (this one was slow to acknowledge) and answered first.
       log.info('another process answered this interaction first');
@@ -173,10 +182,12 @@ export class Dispatcher {
     let content: string;
     if (isUserError(error)) {
       log.info({ code: error.code }, `refused: ${error.message}`);
+      this.ctx.events.emit('interaction.refused', { ...facts, code: error.code });
       content = error.render(localeOf(interaction));
     } else {
       const reference = newErrorReference();
       log.error({ err: error, reference }, 'unexpected error');
+      this.ctx.events.emit('interaction.failed', { ...facts, reference });
       content = t(localeOf(interaction), 'error.unexpected', { reference });
     }
     try {
@@ -184,8 +195,30 @@ export class Dispatcher {
     } catch (replyError) {
       // The interaction may have expired or been deleted; nothing more can reach this user.
       log.warn({ err: replyError }, 'could not tell the user about an error');
+      this.ctx.events.emit('interaction.answer-failed', facts);
     }
   }
+}
+
+interface Route {
+  /** The log line's message and fields that say what was asked. */
+  what: string;
+  logged: Record<string, unknown>;
+  defer: DeferMode | 'update' | undefined;
+  guards: Guards;
+  execute(ctx: BotContext, granted: Granted): Promise<void>;
+}
+
+/** Who asked what: the bindings of the interaction's log lines and the payload of its events. */
+function factsOf(interaction: Interaction): InteractionFacts {
+  return {
+    interactionId: interaction.id,
+    kind: kindOf(interaction),
+    ...(interaction.isCommand() || interaction.isAutocomplete() ? { command: interaction.commandName } : {}),
+    ...(interaction.isMessageComponent() || interaction.isModalSubmit() ? { customId: interaction.customId } : {}),
+    userId: interaction.user.id,
+    ...(interaction.guildId ? { guildId: interaction.guildId } : {}),
+  };
 }
 
 function kindOf(interaction: Interaction): string {

@@ -1,5 +1,6 @@
 import { DiscordAPIError, InteractionWebhook, RESTJSONErrorCodes, type Client, type WebhookMessageEditOptions } from 'discord.js';
 import type { Clock } from '../clock.js';
+import type { BotEventBus } from '../events.js';
 
 /**
  * Where a long job answers: the interaction's own reply while its token lives (15 minutes),
@@ -51,6 +52,7 @@ export class Replier {
   constructor(
     private readonly client: Client,
     private readonly clock: Clock,
+    private readonly events: Pick<BotEventBus, 'emit'>,
   ) {}
 
   canEdit(target: ReplyTarget): boolean {
@@ -77,8 +79,16 @@ export class Replier {
   /**
    * Delivers a job's final answer: an edit of the reply while the token lives, else a new message
    * in the channel that mentions the person who asked (the only mention the bot allows itself).
+   * Throws when neither reached them; the caller logs it in its own words.
    */
   async finish(target: ReplyTarget, content: ReplyContent): Promise<void> {
+    await this.deliver(target, content).catch((error: unknown) => {
+      this.events.emit('reply.undelivered', { channelId: target.channelId, userId: target.userId });
+      throw error;
+    });
+  }
+
+  private async deliver(target: ReplyTarget, content: ReplyContent): Promise<void> {
     if (await this.edit(target, content)) return;
     const channel = await this.client.channels.fetch(target.channelId);
     if (!channel?.isSendable()) throw new Error(`cannot post in channel ${target.channelId}`);

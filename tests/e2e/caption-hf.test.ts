@@ -61,7 +61,7 @@ describe('/caption with CAPTION_BACKEND=hf', () => {
   it('a HF_CAPTION_MODEL no provider serves: the person is told which key to change, in their language', async () => {
     await startBot({ HF_CAPTION_ENDPOINT: '', HF_CAPTION_MODEL: 'Salesforce/blip-image-captioning-large' });
     // Said at start too, beside the login, so whoever runs the bot sees it before anyone captions.
-    await expect.poll(() => bot?.logs().find((line) => line.key === 'HF_CAPTION_MODEL')?.msg).toMatch(/^HF_CAPTION_MODEL Salesforce\/blip-image-captioning-large cannot caption: it is not a vision-language model/);
+    await expect.poll(() => bot?.eventsOf('config.warning').find((warning) => warning.key === 'HF_CAPTION_MODEL')?.message).toMatch(/^HF_CAPTION_MODEL Salesforce\/blip-image-captioning-large cannot caption: it is not a vision-language model/);
     const answer = await (await captionGreen()).waitForFollowUp(undefined, 15_000);
     expect(answer.ephemeral).toBe(true);
     expect(answer.content).toMatch(/No Hugging Face Inference Provider runs Salesforce\/blip-image-captioning-large.*HF_CAPTION_MODEL.*HF_CAPTION_ENDPOINT/);

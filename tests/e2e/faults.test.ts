@@ -27,7 +27,7 @@ describe('faults on the way', () => {
     const edits = discord.requests.filter((r) => r.method === 'PATCH' && r.path.includes(slash.token) && r.files.length > 0);
     expect(edits.map((r) => r.status)).toEqual([429, 200]);
     // The operator sees the wait: each 429 also counts towards Discord's invalid-request limit.
-    const waits = world.bot.logs().filter((line) => /Discord rate limit \(429\)/.test(String(line.msg)));
+    const waits = world.bot.eventsOf('discord.rate-limited');
     expect(waits).toHaveLength(1);
     // The Retry-After header, whole seconds rounded up (the body's retry_after has the fraction).
     expect(waits[0]).toMatchObject({ method: 'PATCH', retryAfterS: 1 });

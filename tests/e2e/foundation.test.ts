@@ -9,7 +9,7 @@ import { startTestBot, type TestBot } from '../support/bot.js';
 
 /** Commands that exist only in this test, to drive the dispatcher's error handling. */
 function testCommand(name: string, defer: 'public' | 'ephemeral' | 'none', run: (i: ChatInputCommandInteraction) => Promise<void>): SlashCommand {
-  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), defer: () => defer, execute: (i) => run(i) };
+  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), guards: ['guild'], defer: () => defer, execute: (i) => run(i) };
 }
 
 const probes: SlashCommand[] = [
@@ -58,6 +58,7 @@ describe('foundation, end to end with the real discord.js client', () => {
     const data = ack.data as { content?: string; flags?: number };
     expect(data.content).toBe('You cannot do that here.');
     expect(Number(data.flags) & 64).toBe(64);
+    expect(bot.eventsOf('interaction.refused').find((e) => e.interactionId === slash.id)).toMatchObject({ code: 'test-refusal', command: 'refuse', userId: discord.users.carol.id });
     const line = bot.logs().find((l) => l.interactionId === slash.id && l.code === 'test-refusal');
     expect(line).toMatchObject({ level: 30, command: 'refuse', userId: discord.users.carol.id });
     expect(line).not.toHaveProperty('err');
@@ -71,6 +72,7 @@ describe('foundation, end to end with the real discord.js client', () => {
     const reference = /`([0-9a-f]{8})`/.exec(followUp.content ?? '')?.[1];
     expect(reference).toBeDefined();
     expect(followUp.content).not.toContain('kaboom');
+    expect(bot.eventsOf('interaction.failed').find((e) => e.interactionId === slash.id)).toMatchObject({ reference, command: 'crash' });
     const logged = bot.logs().find((l) => l.reference === reference);
     expect(logged).toMatchObject({ level: 50, interactionId: slash.id, command: 'crash' });
     expect(JSON.stringify(logged?.err)).toContain('kaboom: a bug');
@@ -82,7 +84,7 @@ describe('foundation, end to end with the real discord.js client', () => {
   it('survives an error reply that fails (the interaction expired) and keeps answering', async () => {
     const late = await discord.slash({ name: 'slow-crash', user: discord.users.dave });
     await expect(late.ack(1000)).rejects.toThrow();
-    await discord.waitFor(() => bot.logs().find((l) => l.interactionId === late.id && l.msg === 'could not tell the user about an error'), 3000, 'the failed error reply to be logged');
+    await discord.waitFor(() => bot.eventsOf('interaction.answer-failed').find((e) => e.interactionId === late.id), 3000, 'the failed error reply to be reported');
     discord.specErrors.length = 0;
     const next = await discord.slash({ name: 'checkpoints' });
     expect((await next.waitForOriginal()).content).toMatch(/No checkpoints yet/);
@@ -98,8 +100,12 @@ describe('foundation, end to end with the real discord.js client', () => {
   it('logs one child line per interaction with its context, and never a token', async () => {
     const slash = await discord.slash({ name: 'checkpoints', user: discord.users.bob });
     await slash.waitForOriginal();
-    const line = bot.logs().find((l) => l.interactionId === slash.id && l.msg === 'command');
-    expect(line).toMatchObject({ command: 'checkpoints', userId: discord.users.bob.id, guildId: discord.guild().id, kind: 'command' });
+    const context = { interactionId: slash.id, command: 'checkpoints', userId: discord.users.bob.id, guildId: discord.guild().id, kind: 'command' };
+    expect(await discord.waitFor(() => bot.eventsOf('interaction.handled').find((e) => e.interactionId === slash.id), 3000, 'the interaction to be handled')).toEqual(context);
+    // Every line the interaction's child logger wrote carries that context.
+    const lines = bot.logs().filter((l) => l.interactionId === slash.id);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).toMatchObject(context);
     const everything = bot.logLines.join('\n');
     expect(everything).not.toContain(discord.token);
     expect(everything).not.toContain(slash.token);

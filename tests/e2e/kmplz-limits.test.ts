@@ -103,6 +103,8 @@ describe('/kmplz when its reply cannot be edited any more', () => {
     const message = await d.waitForMessage(channelId, (m) => m.content.includes(`<@${user.id}>`) && m.attachments.length > 0, 15_000);
     expect(message.allowedMentions).toMatchObject({ users: [user.id] });
     expect(slash.original()?.attachments ?? []).toHaveLength(0);
+    expect(early.bot.eventsOf('reply.undelivered')).toEqual([]);
+    expect(early.bot.eventsOf('interaction.answer-failed')).toEqual([]);
     expect(early.bot.eventsOf('generation.ended').filter((ended) => !ended.told)).toEqual([]);
   });
 });

@@ -41,9 +41,10 @@ async function startBot(env: Record<string, string>): Promise<TestBot> {
   return bot;
 }
 
-async function loggedProblem(bot: TestBot, key: string): Promise<string> {
-  const line = await discord.waitFor(() => bot.logs().find((l) => l.key === key && l.level === 50), 10_000);
-  return String(line.msg);
+/** What the bot said at start about the model `key` names: the problem and the features it turned off. */
+async function reportedProblem(bot: TestBot, key: string): Promise<string> {
+  const refused = await discord.waitFor(() => bot.eventsOf('model-check.refused').find((e) => e.key === key), 10_000);
+  return `${refused.problem} — turned off: ${refused.features.join(', ')}`;
 }
 
 async function refusal(command: Parameters<DiscordEmulator['slash']>[0]): Promise<{ content: string; ephemeral: boolean }> {
@@ -68,7 +69,7 @@ describe('REPLICATE_GENERATOR whose model has no replicate_weights', () => {
   afterAll(() => bot.stop());
 
   it('is named at start, in the log, with the key, the model and the input', async () => {
-    expect(await loggedProblem(bot, 'REPLICATE_GENERATOR')).toBe(
+    expect(await reportedProblem(bot, 'REPLICATE_GENERATOR')).toBe(
       `REPLICATE_GENERATOR’s model (${ref}) has no input replicate_weights. — turned off: generation, training`,
     );
   });
@@ -101,7 +102,7 @@ describe('REPLICATE_TRAINER_MODE=streaming with the official cog-sdxl trainer', 
 
   it('refuses /train with the reason, logged at start, and starts nothing', async () => {
     const message = `REPLICATE_TRAINER’s model (${replicate.refs.sdxl}) does not yield a growing list of weights, which REPLICATE_TRAINER_MODE=streaming needs (the official trainer returns one result at the end: use ladder).`;
-    expect(await loggedProblem(bot, 'REPLICATE_TRAINER')).toBe(`${message} — turned off: training`);
+    expect(await reportedProblem(bot, 'REPLICATE_TRAINER')).toBe(`${message} — turned off: training`);
     const before = { trainings: replicate.trainings.size, predictions: replicate.predictions.size };
     const train = await refusal({ name: 'train', user: discord.users.bob });
     expect(train.ephemeral).toBe(true);

@@ -19,7 +19,7 @@ const REPLICATE_TOKEN = `r8_${alnum(37)}`;
 const ACK_DEADLINE_MS = 1500;
 
 function probe(name: string, defer: 'public' | 'none', run: (i: ChatInputCommandInteraction) => Promise<void>): SlashCommand {
-  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), defer: () => defer, execute: (i) => run(i) };
+  return { data: new SlashCommandBuilder().setName(name).setDescription(name).toJSON(), guards: ['guild'], defer: () => defer, execute: (i) => run(i) };
 }
 
 const probes: SlashCommand[] = [
@@ -82,19 +82,22 @@ describe('no token in any log line or in anything shown to users (the logger kno
     const followUp = await crash.waitForFollowUp();
     const reference = /`([0-9a-f]{8})`/.exec(followUp.content ?? '')?.[1];
     expect(reference).toBeDefined();
+    expect(world.bot.eventsOf('interaction.failed').find((e) => e.interactionId === crash.id)?.reference).toBe(reference);
     const logged = captured.records().find((l) => l.reference === reference);
     expect(JSON.stringify(logged)).toContain('/messages/@original failed');
     // A button nobody made: also unexpected.
     const anchor = await (await discord.slash({ name: 'help' })).waitForOriginal();
     const forged = await discord.button({ customId: 'nothing:here:1', message: anchor, forged: true });
     handles.push(forged);
-    await vi.waitFor(() => expect(captured.records().some((l) => l.interactionId === forged.id && l.msg === 'unexpected error')).toBe(true), 5000);
+    const forgedFailure = await vi.waitFor(() => world.bot.eventsOf('interaction.failed').find((e) => e.interactionId === forged.id) ?? expect.fail('not failed yet'), 5000);
+    expect(captured.records().some((l) => l.interactionId === forged.id && l.reference === forgedFailure.reference)).toBe(true);
 
     // An error answer that fails: discord.js's error carries the callback URL with the token.
     const late = await discord.slash({ name: 'late' });
     handles.push(late);
-    await vi.waitFor(() => expect(captured.records().some((l) => l.interactionId === late.id && l.msg === 'could not tell the user about an error')).toBe(true), 5000);
-    const failedAnswer = captured.records().find((l) => l.interactionId === late.id && l.msg === 'could not tell the user about an error');
+    await vi.waitFor(() => expect(world.bot.eventsOf('interaction.answer-failed').some((e) => e.interactionId === late.id)).toBe(true), 5000);
+    // The log line of that failure (the one holding the error) names the callback URL with its token redacted.
+    const failedAnswer = captured.records().find((l) => l.interactionId === late.id && JSON.stringify(l.err ?? '').includes('/callback'));
     expect(JSON.stringify(failedAnswer)).toContain(`/interactions/${late.id}/[redacted]/callback`);
     // Discord refused that late answer (10062), as it should have.
     discord.specErrors.length = 0;

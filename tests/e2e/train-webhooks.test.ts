@@ -43,7 +43,7 @@ afterEach(() => {
 
 describe('an http PUBLIC_URL', () => {
   it('is named in a warning at start: Replicate requires an HTTPS webhook URL', () => {
-    expect(bot.logs().some((line) => line.level === 40 && line.key === 'PUBLIC_URL' && /not https: Replicate requires an HTTPS webhook URL/.test(String(line.msg)))).toBe(true);
+    expect(bot.eventsOf('config.warning').some((warning) => warning.key === 'PUBLIC_URL' && /not https: Replicate requires an HTTPS webhook URL/.test(warning.message))).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../../config.js';
+import type { BotEventBus } from '../../events.js';
 import { cogFilesRoute, cogUploadRoute, cogWebhookRoute, COG_UPLOAD_PATH, COG_WEBHOOK_PATH } from '../../http/cog-routes.js';
 import type { Route } from '../../http/server.js';
 import type { Logger } from '../../log.js';
@@ -35,7 +36,10 @@ export function cogUploadUrl(config: Config): string {
 }
 
 /** GPU_BACKEND=cog: the generator, captioner and trainer on the class's own Cog servers. */
-export function buildCogServices(config: Config, { store, log, fetch: fetchImpl = fetch, watchEveryMs }: { store: Store; log: Logger; fetch?: typeof fetch; watchEveryMs?: number }): CogServices {
+export function buildCogServices(
+  config: Config,
+  { store, log, events, fetch: fetchImpl = fetch, watchEveryMs }: { store: Store; log: Logger; events: Pick<BotEventBus, 'emit'>; fetch?: typeof fetch; watchEveryMs?: number },
+): CogServices {
   const callback = cogCallbackUrl(config);
   const pool = new CogPool({ store, log, fetch: fetchImpl });
   const predictions = new CogPredictions(store);
@@ -56,7 +60,7 @@ export function buildCogServices(config: Config, { store, log, fetch: fetchImpl 
     generator: createCogGenerator(ctx, generatorUrls, fetchImpl),
     captioner: captionerUrls.length ? createCogCaptioner(ctx, captionerUrls) : undefined,
     trainer: createCogTrainer(ctx, trainerUrls, files),
-    modelChecks: new ModelChecks({ versions: schemas, models, log: log.child({ component: 'model-checks' }) }),
+    modelChecks: new ModelChecks({ versions: schemas, models, log: log.child({ component: 'model-checks' }), events }),
     routes: [cogWebhookRoute({ predictions, token, log }), cogUploadRoute({ files, token, log }), cogFilesRoute({ files })],
     generatorServers: Math.max(1, generatorUrls.length),
   };

@@ -1,3 +1,4 @@
+import type { BotEventBus } from '../../events.js';
 import type { Logger } from '../../log.js';
 
 export type CaptionModelCheck =
@@ -47,12 +48,14 @@ export async function checkCaptionModel({
   return providers.length > 0 ? { ok: true, providers } : { ok: false, reason: 'no Inference Provider serves it' };
 }
 
-/** Logs what checkCaptionModel found; never throws. */
-export async function reportCaptionModel(options: Parameters<typeof checkCaptionModel>[0], log: Logger): Promise<void> {
+/** Logs what checkCaptionModel found, and a model that cannot caption as a config warning; never throws. */
+export async function reportCaptionModel(options: Parameters<typeof checkCaptionModel>[0], log: Logger, events: Pick<BotEventBus, 'emit'>): Promise<void> {
   const result = await checkCaptionModel(options);
   if (result.ok === true) log.info({ model: options.model, providers: result.providers }, 'HF_CAPTION_MODEL is served by Inference Providers');
   else if (result.ok === false) {
-    log.warn({ key: 'HF_CAPTION_MODEL', model: options.model, reason: result.reason }, `HF_CAPTION_MODEL ${options.model} cannot caption: ${result.reason}; /caption will refuse until HF_CAPTION_MODEL names a vision-language model that a provider serves, or HF_CAPTION_ENDPOINT is set`);
+    const message = `HF_CAPTION_MODEL ${options.model} cannot caption: ${result.reason}; /caption will refuse until HF_CAPTION_MODEL names a vision-language model that a provider serves, or HF_CAPTION_ENDPOINT is set`;
+    log.warn({ key: 'HF_CAPTION_MODEL', model: options.model, reason: result.reason }, message);
+    events.emit('config.warning', { key: 'HF_CAPTION_MODEL', value: options.model, message });
   } else log.info({ model: options.model, reason: result.reason }, 'could not check HF_CAPTION_MODEL on the Hub');
 }
 

@@ -1,4 +1,5 @@
 import type { Config } from '../../config.js';
+import type { BotEventBus } from '../../events.js';
 import { UserError } from '../../errors.js';
 import { msg, render, type Message } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
@@ -51,7 +52,14 @@ export class ModelChecks implements ModelGate {
   private readonly results = new Map<CheckedModel, Promise<Message | undefined>>();
 
   /** `versions`: where a model's schema is read (Replicate's version, or a Cog server's `/openapi.json`). */
-  constructor(private readonly o: { versions: Pick<VersionResolver, 'resolve'> | { resolve(model: string): Promise<{ schema: unknown }> }; models: readonly CheckedModel[]; log: Logger }) {}
+  constructor(
+    private readonly o: {
+      versions: Pick<VersionResolver, 'resolve'> | { resolve(model: string): Promise<{ schema: unknown }> };
+      models: readonly CheckedModel[];
+      log: Logger;
+      events: Pick<BotEventBus, 'emit'>;
+    },
+  ) {}
 
   /** Starts every check without waiting for any (the gateway login does not wait on Replicate). */
   checkAll(): void {
@@ -89,7 +97,10 @@ export class ModelChecks implements ModelGate {
       }
       problem = msg(error.reason === 'not-found' ? 'model-check.not-found' : 'model-check.no-version', { key, model: model.model });
     }
-    if (problem) log.error({ features: model.features }, `${render('en', problem)} — turned off: ${model.features.join(', ')}`);
+    if (problem) {
+      log.error({ features: model.features }, `${render('en', problem)} — turned off: ${model.features.join(', ')}`);
+      this.o.events.emit('model-check.refused', { key, model: model.model, features: model.features, problem: render('en', problem) });
+    }
     return problem;
   }
 }
