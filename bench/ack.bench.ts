@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { GenerationJob } from '../src/generation/jobs.js';
 import { startDiscordEmulator } from '../tests/emulators/discord/index.js';
 import { startReplicateEmulator } from '../tests/emulators/replicate/index.js';
 import { startTestBot } from '../tests/support/bot.js';
@@ -10,7 +9,6 @@ import { seedDataset, seedTraining } from '../tests/support/fixtures.js';
 import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-training.js';
 import { kmplzBurst, percentile, timeInsideGenerator, toPerf, warmUp, withSeededEmulators } from './support.js';
 import { round1 } from './tools.js';
-import { keys } from '../src/store/keys.js';
 
 /**
  * A burst of 50 `/kmplz` from 10 people against the emulators, with the real discord.js client:
@@ -80,7 +78,7 @@ async function burstInProcess(): Promise<Record<string, number>> {
     const acks = await Promise.all(handles.map((h) => h.ack(3000)));
     const replies = await Promise.all(handles.map((h) => h.waitForOriginal((m) => m.attachments.length > 0, 120_000).then(() => performance.now())));
     const jobs = await Promise.all(
-      [...leftQueue.keys()].map((id) => bot.app.context.store.get<GenerationJob>(keys.job(discord.guild().id, id))),
+      [...leftQueue.keys()].map((id) => bot.app.context.generation.jobs.get(discord.guild().id, id)),
     );
     const overheads = handles.map((h, n) => {
       const prompt = `KMPLZ, bird number ${n}`;

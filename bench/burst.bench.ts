@@ -10,7 +10,6 @@ import { TEST_DESTINATION, trainCheckpoint } from '../tests/support/replicate-tr
 import { freePort } from '../tests/training/e2e-helpers.js';
 import { percentile, timeInsideGenerator, toPerf, warmUp } from './support.js';
 import { round1 } from './tools.js';
-import { keys } from '../src/store/keys.js';
 
 /**
  * A class at full speed: 50 `/kmplz` from 10 people at once, against a generator that takes
@@ -102,7 +101,7 @@ async function burst(webhooks: boolean): Promise<Record<string, number>> {
     ).finally(() => clearInterval(ticker));
     const allPictures = Math.max(...answered.filter((at) => at !== undefined)) - started;
 
-    const jobs = (await Promise.all([...leftQueue.keys()].map((id) => bot.app.context.store.get<GenerationJob>(keys.job(guildId, id))))).filter(
+    const jobs = (await Promise.all([...leftQueue.keys()].map((id) => bot.app.context.generation.jobs.get(guildId, id)))).filter(
       (job): job is GenerationJob => job !== undefined,
     );
     const overheads: number[] = [];

@@ -1,9 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { EmbedBuilder } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { withStrength, type GenerationJob, type GenerationParameters } from '../src/generation/jobs.js';
-import { GENERATION_BOUNDS, displaySafe, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
+import { GENERATION_BOUNDS, preparePrompt, validateGenerationOptions, type GenerationOptionError } from '../src/generation/prompt.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { isTrainer } from '../src/interactions/permissions.js';
@@ -11,8 +10,8 @@ import { respond } from '../src/interactions/respond.js';
 import { kmplzDefinition } from './definitions.js';
 import { chooseCheckpoint, startJob } from './shared/jobs.js';
 import { stepChoices } from './shared/step-choices.js';
+import { parametersEmbed } from '../src/views/generation-cards.js';
 import { showcaseJob } from './showcase.js';
-import { keys } from '../src/store/keys.js';
 
 /** `/kmplz prompt:… steps:… guidance:…`: a picture in the trained style, next to the artist's drawing. */
 export const kmplz: SlashCommand = {
@@ -94,7 +93,7 @@ export const kmplz: SlashCommand = {
 
 async function loadJob(ctx: BotContext, guildId: string, jobId: string | undefined): Promise<GenerationJob> {
   // The key includes the guild the click came from: a button forged with another server's job id finds nothing.
-  const job = jobId ? await ctx.store.get<GenerationJob>(keys.job(guildId, jobId)) : undefined;
+  const job = jobId ? await ctx.generation.jobs.get(guildId, jobId) : undefined;
   if (!job) throw new UserError('unknown-job', msg('error.unknown-job'));
   return { ...job, parameters: withStrength(job.parameters) };
 }
@@ -114,17 +113,4 @@ function optionProblem(error: GenerationOptionError, locale: Locale): Message {
     default:
       return msg('option.not-an-object');
   }
-}
-
-function parametersEmbed(job: GenerationJob, locale: Locale): EmbedBuilder {
-  const p = job.parameters;
-  const line = [`prompt:${p.prompt}`, `steps:${p.steps}`, `guidance:${p.guidance}`, `strength:${p.strength}`, `seed:${p.seed}`, `width:${p.width}`, `height:${p.height}`, `checkpoint:${p.checkpoint.step}`];
-  if (p.negativePrompt) line.push(`negative:${p.negativePrompt}`);
-  return new EmbedBuilder()
-    .setTitle(t(locale, 'kmplz.params.title'))
-    .setDescription(`${t(locale, 'kmplz.params.again')}\n\`\`\`/kmplz ${displaySafe(line.join(' ')).replace(/`/g, "'")}\`\`\``)
-    .addFields(
-      { name: t(locale, 'kmplz.params.asked-by'), value: `<@${job.userId}>`, inline: true },
-      { name: t(locale, 'kmplz.params.status'), value: t(locale, `kmplz.status.${job.status}`), inline: true },
-    );
 }

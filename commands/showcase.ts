@@ -5,13 +5,14 @@ import { AttachmentBuilder, EmbedBuilder, type Attachment, type ChatInputCommand
 import type { BotContext } from '../src/context.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
-import { withStrength, type GenerationJob } from '../src/generation/jobs.js';
-import { displaySafe } from '../src/generation/prompt.js';
+import type { GenerationJob } from '../src/generation/jobs.js';
 import { BOT_NEEDS, botPermissionsIn, isPermissionRefusal, refusedByDiscord, requireBotPermissions, type PermissionPlace } from '../src/interactions/bot-permissions.js';
-import { parseCustomId, type SlashCommand } from '../src/interactions/command.js';
+import type { SlashCommand } from '../src/interactions/command.js';
 import { respond } from '../src/interactions/respond.js';
 import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
+import { showcasedJobEmbed, showcasedUploadEmbed } from '../src/views/generation-cards.js';
+import { jobIdOfButtons } from '../src/views/generation-reply.js';
 import { keys } from '../src/store/keys.js';
 
 /**
@@ -48,11 +49,8 @@ async function jobFromLink(ctx: BotContext, guildId: string, link: string): Prom
   const message = channel?.isTextBased() ? await channel.messages.fetch(messageId!).catch(() => null) : null;
   if (!message) throw new UserError('message-not-found', msg('error.message-not-found'));
   // The result's buttons carry the job id in their custom_ids.
-  const jobId = message.components
-    .flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []))
-    .map((component) => (component.customId ? parseCustomId(component.customId) : undefined))
-    .find((id) => id?.command === 'kmplz')?.args[0];
-  const job = jobId ? await ctx.store.get<GenerationJob>(keys.job(guildId, jobId)) : undefined;
+  const jobId = jobIdOfButtons(message.components.flatMap((row) => ('components' in row ? (row.components as { customId?: string | null }[]) : []).map((c) => c.customId)));
+  const job = jobId ? await ctx.generation.jobs.get(guildId, jobId) : undefined;
   if (!job) throw new UserError('not-a-kmplz-picture', msg('error.not-a-kmplz-picture'));
   return job;
 }
@@ -61,9 +59,7 @@ async function showcaseUpload(interaction: ChatInputCommandInteraction, ctx: Bot
   // The class should not get a broken picture in its showcase (Discord would show an empty frame).
   const data = await downloadPicture(ctx, image);
   const fingerprint = createHash('sha256').update(data).digest('hex').slice(0, 32);
-  const embed = new EmbedBuilder()
-    .setDescription(t(localeOf(interaction), 'showcase.upload', { user: interaction.user.id, trigger: ctx.config.TRIGGER_WORD }))
-    .setImage(`attachment://${image.name}`);
+  const embed = showcasedUploadEmbed(localeOf(interaction), { user: interaction.user.id, triggerWord: ctx.config.TRIGGER_WORD, fileName: image.name });
   await post(interaction, ctx, guildId, fingerprint, { embeds: [embed], files: [new AttachmentBuilder(data, { name: image.name })] });
 }
 
@@ -75,22 +71,11 @@ export async function showcaseJob(interaction: RepliableInteraction, ctx: BotCon
   requireShowcaseChannel(ctx);
   if (job.status !== 'succeeded' || !job.result) throw new UserError('nothing-to-showcase', msg('error.nothing-to-showcase.unfinished'));
   const image = await readFile(path.join(ctx.config.DATA_DIR, job.result.imageFile));
-  const file = new AttachmentBuilder(image, { name: `kmplz-${job.id}${path.extname(job.result.imageFile)}` });
-  const p = withStrength(job.parameters);
-  const locale = localeOf(interaction);
-  const embed = new EmbedBuilder()
-    .setTitle(displaySafe(p.prompt).slice(0, 256))
-    .setDescription(t(locale, 'showcase.job', { user: job.userId, trigger: ctx.config.TRIGGER_WORD }))
-    .addFields(
-      { name: t(locale, 'field.steps'), value: String(p.steps), inline: true },
-      { name: t(locale, 'field.guidance'), value: String(p.guidance), inline: true },
-      { name: t(locale, 'field.strength'), value: String(p.strength), inline: true },
-      { name: t(locale, 'field.seed'), value: String(p.seed), inline: true },
-      { name: t(locale, 'field.checkpoint'), value: t(locale, 'common.step', { step: p.checkpoint.step }), inline: true },
-    )
-    .setImage(`attachment://${file.name}`);
+  const fileName = `kmplz-${job.id}${path.extname(job.result.imageFile)}`;
+  const embed = showcasedJobEmbed(job, localeOf(interaction), { triggerWord: ctx.config.TRIGGER_WORD, fileName });
+  const file = new AttachmentBuilder(image, { name: fileName });
   await post(interaction, ctx, job.guildId, `job:${job.id}`, { embeds: [embed], files: [file] });
-  await ctx.store.update<string[]>(keys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
+  await ctx.generation.jobs.markShowcased(job);
 }
 
 /**

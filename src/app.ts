@@ -32,6 +32,7 @@ import { StoreTrainingRepository } from './training/repository.js';
 import { TrainingSupervisor } from './training/supervisor.js';
 import type { TrainingTiming } from './training/timing.js';
 import { trainingViews } from './views/training.js';
+import { jobRepliesVia } from './views/generation-reply.js';
 
 /**
  * With webhooks, how long a prediction goes without a delivery before it is polled anyway. A lost
@@ -147,9 +148,10 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     config,
     clock,
     log: log.child({ component: 'generation' }),
+    events,
     generator: services.generator,
     models: services.models,
-    replier,
+    replies: jobRepliesVia(replier),
     ...deps.generation,
     // One picture per Cog server at a time: the queue's positions then count what really waits.
     ...(built.cogGenerators ? { concurrency: built.cogGenerators } : {}),

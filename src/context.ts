@@ -2,7 +2,7 @@ import type { Client } from 'discord.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { BotEventBus } from './events.js';
-import type { GenerationService } from './generation/service.js';
+import type { Generation } from './generation/service.js';
 import type { Replier } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
 import type { TaskRunner } from './queue/tasks.js';
@@ -25,7 +25,7 @@ export interface BotContext {
   /** Typed events of what happened (src/events.ts): what tests and metrics observe. */
   readonly events: BotEventBus;
   /** `/kmplz` jobs: the fair queue, the replies, the results. */
-  readonly generation: GenerationService;
+  readonly generation: Generation;
   /** `/train`: trainings followed to their last preview, across restarts. */
   readonly training: TrainingService;
   /** kmplz's own copies of the trained checkpoints' archives (`/publish` reads them). */

@@ -29,7 +29,8 @@ export class UserError extends Error {
   }
 }
 
-function renderUserErrorText(locale: Locale, text: UserErrorText): string {
+/** A refusal's text in one language (the views render refusals carried as data). */
+export function renderUserErrorText(locale: Locale, text: UserErrorText): string {
   return Array.isArray(text) ? text.map((line: Message) => render(locale, line)).join('\n') : render(locale, text as Message | string);
 }
 

@@ -17,6 +17,18 @@ export interface BotEvents {
   /** Once after the start: what is wrong with the Replicate setup (empty when nothing is). */
   'setup.checked': { problems: readonly SetupProblem[] };
 
+  // ---- generation (/kmplz, /compare: src/generation) ----
+  /** A job's answer went out (in its reply or, once that could not be edited, in the channel). */
+  'generation.delivered': { jobId: string; guildId: string; kind: 'picture' | 'comparison'; gpuSeconds: number; reference?: string };
+  /** A job ended without a picture; `told` is false when even its asker could not be told so. */
+  'generation.ended': { jobId: string; guildId: string; status: 'failed' | 'canceled'; failure?: string; told: boolean };
+
+  // ---- Replicate webhooks (src/http/replicate-webhook.ts) ----
+  /** A delivery already taken (a redelivery): answered 200, nothing done. */
+  'webhook.duplicate': { webhookId: string };
+  /** A delivery refused before it was read: no signature, a wrong one, or too old. */
+  'webhook.refused': { reason: 'missing-headers' | 'bad-signature' | 'stale'; webhookId?: string };
+
   // ---- interactions, answers and configuration (helper guards) ----
   /** An interaction's handler finished without an error. */
   'interaction.handled': InteractionFacts;
@@ -48,12 +60,6 @@ export interface BotEvents {
   'training.settled': { guildId: string; trainingId: string; status: TrainingStatus; winner?: number };
   /** The vote closed (deadline, a trainer's Close or pick, a new training) and its result was announced. */
   'training.voting-closed': { guildId: string; trainingId: string; winner?: number };
-
-  // ---- Replicate webhooks (owner: src/http/replicate-webhook.ts) ----
-  /** A delivery already taken (same `webhook-id`): answered 200, nothing else done. */
-  'webhook.duplicate': { webhookId: string };
-  /** A delivery refused before its body was looked at (bad or missing signature, stale timestamp). */
-  'webhook.refused': { reason: string; webhookId?: string };
 }
 
 /** Who asked what, as the dispatcher's log lines say it. */

@@ -31,25 +31,18 @@ const MAX_LINES = 300;
  * while its files are all inside one group here.
  */
 const KNOWN_CYCLES: readonly (readonly string[])[] = [
-  // Domain code builds custom ids with interactions/command.ts, which imports BotContext, which
-  // imports the domain services: context > generation/service > interactions/command > context
-  // (helper `gen` removes it when views build the ids, as the training side's views do).
-  ['src/context.ts', 'src/generation/service.ts', 'src/interactions/command.ts'],
+  // None today: domain code no longer builds custom ids (views do), which was what tied the domain
+  // services to interactions/command.ts and BotContext.
 ];
 
 /** Files over MAX_LINES today, with their size: each may shrink, none may grow. */
-const LONG_FILES: Readonly<Record<string, number>> = {
-  // Job lifecycle and presentation in one class; issue 13 moves the presentation to views.
-  'src/generation/service.ts': 474,
-};
+const LONG_FILES: Readonly<Record<string, number>> = {};
 
 /** Where Discord messages may be rendered: views, the edge (dispatcher and commands), the composition root. */
 const RENDERING_LAYER = /^(src\/views\/|src\/interactions\/|commands\/)|^src\/(app|main)\.ts$/;
 
 /** Files outside RENDERING_LAYER that import discord.js builders today; the redesign moves their rendering to views. */
-const RENDERS_OUTSIDE_VIEWS: readonly string[] = [
-  'src/generation/service.ts', // the /kmplz reply's embed, buttons and attachment
-];
+const RENDERS_OUTSIDE_VIEWS: readonly string[] = [];
 
 /** The domain: plain data in, plain data out (docs/architecture.md, layer 1). */
 const DOMAIN = /^src\/(training|generation|voting|dataset|captioning|money|publishing|images)\//;
@@ -61,7 +54,6 @@ const DOMAIN = /^src\/(training|generation|voting|dataset|captioning|money|publi
 const DISCORD_IN_DOMAIN: readonly string[] = [
   'src/training/discord-thread.ts', // the thread port's Discord implementation (types, REST routes, DiscordAPIError)
   'src/training/post-once.ts', // posts a message once through the Client: used by the thread port's Discord implementation
-  'src/generation/service.ts', // renders (see RENDERS_OUTSIDE_VIEWS)
 ];
 
 const files = readSources(root, [...CHECKED, 'deploy']);

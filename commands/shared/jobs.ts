@@ -1,16 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../../src/context.js';
 import { UserError } from '../../src/errors.js';
-import { localeOf, msg, t } from '../../src/i18n/index.js';
-import { type Comparison, type GenerationJob, type GenerationParameters } from '../../src/generation/jobs.js';
+import { localeOf, msg } from '../../src/i18n/index.js';
+import type { Comparison, GenerationJob, GenerationParameters } from '../../src/generation/jobs.js';
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
 import { loadDrawing } from '../../src/voting/drawing.js';
 import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
-import { keys } from '../../src/store/keys.js';
+import { renderJobReply } from '../../src/views/generation-reply.js';
 
 /**
  * Queues a generation job (`/kmplz`, 🎲, `/compare`); the generation service tells the user
@@ -39,16 +37,10 @@ export async function startJob(
     createdAt: ctx.clock.now(),
     locale,
   };
-  const accepted = await ctx.generation.submit(job);
-  // Any other way, the service now shows the job's place, progress and answer in the reply.
-  if (accepted.state !== 'cached') return;
-  // The same request with the same seed was drawn before: show that picture again, for free.
-  const cached = accepted.from;
-  const image = await readFile(path.join(ctx.config.DATA_DIR, cached.result!.imageFile));
-  const reused: GenerationJob = { ...job, status: 'succeeded', result: cached.result, notes: [...notes, t(locale, 'kmplz.note.reused')] };
-  await ctx.store.set(keys.job(guildId, job.id), reused);
-  const reply = await ctx.generation.composeReply(reused, image);
-  await respond(interaction, reply.content);
+  const submitted = await ctx.generation.submit(job);
+  // Accepted, the service now shows the job's place, progress and answer in the reply; a
+  // request drawn before with the same seed is answered at once, with that picture, for free.
+  if (submitted.state === 'answered') await respond(interaction, renderJobReply(submitted.reply));
 }
 
 /** The checkpoint a request names (`checkpoint:500`), or the one the class picked. */

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import { redisCluster, soloCluster, type Cluster } from '../cluster/cluster.js';
-import type { GenerationServiceOptions, JobEnd, JobRef } from '../generation/service.js';
+import type { JobRef } from '../generation/repository.js';
+import type { JobEnd } from '../generation/runner.js';
+import type { GenerationServiceOptions } from '../generation/service.js';
 import type { Logger } from '../log.js';
 import { BullJobQueue } from '../queue/bull-queue.js';
 import { BullTasks, LocalTasks, type TaskRunner } from '../queue/tasks.js';

@@ -20,7 +20,8 @@ export interface ReplicateWebhookOptions {
   store: Store;
   clock: Clock;
   log: Logger;
-  events?: BotEventBus;
+  /** Where refused and duplicate deliveries are told (tests and metrics watch them). */
+  events: Pick<BotEventBus, 'emit'>;
   /** The `whsec_…` signing secret (configured, or fetched from the API once). */
   secret(): Promise<string>;
   /** Takes a verified, first-seen delivery about one of the bot's trainings. */
@@ -53,9 +54,8 @@ export function replicateWebhookRoute({ store, clock, log, events, secret, onTra
       }
       const verdict = verifyWebhook({ id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature') }, body, key, clock.now());
       if (!verdict.ok) {
-        const webhookId = header('webhook-id');
-        log.warn({ reason: verdict.reason, webhookId }, 'webhook refused');
-        events?.emit('webhook.refused', { reason: verdict.reason, ...(webhookId ? { webhookId } : {}) });
+        log.warn({ reason: verdict.reason, webhookId: header('webhook-id') }, 'webhook refused');
+        events.emit('webhook.refused', { reason: verdict.reason, webhookId: header('webhook-id') });
         return { status: verdict.reason === 'missing-headers' ? 400 : 401, body: { error: verdict.reason } };
       }
       let parsed: unknown;
@@ -66,7 +66,7 @@ export function replicateWebhookRoute({ store, clock, log, events, secret, onTra
       }
       if (!(await store.setIfAbsent(keys.replicateWebhookSeen(verdict.id), clock.now(), SEEN_TTL_MS))) {
         log.debug({ webhookId: verdict.id }, 'duplicate webhook ignored');
-        events?.emit('webhook.duplicate', { webhookId: verdict.id });
+        events.emit('webhook.duplicate', { webhookId: verdict.id });
         return { status: 200, body: { duplicate: true } };
       }
       if (query.get('kind') === 'prediction' && onPrediction) return { status: 204, afterResponse: () => onPrediction(parsed) };

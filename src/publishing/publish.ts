@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
-import type { GenerationJob } from '../generation/jobs.js';
+import { GenerationJobs } from '../generation/repository.js';
 import { msg } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../services/types.js';
@@ -19,7 +19,6 @@ import { tally } from '../voting/tally.js';
 import { votingPhase } from '../voting/window.js';
 import { ConversionError, convertCogSdxlArchive } from './convert.js';
 import { LICENSE, modelCard, type CardImage } from './model-card.js';
-import { keys } from '../store/keys.js';
 
 export interface PublishDeps {
   config: Config;
@@ -173,8 +172,9 @@ async function pictures(config: Config, store: Store, training: TrainingRecord, 
   const found: { path: string; prompt: string; data: Buffer }[] = [];
   const preview = await loadSavedPreview(config, training, step);
   if (preview) found.push({ path: `${folder}/${preview.image.filename}`, prompt: `${config.TRIGGER_WORD}, ${SAD_GIRL_PROMPT}`, data: preview.image.data });
-  for (const jobId of (await store.get<string[]>(keys.showcased(training.guildId))) ?? []) {
-    const job = await store.get<GenerationJob>(keys.job(training.guildId, jobId));
+  const jobs = new GenerationJobs(store);
+  for (const jobId of await jobs.showcased(training.guildId)) {
+    const job = await jobs.get(training.guildId, jobId);
     const made = job?.parameters.checkpoint;
     if (!job?.result || made?.trainingId !== training.id || made.step !== step) continue;
     const data = await readFile(path.join(config.DATA_DIR, job.result.imageFile)).catch(() => undefined);

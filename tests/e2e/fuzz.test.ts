@@ -3,14 +3,12 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadDataset } from '../../src/dataset/dataset.js';
-import type { JobRef } from '../../src/generation/service.js';
 import type { DiscordEmulator, InteractionHandle, OptionValue } from '../emulators/discord/index.js';
 import type { TestBot } from '../support/bot.js';
 import { drawing } from '../support/fixtures.js';
 import { zipBuffer } from '../support/replicate-training.js';
 import { startWorld, type World } from '../support/world.js';
 import { TRAINER_ROLE } from '../training/e2e-helpers.js';
-import { keys } from '../../src/store/keys.js';
 
 /** A small seeded generator, so a failing run can be replayed with the same inputs. */
 function mulberry32(seed: number): () => number {
@@ -165,6 +163,6 @@ describe('fuzzing the bot with malformed interactions', () => {
     expect(picture.attachments).toHaveLength(2);
     // Nothing left behind in the queue or among the jobs to take up after a restart.
     await vi.waitFor(async () => expect(await bot.app.context.generation.queue.stats()).toMatchObject({ waiting: 0, running: 0 }), { timeout: 10_000, interval: 100 });
-    expect((await store.get<JobRef[]>(keys.unfinishedJobs())) ?? []).toEqual([]);
+    expect(await bot.app.context.generation.jobs.unfinished()).toEqual([]);
   }, 150_000);
 });

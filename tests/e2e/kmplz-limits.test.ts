@@ -105,6 +105,7 @@ describe('/kmplz when its reply cannot be edited any more', () => {
     expect(slash.original()?.attachments ?? []).toHaveLength(0);
     expect(early.bot.eventsOf('reply.undelivered')).toEqual([]);
     expect(early.bot.eventsOf('interaction.answer-failed')).toEqual([]);
+    expect(early.bot.eventsOf('generation.ended').filter((ended) => !ended.told)).toEqual([]);
   });
 });
 

@@ -52,15 +52,15 @@ describe('/kmplz with PUBLIC_URL', () => {
   it('takes each delivery once: a redelivery is a 200 that changes nothing; a bad signature or a stale one is a 401', async () => {
     const completed = deliveries.find((d) => d.event === 'completed')!;
     // The first test's job logs its end just after its answer shows: let it finish first.
-    await discord.waitFor(() => (world.bot.logs().some((l) => l.msg === 'picture delivered') ? true : undefined), 10_000);
-    const logsBefore = world.bot.logs().length;
+    await discord.waitFor(() => (world.bot.eventsOf('generation.delivered').length > 0 ? true : undefined), 10_000);
+    const duplicatesBefore = world.bot.eventsOf('webhook.duplicate').length;
+    const refusedBefore = world.bot.eventsOf('webhook.refused').length;
     const discordBefore = discord.requests.length;
     expect(await replicate.redeliverWebhook(completed.id)).toBe(200);
     expect(await replicate.redeliverWebhook(completed.id, { badSignature: true })).toBe(401);
     expect(await replicate.redeliverWebhook(completed.id, { timestampOffsetSeconds: -600 })).toBe(401);
-    const lines = world.bot.logs().slice(logsBefore);
-    expect(lines.filter((l) => l.msg === 'duplicate webhook ignored').map((l) => l.webhookId)).toEqual([completed.id]);
-    expect(lines.filter((l) => l.msg === 'webhook refused').map((l) => l.reason)).toEqual(['bad-signature', 'stale']);
+    expect(world.bot.eventsOf('webhook.duplicate').slice(duplicatesBefore).map((e) => e.webhookId)).toEqual([completed.id]);
+    expect(world.bot.eventsOf('webhook.refused').slice(refusedBefore).map((e) => e.reason)).toEqual(['bad-signature', 'stale']);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(discord.requests.slice(discordBefore)).toEqual([]);
   });

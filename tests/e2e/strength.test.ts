@@ -1,9 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DiscordEmulator, StoredMessage } from '../emulators/discord/index.js';
 import type { ReplicateEmulator } from '../emulators/replicate/index.js';
-import type { GenerationJob } from '../../src/generation/jobs.js';
+import type { GenerationParameters } from '../../src/generation/jobs.js';
 import { startWorld, type World } from '../support/world.js';
-import { keys } from '../../src/store/keys.js';
 
 /**
  * `strength` is cog-sdxl's `lora_scale`: sent with every picture (left out, the model applies its
@@ -75,11 +74,10 @@ describe('/kmplz strength', () => {
   it('🎲 of a job stored before strength existed draws at the 0.6 it was drawn with', async () => {
     const reply = await (await discord.slash({ name: 'kmplz', options: { prompt: 'an old lamp', steps: 2 } })).waitForOriginal(finished, 15_000);
     const jobId = buttonOf(reply, 'again').split(':')[2]!;
-    const store = world.bot.app.context.store;
-    const key = keys.job(discord.guild().id, jobId);
-    const stored = (await store.get<GenerationJob>(key))!;
+    const jobs = world.bot.app.context.generation.jobs;
+    const stored = (await jobs.get(discord.guild().id, jobId))!;
     const { strength: _dropped, ...older } = stored.parameters;
-    await store.set(key, { ...stored, parameters: older });
+    await jobs.save({ ...stored, parameters: older as GenerationParameters });
     await (await discord.button({ customId: buttonOf(reply, 'again'), message: reply })).waitForOriginal(finished, 15_000);
     expect(lastInput().lora_scale).toBe(0.6);
   });

@@ -5,6 +5,7 @@ import { openMemoryStore, type Store } from '../../src/store/store.js';
 import type { TrainingRef } from '../../src/training/records.js';
 import { newWebhookSecret, signWebhook } from '../emulators/replicate/webhooks.js';
 import { captureLogger } from '../support/log.js';
+import { BotEventBus } from '../../src/events.js';
 
 const secret = newWebhookSecret();
 let store: Store;
@@ -26,6 +27,7 @@ beforeEach(async () => {
         store,
         clock: { now: () => Date.now() },
         log,
+        events: new BotEventBus(),
         secret: async () => {
           if (secretFails) throw new Error('Replicate is down');
           return secret;
