@@ -2,7 +2,6 @@ import sharp from 'sharp';
 import type { BotContext } from '../../src/context.js';
 import { addToDataset, setCaption } from '../../src/dataset/dataset.js';
 import { type ActiveCheckpoint, type TrainingRecord } from '../../src/training/records.js';
-import { keys } from '../../src/store/keys.js';
 
 /** A drawing-like test picture: a flat colour with a darker band, so crops and orientation show. */
 export function drawing(width: number, height: number, colour: string): Promise<Buffer> {
@@ -46,10 +45,12 @@ export async function seedTraining(
     votes: {},
     createdAt: ctx.clock.now(),
   };
-  await ctx.store.set(keys.training(guildId, training.id), training);
-  await ctx.store.set(keys.lastTraining(guildId), training.id);
+  // Stored as a training that ran and settled: created (the server's last), no longer followed, its checkpoint active.
+  const trainings = ctx.training.repository;
+  await trainings.create(training);
+  await trainings.unfollow({ guildId, trainingId: training.id });
   const active: ActiveCheckpoint = { trainingId: training.id, step: activeStep, chosenBy: 'last' };
-  await ctx.store.set(keys.activeCheckpoint(guildId), active);
+  await trainings.setActiveCheckpoint(guildId, active);
   return training;
 }
 
