@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { ReplyTarget } from '../interactions/reply-target.js';
+import type { ReplyTarget } from '../reply-target.js';
 import { MessageEditor } from '../util/message-editor.js';
 import type { GenerationJob, JobStatus } from './jobs.js';
 import type { JobReplies, JobReplyState } from './reply-state.js';

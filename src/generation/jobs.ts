@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Locale } from '../i18n/index.js';
-import type { ReplyTarget } from '../interactions/reply-target.js';
+import type { ReplyTarget } from '../reply-target.js';
 import type { GenerationRequest } from '../services/types.js';
 
 /**

@@ -1,6 +1,6 @@
 import { UserError, type UserErrorText } from '../errors.js';
 import type { Locale } from '../i18n/index.js';
-import type { ReplyTarget } from '../interactions/reply-target.js';
+import type { ReplyTarget } from '../reply-target.js';
 import { ServiceError, type ServiceFailure } from '../services/types.js';
 import type { Comparison, GenerationParameters } from './jobs.js';
 

@@ -1,20 +1,7 @@
 import { DiscordAPIError, InteractionWebhook, RESTJSONErrorCodes, type Client, type WebhookMessageEditOptions } from 'discord.js';
 import type { Clock } from '../clock.js';
 import type { BotEventBus } from '../events.js';
-
-/**
- * Where a long job answers: the interaction's own reply while its token lives (15 minutes),
- * then an ordinary channel message. Stored with the job, so a job picked up after a restart
- * still finds its way back to the person who asked.
- */
-export interface ReplyTarget {
-  applicationId: string;
-  interactionToken: string;
-  /** Discord refuses edits with 50027 once the token is 15 minutes old; a margin avoids the race. */
-  tokenExpiresAt: number;
-  channelId: string;
-  userId: string;
-}
+import type { ReplyTarget } from '../reply-target.js';
 
 export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 const EXPIRY_MARGIN_MS = 30_000;
