@@ -3,7 +3,7 @@ import { allCommands } from '../commands/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-warnings.js';
-import { BotEventBus, type BotEvent } from './events.js';
+import { EventBus, type BotEvent } from './events.js';
 import type { BotContext, Services } from './context.js';
 import type { SlashCommand } from './interactions/command.js';
 import { inviteUrl } from './interactions/bot-permissions.js';
@@ -85,7 +85,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
       level: config.LOG_LEVEL,
       secrets: [config.DISCORD_TOKEN, config.REPLICATE_API_TOKEN, config.HF_TOKEN, config.REPLICATE_WEBHOOK_SECRET, config.COG_WEBHOOK_TOKEN],
     });
-  const events = new BotEventBus((error, name) => log.warn({ err: error, event: name }, 'an event listener failed'));
+  const events = new EventBus((error, name) => log.warn({ err: error, event: name }, 'an event listener failed'));
   if (deps.onEvent) events.onAny(deps.onEvent);
   for (const warning of configWarnings(config)) {
     log.warn({ key: warning.key, value: warning.value }, warning.message);

@@ -3,13 +3,13 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { BotEventBus } from './events.js';
 import type { Generation } from './generation/service.js';
-import type { Replier } from './interactions/reply-target.js';
+import type { Replies } from './interactions/reply-target.js';
 import type { Logger } from './log.js';
 import type { TaskRunner } from './queue/tasks.js';
 import type { ModelGate } from './services/replicate/model-checks.js';
 import type { Captioner, Generator, ModelHub, Trainer } from './services/types.js';
 import type { Store } from './store/store.js';
-import type { CheckpointArchives } from './training/checkpoint-archives.js';
+import type { KeptArchives } from './training/checkpoint-archives.js';
 import type { TrainingService } from './training/service.js';
 
 /**
@@ -29,12 +29,12 @@ export interface BotContext {
   /** `/train`: trainings followed to their last preview, across restarts. */
   readonly training: TrainingService;
   /** kmplz's own copies of the trained checkpoints' archives (`/publish` reads them). */
-  readonly archives: CheckpointArchives;
+  readonly archives: KeptArchives;
   readonly services: Services;
   /** Background work that outlives an interaction (batch captioning), in one process at a time. */
   readonly tasks: TaskRunner;
   /** Answers a stored interaction later: edits its reply while the token lives, then posts in the channel. */
-  readonly replier: Replier;
+  readonly replier: Replies;
 }
 
 export interface Services {

@@ -75,11 +75,19 @@ export interface InteractionFacts {
 export type BotEventName = keyof BotEvents;
 export type BotEvent = { [K in BotEventName]: { name: K; payload: BotEvents[K] } }[BotEventName];
 
+/** Where events are emitted and heard (BotContext.events); parts that only emit take `Pick<BotEventBus, 'emit'>`. */
+export interface BotEventBus {
+  on<K extends BotEventName>(name: K, listener: (payload: BotEvents[K]) => void): () => void;
+  /** Every event, for recorders (tests, metrics). */
+  onAny(listener: (event: BotEvent) => void): () => void;
+  emit<K extends BotEventName>(name: K, payload: BotEvents[K]): void;
+}
+
 /**
  * A small synchronous emitter. A listener that throws is reported to `onListenerError` and the
  * others still run: observing the bot must never break it.
  */
-export class BotEventBus {
+export class EventBus implements BotEventBus {
   private readonly listeners = new Map<BotEventName, Set<(payload: never) => void>>();
   private readonly anyListeners = new Set<(event: BotEvent) => void>();
 
@@ -92,7 +100,6 @@ export class BotEventBus {
     return () => void set.delete(listener as (payload: never) => void);
   }
 
-  /** Every event, for recorders (tests, metrics). */
   onAny(listener: (event: BotEvent) => void): () => void {
     this.anyListeners.add(listener);
     return () => void this.anyListeners.delete(listener);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BotEventBus, type BotEvent } from '../src/events.js';
+import { EventBus, type BotEvent } from '../src/events.js';
 
 describe('BotEventBus', () => {
   it('hands each listener the payloads of its event, in order, and stops after unsubscribing', () => {
-    const bus = new BotEventBus();
+    const bus = new EventBus();
     const seen: number[] = [];
     const all: BotEvent['name'][] = [];
     const off = bus.on('interaction.acknowledged', ({ ms }) => seen.push(ms));
@@ -18,7 +18,7 @@ describe('BotEventBus', () => {
 
   it('reports a listener that throws and still calls the others', () => {
     const failures: string[] = [];
-    const bus = new BotEventBus((error, name) => failures.push(`${name}: ${(error as Error).message}`));
+    const bus = new EventBus((error, name) => failures.push(`${name}: ${(error as Error).message}`));
     const seen: string[] = [];
     bus.on('setup.checked', () => {
       throw new Error('broken listener');

@@ -28,7 +28,17 @@ export function replyTargetOf(
 
 export type ReplyContent = Omit<WebhookMessageEditOptions, 'threadId' | 'withComponents'>;
 
-export class Replier {
+/** Answers a stored interaction later (BotContext.replier): its reply while the token lives, then the channel. */
+export interface Replies {
+  /** Whether the original reply can still be edited (its token lives and Discord did not refuse it). */
+  canEdit(target: ReplyTarget): boolean;
+  /** Edits the original reply in place; `false` when the token is too old or Discord refused it (use `finish`). */
+  edit(target: ReplyTarget, content: ReplyContent): Promise<boolean>;
+  /** The last word: the reply when it can be edited, else a channel message mentioning the person. */
+  finish(target: ReplyTarget, content: ReplyContent): Promise<void>;
+}
+
+export class Replier implements Replies {
   /**
    * Replies that cannot be edited any more (token refused, reply deleted), by token, with when:
    * later edits go straight to the fallback instead of failing again. A token is dead for good

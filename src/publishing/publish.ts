@@ -9,7 +9,7 @@ import { msg } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../services/types.js';
 import type { Store } from '../store/store.js';
-import { checkpointArchivePath, type CheckpointArchives } from '../training/checkpoint-archives.js';
+import { checkpointArchivePath, type KeptArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
 import type { ActiveCheckpoint, TrainingRecord } from '../training/records.js';
 import { StoreTrainingRepository, type TrainingRepository } from '../training/repository.js';
@@ -24,7 +24,7 @@ export interface PublishDeps {
   config: Config;
   store: Store;
   log: Logger;
-  archives: CheckpointArchives;
+  archives: Pick<KeptArchives, 'read'>;
   /** Undefined without HF_TOKEN. */
   hub?: ModelHub;
 }

@@ -54,7 +54,19 @@ export function checkpointWeights(config: Pick<Config, 'PUBLIC_URL'>, checkpoint
   return { step: checkpoint.step, weightsUrl: checkpoint.weightsUrl, keptUrl, publishedUrl: checkpoint.published?.archiveUrl, version: checkpoint.version };
 }
 
-export class CheckpointArchives {
+/** kmplz's own copies of the checkpoints' archives (BotContext.archives), kept by the retention rule. */
+export interface KeptArchives {
+  /** Brings a training's kept archives in line with its record; never throws. */
+  sync(ref: TrainingRef): Promise<void>;
+  /** The kept archive of one checkpoint, or undefined when kmplz has none. */
+  read(record: TrainingRecord, step: number): Promise<Buffer | undefined>;
+  /** Whether the checkpoint's weights are gone everywhere kmplz could draw them from. */
+  lost(record: TrainingRecord, step: number): Promise<boolean>;
+  /** Waits for the syncs under way, at most `timeoutMs` (a stopping process). */
+  idle(timeoutMs: number): Promise<void>;
+}
+
+export class CheckpointArchives implements KeptArchives {
   /** Per training: the sync going on, and whether another call came during it. */
   private readonly syncing = new Map<string, { again: boolean; done: Promise<void> }>();
 

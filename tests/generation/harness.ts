@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { parseConfig, type Config } from '../../src/config.js';
-import { BotEventBus, type BotEvent } from '../../src/events.js';
+import { EventBus, type BotEvent } from '../../src/events.js';
 import type { GenerationJob, GenerationParameters } from '../../src/generation/jobs.js';
 import type { JobReplies, JobReplyState } from '../../src/generation/reply-state.js';
 import { GenerationService, type GenerationServiceOptions } from '../../src/generation/service.js';
@@ -73,7 +73,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
   await store.set(keys.training(GUILD, 't1'), { id: 't1', guildId: GUILD, checkpoints: [{ step: 500, weightsUrl: 'https://example.test/w.tar', createdAt: 0 }] });
   const generator = new FakeGenerator();
   const shown: Harness['shown'] = [];
-  const events = new BotEventBus((error) => {
+  const events = new EventBus((error) => {
     throw error;
   });
   const emitted: BotEvent[] = [];

@@ -5,7 +5,7 @@ import { openMemoryStore, type Store } from '../../src/store/store.js';
 import type { TrainingRef } from '../../src/training/records.js';
 import { newWebhookSecret, signWebhook } from '../emulators/replicate/webhooks.js';
 import { captureLogger } from '../support/log.js';
-import { BotEventBus } from '../../src/events.js';
+import { EventBus } from '../../src/events.js';
 
 const secret = newWebhookSecret();
 let store: Store;
@@ -27,7 +27,7 @@ beforeEach(async () => {
         store,
         clock: { now: () => Date.now() },
         log,
-        events: new BotEventBus(),
+        events: new EventBus(),
         secret: async () => {
           if (secretFails) throw new Error('Replicate is down');
           return secret;

@@ -8,7 +8,7 @@ import { t } from '../../src/i18n/index.js';
 import type { SlashCommand } from '../../src/interactions/command.js';
 import { Dispatcher } from '../../src/interactions/dispatcher.js';
 import { checkGuards, type Granted, type Guards } from '../../src/interactions/guards.js';
-import { BotEventBus } from '../../src/events.js';
+import { EventBus, type BotEventBus } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
 import { ALL_BOT_PERMISSIONS, CHANNEL_ID, GUILD_ID, TRAINER_ROLE, fakeInteraction, type Arrival, type Caller, type Said } from './fake-interaction.js';
 
@@ -78,7 +78,7 @@ function untouchableContext(events: BotEventBus): BotContext {
 /** Dispatches one interaction as the gateway listener does, and waits until the dispatcher calls it handled. */
 async function dispatch(commands: readonly SlashCommand[], arrival: Arrival, caller: Caller): Promise<Said[] & { refused?: string }> {
   const { interaction, said } = fakeInteraction(arrival, caller);
-  const events = new BotEventBus();
+  const events = new EventBus();
   const refused: string[] = [];
   events.on('interaction.refused', ({ code }) => refused.push(code));
   let handled!: () => void;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BotEventBus, type BotEvents } from '../../src/events.js';
+import { EventBus, type BotEvents } from '../../src/events.js';
 import { openMemoryStore } from '../../src/store/store.js';
 import { FollowLoop } from '../../src/training/follow-loop.js';
 import { Follower } from '../../src/training/follower.js';
@@ -31,7 +31,7 @@ async function world(record: TrainingRecord) {
   const channel = new FakeChannel();
   const clock = { now: () => Date.now() };
   const log = captureLogger().log;
-  const events = new BotEventBus();
+  const events = new EventBus();
   const seen: { name: string; payload: unknown }[] = [];
   events.onAny((event) => seen.push(event));
   const editor = () => new MessageEditor({ intervalMs: 5, now: clock.now, onError: () => undefined });

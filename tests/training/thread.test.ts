@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BotEventBus, type BotEvents } from '../../src/events.js';
+import { EventBus, type BotEvents } from '../../src/events.js';
 import { openMemoryStore } from '../../src/store/store.js';
 import type { TrainingRecord } from '../../src/training/records.js';
 import { StoreTrainingRepository } from '../../src/training/repository.js';
@@ -15,7 +15,7 @@ async function world(record: TrainingRecord = runningTraining(ref.guildId, ref.t
   await repository.create(record);
   const channel = new FakeChannel();
   const clock = { t: 1000, now: () => clock.t };
-  const events = new BotEventBus();
+  const events = new EventBus();
   const gaveUp: BotEvents['training.discord-gave-up'][] = [];
   events.on('training.discord-gave-up', (event) => gaveUp.push(event));
   const editor = new MessageEditor({ intervalMs: 5000, now: clock.now, onError: () => undefined });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
-import { BotEventBus, type BotEvents } from '../../../src/events.js';
+import { EventBus, type BotEvents } from '../../../src/events.js';
 import { ModelChecks, type CheckedModel } from '../../../src/services/replicate/model-checks.js';
 import { VersionUnavailable, type ResolvedVersion } from '../../../src/services/replicate/versions.js';
 import { BLIP_SCHEMA, COG_SDXL_SCHEMA } from '../../emulators/replicate/index.js';
@@ -11,7 +11,7 @@ const captioner: CheckedModel = { key: 'REPLICATE_CAPTIONER', model: 'salesforce
 
 /** A bus that records the model checks' refusals. */
 function refusals() {
-  const events = new BotEventBus();
+  const events = new EventBus();
   const refused: BotEvents['model-check.refused'][] = [];
   events.on('model-check.refused', (payload) => refused.push(payload));
   return { events, refused };
@@ -58,7 +58,7 @@ describe('the model checks', () => {
       versions: resolver({ 'stability-ai/sdxl': [new VersionUnavailable('not-found', 'stability-ai/sdxl')], 'salesforce/blip': [new VersionUnavailable('no-version', 'salesforce/blip')] }),
       models: [generator, captioner],
       log: captureLogger().log,
-      events: new BotEventBus(),
+      events: new EventBus(),
     });
     await expect(checks.require('generation')).rejects.toThrow('REPLICATE_GENERATOR names stability-ai/sdxl, which Replicate does not know.');
     await expect(checks.require('captioning')).rejects.toThrow('REPLICATE_CAPTIONER names salesforce/blip, which has no version to run.');
@@ -78,7 +78,7 @@ describe('the model checks', () => {
   });
 
   it('pass the models kmplz is made for', async () => {
-    const checks = new ModelChecks({ versions: resolver({ 'stability-ai/sdxl': [COG_SDXL_SCHEMA] }), models: [generator], log: captureLogger().log, events: new BotEventBus() });
+    const checks = new ModelChecks({ versions: resolver({ 'stability-ai/sdxl': [COG_SDXL_SCHEMA] }), models: [generator], log: captureLogger().log, events: new EventBus() });
     await expect(checks.require('generation')).resolves.toBeUndefined();
   });
 });
