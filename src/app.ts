@@ -143,6 +143,8 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
   const services: Services = { ...built.services, generator: deps.decorateGenerator?.(built.services.generator) ?? built.services.generator };
   const { webhookSecret, modelChecks, replicate } = built;
   const replier = new Replier(client, clock, events);
+  // Training records are read and written only through this (src/training/repository.ts).
+  const trainings = new StoreTrainingRepository(store);
   const generation = new GenerationService({
     store,
     config,
@@ -150,6 +152,7 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     log: log.child({ component: 'generation' }),
     events,
     generator: services.generator,
+    trainings,
     models: services.models,
     replies: jobRepliesVia(replier),
     ...deps.generation,
@@ -158,8 +161,6 @@ export async function createApp(config: Config, deps: AppDependencies = {}): Pro
     queue: shared.generationQueue,
   });
   await shared.opened();
-  // Training records are read and written only through this (src/training/repository.ts).
-  const trainings = new StoreTrainingRepository(store);
   const archives = new CheckpointArchives({ config, repository: trainings, log: log.child({ component: 'archives' }), fetch: deps.fetch });
   const training = new TrainingSupervisor({
     repository: trainings,

@@ -9,8 +9,7 @@ import { usdPerSecond } from '../money/prices.js';
 import { ServiceError, type GeneratedImage, type Generator, type Progress } from '../services/types.js';
 import type { Store } from '../store/store.js';
 import { checkpointWeights } from '../training/checkpoint-archives.js';
-import { keys } from '../store/keys.js';
-import type { TrainingRecord } from '../training/records.js';
+import type { TrainingRepository } from '../training/repository.js';
 import type { GenerationJob, GenerationParameters } from './jobs.js';
 import type { GenerationJobs } from './repository.js';
 
@@ -20,6 +19,8 @@ export interface DrawDeps {
   clock: Clock;
   generator: Generator;
   jobs: GenerationJobs;
+  /** Where a job's checkpoint is looked up (its training's record has the weights). */
+  trainings: Pick<TrainingRepository, 'load'>;
 }
 
 /** Refuses a job the server's budget cannot pay for, by the GPU time its pictures are expected to take. */
@@ -62,8 +63,8 @@ export async function draw(
   }
 }
 
-async function weightsOf({ store, config }: Pick<DrawDeps, 'store' | 'config'>, guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
-  const training = await store.get<TrainingRecord>(keys.training(guildId, trainingId));
+async function weightsOf({ trainings, config }: Pick<DrawDeps, 'trainings' | 'config'>, guildId: string, { trainingId, step }: GenerationParameters['checkpoint']) {
+  const training = await trainings.load({ guildId, trainingId });
   const checkpoint = training?.checkpoints.find((c) => c.step === step);
   if (!checkpoint) throw new UserError('checkpoint-gone', msg('error.checkpoint-gone', { step }));
   return checkpointWeights(config, checkpoint);

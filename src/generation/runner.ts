@@ -27,6 +27,7 @@ export interface JobRunnerOptions {
   events: Pick<BotEventBus, 'emit'>;
   generator: Generator;
   jobs: GenerationJobs;
+  trainings: DrawDeps['trainings'];
   replies: JobReplyUpdates;
   /** The job is over in this process, whichever way it ended. */
   onForget: (jobId: string) => void;
@@ -41,7 +42,7 @@ export class JobRunner {
   private readonly drawDeps: DrawDeps;
 
   constructor(private readonly o: JobRunnerOptions) {
-    this.drawDeps = { store: o.store, config: o.config, clock: o.clock, generator: o.generator, jobs: o.jobs };
+    this.drawDeps = { store: o.store, config: o.config, clock: o.clock, generator: o.generator, jobs: o.jobs, trainings: o.trainings };
   }
 
   async run(ref: JobRef, signal: AbortSignal): Promise<JobEnd> {

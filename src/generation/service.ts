@@ -10,6 +10,7 @@ import type { JobQueue, JobWorker } from '../queue/job-queue.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
 import type { Generator } from '../services/types.js';
 import type { Store } from '../store/store.js';
+import type { TrainingRepository } from '../training/repository.js';
 import { requireBudgetFor } from './draw.js';
 import { JobReplyUpdates } from './job-replies.js';
 import type { GenerationJob } from './jobs.js';
@@ -25,6 +26,8 @@ export interface GenerationServiceOptions {
   /** Where answers and endings are told (tests and metrics watch them). */
   events: Pick<BotEventBus, 'emit'>;
   generator: Generator;
+  /** The trainings' records, read for a job's checkpoint (src/training/repository.ts owns them). */
+  trainings: Pick<TrainingRepository, 'load'>;
   /** Refuses drawing while REPLICATE_GENERATOR's model does not fit (src/services/replicate/model-checks.ts). */
   models?: ModelGate;
   /** Shows a job's state in its reply (on Discord: src/views/generation-reply.ts `jobRepliesVia`). */
@@ -74,7 +77,7 @@ export class GenerationService implements Generation {
     const { store, config, clock, log, events } = options;
     this.jobs = new GenerationJobs(store);
     this.replies = new JobReplyUpdates({ jobs: this.jobs, replies: options.replies, log, intervalMs: options.progressEditIntervalMs ?? 1500, now: () => clock.now() });
-    this.runner = new JobRunner({ store, config, clock, log, events, generator: options.generator, jobs: this.jobs, replies: this.replies, onForget: (jobId) => this.guildOf.delete(jobId) });
+    this.runner = new JobRunner({ store, config, clock, log, events, generator: options.generator, jobs: this.jobs, trainings: options.trainings, replies: this.replies, onForget: (jobId) => this.guildOf.delete(jobId) });
     const worker: JobWorker<JobRef, JobEnd> = (job, signal) => this.runner.run(job.data, signal);
     const limits = { concurrency: options.concurrency ?? config.GENERATION_CONCURRENCY, perUserCap: options.perUserCap ?? 3 };
     this.queue =

@@ -7,6 +7,7 @@ import { EventBus, type BotEvent } from '../../src/events.js';
 import type { GenerationJob, GenerationParameters } from '../../src/generation/jobs.js';
 import type { JobReplies, JobReplyState } from '../../src/generation/reply-state.js';
 import { GenerationService, type GenerationServiceOptions } from '../../src/generation/service.js';
+import { StoreTrainingRepository } from '../../src/training/repository.js';
 import type { GenerateOptions, GeneratedImage, GenerationRequest, Generator } from '../../src/services/types.js';
 import { openMemoryStore, type Store } from '../../src/store/store.js';
 import { keys } from '../../src/store/keys.js';
@@ -85,7 +86,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
     },
     finish: async (target, state) => void shown.push({ how: 'finish', jobId: target.interactionToken, state }),
   };
-  const service = new GenerationService({ store, config, clock, log: captureLogger().log, events, generator, replies, progressEditIntervalMs: 0, ...options });
+  const service = new GenerationService({ store, config, clock, log: captureLogger().log, events, generator, trainings: new StoreTrainingRepository(store), replies, progressEditIntervalMs: 0, ...options });
   const job: Harness['job'] = (id, { parameters, ...overrides } = {}) => ({
     id,
     guildId: GUILD,
