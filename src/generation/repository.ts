@@ -1,5 +1,5 @@
 import { keys } from '../store/keys.js';
-import { addRef, listRefs, removeRef } from '../store/ref-list.js';
+import { addRef, listRefs, removeRef, removeRefsWhere } from '../store/ref-list.js';
 import type { Store } from '../store/store.js';
 import { fingerprint, type GenerationJob, type GenerationParameters } from './jobs.js';
 
@@ -75,6 +75,11 @@ export class GenerationJobs {
   /** The list's key is deleted when it empties, so an idle bot stores nothing here. */
   removeUnfinished(jobId: string): Promise<void> {
     return removeRef<JobRef>(this.store, keys.unfinishedJobs(), jobId, refId);
+  }
+
+  /** A server forgotten (src/privacy/forget.ts): its jobs leave the list of unfinished ones. */
+  forgetGuild(guildId: string): Promise<void> {
+    return removeRefsWhere<JobRef>(this.store, keys.unfinishedJobs(), (ref) => ref.guildId === guildId);
   }
 
   /** Ids of the server's jobs posted to the showcase, in order (`/publish` puts their pictures on the Hub). */

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import { keys } from '../store/keys.js';
+import { GenerationJobs } from '../generation/repository.js';
+import { StoreTrainingRepository } from '../training/repository.js';
 
 export interface ForgetDeps {
   store: Store;
@@ -34,9 +36,9 @@ export async function forgetGuild({ store, config }: ForgetDeps, guildId: string
   const doomed = (await store.keys(keys.guild(guildId))).filter((key) => !(keepSpending && key.startsWith(spendPrefix)));
   for (const key of doomed) await store.delete(key);
   // The bot-wide lists name this server's jobs and trainings; a restart would look for them.
-  for (const list of [keys.unfinishedJobs(), keys.followed(), keys.votingDeadlines()]) {
-    await store.update<unknown>(list, (current) => (Array.isArray(current) ? current.filter((entry) => !isOf(entry, guildId)) : current));
-  }
+  // Through their owners (plain classes over the store, so `npm run forget` needs no running bot).
+  await new GenerationJobs(store).forgetGuild(guildId);
+  await new StoreTrainingRepository(store).forgetGuild(guildId);
   const folder = path.join(config.DATA_DIR, 'guilds', guildId);
   const files = await rm(folder, { recursive: true }).then(
     () => true,
@@ -46,8 +48,4 @@ export async function forgetGuild({ store, config }: ForgetDeps, guildId: string
     },
   );
   return { records: doomed.length, files };
-}
-
-function isOf(entry: unknown, guildId: string): boolean {
-  return typeof entry === 'object' && entry !== null && (entry as { guildId?: unknown }).guildId === guildId;
 }

@@ -18,6 +18,15 @@ export async function removeRef<T>(store: Store, key: string, id: string, idOf: 
   });
 }
 
+/** Removes every entry `doomed` selects (all of one server's, when it is forgotten); the key goes when the list empties. */
+export async function removeRefsWhere<T>(store: Store, key: string, doomed: (item: T) => boolean): Promise<void> {
+  await store.update<T[]>(key, (items) => {
+    if (!Array.isArray(items)) return items;
+    const rest = items.filter((entry) => !doomed(entry));
+    return rest.length ? rest : undefined;
+  });
+}
+
 export async function listRefs<T>(store: Store, key: string): Promise<T[]> {
   return (await store.get<T[]>(key)) ?? [];
 }

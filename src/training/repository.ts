@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import { keys } from '../store/keys.js';
-import { addRef, listRefs, removeRef } from '../store/ref-list.js';
+import { addRef, listRefs, removeRef, removeRefsWhere } from '../store/ref-list.js';
 import type { ActiveCheckpoint, CheckpointRecord, TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
 
 /** What `GET /checkpoints/<token>.tar` finds by its token. */
@@ -56,6 +56,8 @@ export interface TrainingRepository {
   deadlines(): Promise<TrainingRef[]>;
   addDeadline(ref: TrainingRef): Promise<void>;
   removeDeadline(ref: TrainingRef): Promise<void>;
+  /** A server forgotten (src/privacy/forget.ts): its trainings leave the followed and deadline lists. */
+  forgetGuild(guildId: string): Promise<void>;
 
   activeCheckpoint(guildId: string): Promise<ActiveCheckpoint | undefined>;
   setActiveCheckpoint(guildId: string, active: ActiveCheckpoint): Promise<void>;
@@ -158,6 +160,12 @@ export class StoreTrainingRepository implements TrainingRepository {
 
   removeDeadline(ref: TrainingRef): Promise<void> {
     return removeRef(this.store, keys.votingDeadlines(), refKey(ref), refKey);
+  }
+
+  async forgetGuild(guildId: string): Promise<void> {
+    const ofGuild = (ref: TrainingRef) => ref.guildId === guildId;
+    await removeRefsWhere(this.store, keys.followed(), ofGuild);
+    await removeRefsWhere(this.store, keys.votingDeadlines(), ofGuild);
   }
 
   activeCheckpoint(guildId: string): Promise<ActiveCheckpoint | undefined> {

@@ -75,6 +75,21 @@ describe('forgetting a server', () => {
     }
   });
 
+  it('goes through the lists\' owners: a list left empty is gone, as when its last entry ends (src/store/ref-list.ts)', async () => {
+    const store = await openStore(config.STORE_URL, { dataDir: dir });
+    try {
+      await store.set('jobs:unfinished', [{ guildId: A, jobId: 'j1' }]);
+      await store.set('trainings:followed', [{ guildId: A, trainingId: 't1' }]);
+      await store.set('trainings:voting-deadlines', [{ guildId: A, trainingId: 't1' }, { guildId: B, trainingId: 't2' }]);
+      await forgetGuild({ store, config }, A);
+      expect(await store.get('jobs:unfinished')).toBeUndefined();
+      expect(await store.get('trainings:followed')).toBeUndefined();
+      expect(await store.get('trainings:voting-deadlines')).toEqual([{ guildId: B, trainingId: 't2' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses what is not a server id before touching anything', async () => {
     await expect(runForget([], env)).rejects.toThrow(/Usage: npm run forget -- <server id>/);
     await expect(runForget(['../..'], env)).rejects.toThrow(/Usage/);

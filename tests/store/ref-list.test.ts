@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../../src/store/store.js';
-import { addRef, listRefs, removeRef } from '../../src/store/ref-list.js';
+import { addRef, listRefs, removeRef, removeRefsWhere } from '../../src/store/ref-list.js';
 
 interface Ref {
   guildId: string;
@@ -22,6 +22,17 @@ describe('ref lists', () => {
     await removeRef(store, 'list', 'g/1', idOf);
     expect(await store.get('list')).toBeUndefined();
     expect(await listRefs<Ref>(store, 'list')).toEqual([]);
+  });
+
+  it('removes every entry of one server at once, and the key with the last one', async () => {
+    const store = openMemoryStore();
+    for (const ref of [{ guildId: 'a', id: '1' }, { guildId: 'b', id: '1' }, { guildId: 'a', id: '2' }]) await addRef(store, 'list', ref, idOf);
+    await removeRefsWhere<Ref>(store, 'list', (ref) => ref.guildId === 'a');
+    expect(await listRefs<Ref>(store, 'list')).toEqual([{ guildId: 'b', id: '1' }]);
+    await removeRefsWhere<Ref>(store, 'list', (ref) => ref.guildId === 'b');
+    expect(await store.get('list')).toBeUndefined();
+    await removeRefsWhere<Ref>(store, 'absent', () => true);
+    expect(await store.get('absent')).toBeUndefined();
   });
 
   it('loses no entry when many are added and removed at once', async () => {
