@@ -56,6 +56,17 @@ const DISCORD_IN_DOMAIN: readonly string[] = [
   'src/training/post-once.ts', // posts a message once through the Client: used by the thread port's Discord implementation
 ];
 
+/**
+ * The store's key layout (src/store/keys.ts) is read only by the records' owners: the
+ * repositories and the modules that alone keep a record (the dataset, the month's spend, the Cog
+ * leases, the webhook deliveries seen, a server's whole prefix when it is forgotten). Anyone else
+ * asks an owner, so a layout change stays in one place.
+ */
+const KEY_OWNERS = /^src\/(store\/|training\/repository\.ts$|generation\/repository\.ts$|dataset\/dataset\.ts$|money\/budget\.ts$|services\/cog\/|http\/replicate-webhook\.ts$|privacy\/forget\.ts$)/;
+
+/** Files outside KEY_OWNERS that read store keys today: commands holding a short-lived lock or question of their own. */
+const KEYS_OUTSIDE_OWNERS: readonly string[] = ['commands/dataset.ts', 'commands/publish.ts', 'commands/showcase.ts'];
+
 const files = readSources(root, [...CHECKED, 'deploy']);
 const checked = new Map([...files].filter(([file]) => CHECKED.some((folder) => file.startsWith(`${folder}/`))));
 
@@ -98,6 +109,14 @@ function discordInDomainViolations(sources: SourceFiles, allowed: readonly strin
   return { imports: importing.filter((file) => !allowed.includes(file)), stale: allowed.filter((file) => !importing.includes(file)) };
 }
 
+/** Files importing the store's keys outside their owners and not allowed, and allowed files that no longer do. */
+function keyViolations(sources: SourceFiles, allowed: readonly string[]) {
+  const importing = [...sources]
+    .filter(([file, text]) => !KEY_OWNERS.test(file) && referencesOf(file, text).some((ref) => /(^|\/)store\/keys(\.js)?$/.test(ref.specifier)))
+    .map(([file]) => file);
+  return { imports: importing.filter((file) => !allowed.includes(file)), stale: allowed.filter((file) => !importing.includes(file)) };
+}
+
 describe('the layering of src/ and commands/', () => {
   it('reads a real graph: every relative import resolves, and the tree is the one on disk', () => {
     const graph = importGraph(files, (file) => existsSync(path.join(root, file)));
@@ -128,6 +147,12 @@ describe('the layering of src/ and commands/', () => {
     const { imports, stale } = discordInDomainViolations(checked, DISCORD_IN_DOMAIN);
     expect(imports, 'take a port (an interface named for the work) and implement it against Discord in one file').toEqual([]);
     expect(stale, 'these no longer import discord.js: remove them from DISCORD_IN_DOMAIN').toEqual([]);
+  });
+
+  it('reads store keys only in their owners (the repositories and the modules that keep a record alone)', () => {
+    const { imports, stale } = keyViolations(checked, KEYS_OUTSIDE_OWNERS);
+    expect(imports, 'ask the record\'s owner (src/training/repository.ts, src/generation/repository.ts…) instead of reading its key').toEqual([]);
+    expect(stale, 'these no longer read store keys: remove them from KEYS_OUTSIDE_OWNERS').toEqual([]);
   });
 });
 
@@ -183,5 +208,15 @@ describe('each layering check fails when the layering breaks', () => {
       'src/money/lazy.ts',
       'src/money/plain.ts',
     ]);
+  });
+
+  it('finds a store key read outside the owners, and an allowance no longer needed', () => {
+    const sources = new Map([
+      ['src/generation/draw.ts', "import { keys } from '../store/keys.js';\n"],
+      ['commands/lock.ts', "import type { keys } from '../src/store/keys.js';\n"],
+      ['src/training/repository.ts', "import { keys } from '../store/keys.js';\n"],
+      ['commands/plain.ts', "import { x } from '../src/store/store.js';\n"],
+    ]);
+    expect(keyViolations(sources, ['commands/plain.ts'])).toEqual({ imports: ['src/generation/draw.ts', 'commands/lock.ts'], stale: ['commands/plain.ts'] });
   });
 });
