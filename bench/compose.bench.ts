@@ -2,7 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { composeSideBySide, encodeToFit } from '../src/images/compose.js';
+import { encodeToFit } from '../src/images/encode.js';
+import { composeSideBySide } from '../src/images/side-by-side.js';
 import { drawingSvg, ensureInputs } from './inputs.js';
 import { median, round1, run as exec, timed, whichImageMagick } from './tools.js';
 

@@ -17,7 +17,8 @@ import { loadDataset, readTrainingImage, setCaption } from '../src/dataset/datas
 import type { DatasetImage } from '../src/dataset/records.js';
 import { UserError, isUserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale } from '../src/i18n/index.js';
-import { contactSheet, encodeToFit } from '../src/images/compose.js';
+import { encodeToFit } from '../src/images/encode.js';
+import { contactSheet } from '../src/images/sheets.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { replyTargetOf } from '../src/interactions/reply-target.js';
 import type { ReplyTarget } from '../src/reply-target.js';

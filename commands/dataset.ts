@@ -5,7 +5,8 @@ import { clearDataset, loadDataset, readTrainingImage, removeFromDataset } from 
 import { forgetGuild } from '../src/privacy/forget.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
-import { contactSheet, encodeToFit } from '../src/images/compose.js';
+import { encodeToFit } from '../src/images/encode.js';
+import { contactSheet } from '../src/images/sheets.js';
 import { customId, type SlashCommand } from '../src/interactions/command.js';
 import { respond } from '../src/interactions/respond.js';
 import { addToDatasetMenu } from './dataset-menu.js';

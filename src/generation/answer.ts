@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import { loadDataset, readDisplayImage } from '../dataset/dataset.js';
-import { comparisonGrid, composeSideBySide, encodeToFit } from '../images/compose.js';
+import { encodeToFit } from '../images/encode.js';
+import { comparisonGrid } from '../images/sheets.js';
+import { composeSideBySide } from '../images/side-by-side.js';
 import type { Store } from '../store/store.js';
 import type { GenerationJob } from './jobs.js';
 import { displaySafe } from './prompt.js';

@@ -1,6 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { comparisonGrid, composeSideBySide, contactSheet, encodeToFit, previewSheet } from '../../src/images/compose.js';
+import { encodeToFit } from '../../src/images/encode.js';
+import { comparisonGrid, contactSheet, previewSheet } from '../../src/images/sheets.js';
+import { composeSideBySide } from '../../src/images/side-by-side.js';
 import { ImageError } from '../../src/images/errors.js';
 import type { RawImage } from '../../src/images/raw.js';
 import { labelHeight, THEMES } from '../../src/images/text.js';
