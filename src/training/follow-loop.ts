@@ -117,11 +117,10 @@ export class FollowLoop {
       if (!checkpoint || checkpoint.previewUrl) continue;
       const posted = await thread.post(ref, record.threadId, `preview:${step}`, () => this.o.previews.message(ref, record, checkpoint, signal));
       if (!posted) continue;
-      if (posted.posted) {
-        this.o.log.info({ trainingId: ref.trainingId, step, messageId: posted.messageId }, 'checkpoint preview posted');
-        this.o.events.emit('training.preview-posted', { ...ref, step, messageId: posted.messageId });
-      }
+      if (posted.posted) this.o.log.info({ trainingId: ref.trainingId, step, messageId: posted.messageId }, 'checkpoint preview posted');
       await repository.update(ref, (current) => ({ ...current, checkpoints: current.checkpoints.map((c) => (c.step === step ? { ...c, previewUrl: posted.url } : c)) }));
+      // Told once the record says so: a listener reading the training finds the preview's link.
+      if (posted.posted) this.o.events.emit('training.preview-posted', { ...ref, step, messageId: posted.messageId });
       await thread.refreshStatus(ref, true);
     }
   }

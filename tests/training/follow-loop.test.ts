@@ -34,6 +34,16 @@ async function world(record: TrainingRecord) {
   const events = new EventBus();
   const seen: { name: string; payload: unknown }[] = [];
   events.onAny((event) => seen.push(event));
+  // What the record said of each preview when its event came (the steps whose link was stored by then).
+  const linked = new Set<number>();
+  const update = repository.update.bind(repository);
+  repository.update = async (r, fn) => {
+    const updated = await update(r, fn);
+    for (const c of updated.checkpoints) if (c.previewUrl) linked.add(c.step);
+    return updated;
+  };
+  const storedAtEvent: boolean[] = [];
+  events.on('training.preview-posted', ({ step }) => storedAtEvent.push(linked.has(step)));
   const editor = () => new MessageEditor({ intervalMs: 5, now: clock.now, onError: () => undefined });
   const spends: number[] = [];
   const runs = new RunTracker({
@@ -85,7 +95,7 @@ async function world(record: TrainingRecord) {
     }
     throw new Error(`timed out waiting for ${what}`);
   };
-  return { repository, trainer, channel, spends, previewed, seen, follower, done, until };
+  return { repository, trainer, channel, spends, previewed, seen, storedAtEvent, follower, done, until };
 }
 
 describe('FollowLoop', () => {
@@ -112,6 +122,8 @@ describe('FollowLoop', () => {
     expect(w.spends.sort((a, b) => a - b)).toEqual([10, 20, 30]);
     const named = <K extends keyof BotEvents>(name: K) => w.seen.filter((e) => e.name === name).map((e) => e.payload as BotEvents[K]);
     expect(named('training.preview-posted').map((e) => e.step)).toEqual([750, 250, 500]);
+    // Each told once the record holds the preview's link, not before.
+    expect(w.storedAtEvent).toEqual([true, true, true]);
     expect(named('training.settled')).toEqual([{ ...ref, status: 'succeeded', winner: 750 }]);
   });
 
