@@ -104,10 +104,11 @@ export class TrainingSupervisor implements TrainingService {
       refresh: (ref) => this.tallies.refresh(ref),
       announce: async (ref, record, chosen) => {
         if (record.threadId) await this.thread.post(ref, record.threadId, 'result', async () => ({ kind: 'result', record, chosen }));
-        events.emit('training.voting-closed', { ...ref, ...(chosen ? { winner: chosen.step } : {}) });
         // The vote decided which archives stay (checkpoint-archives.ts: the chosen and the last).
         void o.archives.sync(ref);
       },
+      // Told once the close is stored whole (the deadline off its list), not while announcing it.
+      closed: (ref, chosen) => events.emit('training.voting-closed', { ...ref, ...(chosen ? { winner: chosen.step } : {}) }),
     });
     this.loop = new FollowLoop({
       repository,

@@ -15,6 +15,8 @@ export interface VotingCloserOptions {
   refresh: (ref: TrainingRef) => Promise<void>;
   /** Posts the result in the training's thread, exactly once whatever restarts happen. */
   announce: (ref: TrainingRef, record: TrainingRecord, chosen: Winner | undefined) => Promise<void>;
+  /** The close is complete: stored, announced, off the deadline list. */
+  closed?: (ref: TrainingRef, chosen: Winner | undefined) => void;
 }
 
 /**
@@ -67,6 +69,7 @@ export class VotingCloser {
     await this.o.announce(ref, record, chosen);
     await this.o.repository.removeDeadline(ref);
     this.o.log.info({ ...ref, winner: chosen?.step }, 'voting closed');
+    this.o.closed?.(ref, chosen);
   }
 
   /** Closes the vote of every training whose deadline has passed; one sweep at a time. */

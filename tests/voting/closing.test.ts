@@ -35,8 +35,16 @@ async function world(record: TrainingRecord, { failAnnounce = 0 } = {}) {
   const announced: (number | undefined)[] = [];
   let failures = failAnnounce;
   await store.set(keys.training(ref.guildId, ref.trainingId), record);
+  const repository = new StoreTrainingRepository(store);
+  // The order of the close's last steps: the deadline leaving its list, the `closed` notice.
+  const steps: string[] = [];
+  const removeDeadline = repository.removeDeadline.bind(repository);
+  repository.removeDeadline = async (r) => {
+    await removeDeadline(r);
+    steps.push('deadline removed');
+  };
   closer = new VotingCloser({
-    repository: new StoreTrainingRepository(store),
+    repository,
     clock: { now: () => now },
     log: captureLogger().log,
     sweepMs: 10,
@@ -45,8 +53,10 @@ async function world(record: TrainingRecord, { failAnnounce = 0 } = {}) {
       if (failures-- > 0) throw new Error('Discord is down');
       announced.push(chosen?.step);
     },
+    closed: (_ref, chosen) => steps.push(`closed ${chosen?.step}`),
   });
   return {
+    steps,
     store,
     closer,
     announced,
@@ -77,6 +87,8 @@ describe('VotingCloser', () => {
     expect(await w.deadlines()).toBeUndefined();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(w.announced).toEqual([500]);
+    // The notice (the training.voting-closed event) comes once the close is stored whole.
+    expect(w.steps).toEqual(['deadline removed', 'closed 500']);
   });
 
   it('a close whose announcement failed stays on the list, and the next sweep finishes it', async () => {
