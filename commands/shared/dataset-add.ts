@@ -7,6 +7,7 @@ import { zipEntries, type ZipItem } from '../../src/dataset/intake/zip.js';
 import { UserError } from '../../src/errors.js';
 import { msg, render, t, type Locale, type Message } from '../../src/i18n/index.js';
 import { INTAKE_LIMITS, asUserError, downloadAttached, fetchAttached, type AttachedFile } from './attachments.js';
+import { truncate } from '../../src/views/text.js';
 
 export interface Attached {
   archive?: AttachedFile | null;
@@ -56,7 +57,7 @@ async function* guardIntake<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
 
 /** The answer to an addition: what was added, what was refused and why, warnings, near-duplicates, and the new total. */
 export function describeAddition(report: AddReport, total: number, locale: Locale): EmbedBuilder {
-  const list = (items: string[]) => clip(items.join('\n'), 1000) || '—';
+  const list = (items: string[]) => truncate(items.join('\n'), 1000) || '—';
   const embed = new EmbedBuilder()
     .setTitle(report.added.length ? t(locale, 'dataset.added.title', { count: report.added.length }) : t(locale, 'dataset.added.nothing'))
     .setDescription(t(locale, 'dataset.added.description', { total }));
@@ -68,8 +69,4 @@ export function describeAddition(report: AddReport, total: number, locale: Local
     embed.addFields({ name: t(locale, 'dataset.added.near-duplicates'), value: list(report.nearDuplicates.map((d) => `**${d.a}** ≈ **${d.b}**`)) });
   }
   return embed;
-}
-
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -6,6 +6,7 @@ import { t, type Locale } from '../i18n/index.js';
 import { customId, parseCustomId } from '../interactions/command.js';
 import type { Replier } from '../interactions/reply-target.js';
 import { discordRelativeTime, progressBar } from '../util/progress-bar.js';
+import { truncate } from './text.js';
 
 /** The generation service's reply port on Discord: each state rendered here, delivered by the `Replier`. */
 export function jobRepliesVia(replier: Pick<Replier, 'edit' | 'finish'>): JobReplies {
@@ -146,8 +147,4 @@ function resultRow(jobId: string, locale: Locale): ActionRowBuilder<ButtonBuilde
 /** The job a result's buttons name (each carries its id, see `resultRow`): how `/showcase link:` finds a picture's job. */
 export function jobIdOfButtons(customIds: readonly (string | null | undefined)[]): string | undefined {
   return customIds.map((id) => (id ? parseCustomId(id) : undefined)).find((id) => id?.command === 'kmplz')?.args[0];
-}
-
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
