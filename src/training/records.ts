@@ -103,7 +103,7 @@ export interface TrainingRecord {
   /**
    * Discord refused this training's posts or edits for missing permissions (50013) or access
    * (50001): how many refusals in a row (a success of the refused post starts the count again),
-   * which post and code came last, and when the supervisor gave up posting for the training.
+   * which post and code came last, and when kmplz gave up posting for the training (src/training/thread.ts).
    */
   discordRefusals?: { count: number; what: string; code: number; at: number; gaveUpAt?: number };
 }

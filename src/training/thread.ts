@@ -57,7 +57,7 @@ export interface ThreadChannel {
 }
 
 /**
- * Discord refusals for missing permissions in a row before the supervisor stops posting for a
+ * Discord refusals for missing permissions in a row before the thread stops posting for a
  * training. With the retries' backoff five span about half a minute: enough to ride out a
  * permission being edited, not to wait for an admin (they learn of it from `/checkpoints` and the
  * log), and few enough not to spin against a channel that stays closed (each is an invalid

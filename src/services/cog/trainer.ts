@@ -17,7 +17,7 @@ const COMPLETED_GRACE_MS = 8 * 60_000;
  * (`--upload-url`), so each checkpoint is a kmplz URL the generator can read. The run's id is
  * derived from the dataset and length, so a create whose answer was lost is the same PUT again
  * (idempotent in Cog while it runs) and `find` can ask for it. A training holds its server from
- * start to end; a second training waits (the supervisor retries `unavailable`) until it is free.
+ * start to end; a second training waits (the follow loop retries `unavailable`) until it is free.
  */
 export function createCogTrainer(ctx: CogContext, urls: readonly string[], files: CogFiles, completedGraceMs = COMPLETED_GRACE_MS): Trainer {
   const leases = new Map<string, CogLease>();
