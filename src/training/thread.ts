@@ -190,15 +190,16 @@ export class TrainingThread {
       this.o.log.warn(where, 'Discord refused a training post for missing permissions');
       return;
     }
-    this.o.events.emit('training.discord-gave-up', { guildId: ref.guildId, trainingId: ref.trainingId, what, code, threadOpened: record.threadId !== undefined });
     if (record.threadId) {
       this.o.log.error(where, 'Discord keeps refusing the training’s posts for missing permissions: no more posts or edits for it; it goes on and keeps its checkpoints');
-      return;
+    } else {
+      this.o.log.error(where, 'Discord keeps refusing to open the training’s thread for missing permissions: the training fails before any run is started');
+      const failure = t(record.locale ?? 'en', 'training.forbidden', { channel: record.channelId });
+      this.o.log.warn({ ...ref, failure }, 'training failed');
+      await this.o.repository.update(ref, (current) => failedIfRunning(current, failure, now));
     }
-    this.o.log.error(where, 'Discord keeps refusing to open the training’s thread for missing permissions: the training fails before any run is started');
-    const failure = t(record.locale ?? 'en', 'training.forbidden', { channel: record.channelId });
-    this.o.log.warn({ ...ref, failure }, 'training failed');
-    await this.o.repository.update(ref, (current) => failedIfRunning(current, failure, now));
+    // Told once all of it is stored: with no thread, the training has failed by then.
+    this.o.events.emit('training.discord-gave-up', { guildId: ref.guildId, trainingId: ref.trainingId, what, code, threadOpened: record.threadId !== undefined });
   }
 }
 

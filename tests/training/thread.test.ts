@@ -18,9 +18,19 @@ async function world(record: TrainingRecord = runningTraining(ref.guildId, ref.t
   const events = new EventBus();
   const gaveUp: BotEvents['training.discord-gave-up'][] = [];
   events.on('training.discord-gave-up', (event) => gaveUp.push(event));
+  // The training's status as last stored, when each give-up was told.
+  let stored = record.status;
+  const update = repository.update.bind(repository);
+  repository.update = async (r, fn) => {
+    const updated = await update(r, fn);
+    stored = updated.status;
+    return updated;
+  };
+  const statusAtGiveUp: string[] = [];
+  events.on('training.discord-gave-up', () => statusAtGiveUp.push(stored));
   const editor = new MessageEditor({ intervalMs: 5000, now: clock.now, onError: () => undefined });
   const thread = new TrainingThread({ repository, channel, clock, log: captureLogger().log, events, editor });
-  return { repository, channel, clock, thread, gaveUp, record: () => repository.mustLoad(ref) };
+  return { repository, channel, clock, thread, gaveUp, statusAtGiveUp, record: () => repository.mustLoad(ref) };
 }
 
 describe('TrainingThread', () => {
@@ -58,11 +68,13 @@ describe('TrainingThread', () => {
   });
 
   it('a thread Discord never lets open fails the training, before any run', async () => {
-    const { thread, channel, record, gaveUp } = await world();
+    const { thread, channel, record, gaveUp, statusAtGiveUp } = await world();
     channel.refusing = true;
     for (let i = 0; i < MAX_DISCORD_REFUSALS; i++) await expect(thread.open(ref)).rejects.toThrow();
     expect(await thread.open(ref)).toBeUndefined();
     expect(gaveUp).toEqual([{ ...ref, what: 'thread', code: 50013, threadOpened: false }]);
+    // Told once the failure is stored: a listener reading the training finds it failed.
+    expect(statusAtGiveUp).toEqual(['failed']);
     expect(await record()).toMatchObject({ status: 'failed', failure: expect.stringContaining('<#channel>') });
   });
 
