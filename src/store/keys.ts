@@ -28,7 +28,7 @@ export const keys = {
   votingDeadlines: () => 'trainings:voting-deadlines',
   /** Set once a run's billed GPU time is added to the month's spend. */
   runSpend: (guildId: string, trainingId: string, runId: string) => `guild:${guildId}:training:${trainingId}:spent:${runId}`,
-  /** Which kept archive `GET /checkpoints/<token>.tar` serves (owner: src/training/checkpoint-archives.ts). */
+  /** Which kept archive `GET /checkpoints/<token>.tar` serves (kept by src/training/checkpoint-archives.ts through the repository). */
   archiveToken: (token: string) => `checkpoint-archive:${token}`,
 
   // ---- pictures (owner: src/generation) ----

@@ -22,7 +22,7 @@ export interface RecordedVote {
  * through the repository's compare-and-swap, so a burst of clicks from the whole class loses no vote. Votes are
  * taken while the training runs and after it until voting closes (its deadline, a trainer's
  * Close or pick: src/voting/window.ts); then they are refused.
- * The previews then show the new tallies (edits coalesced by the training supervisor).
+ * The previews then show the new tallies (edits throttled per message by src/training/live-tallies.ts).
  */
 export async function recordVote(ctx: BotContext, guildId: string, trainingId: string, userId: string, step: number): Promise<RecordedVote> {
   let outcome: ReturnType<typeof castVote> | undefined;
