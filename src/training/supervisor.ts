@@ -76,8 +76,10 @@ export class TrainingSupervisor implements TrainingService {
     const timing = { ...DEFAULT_TRAINING_TIMING, ...o.timing };
     const { repository, store, config, clock, log, events, channel } = o;
     this.repository = repository;
-    const editor = (intervalMs: number, what: string) => new MessageEditor({ intervalMs, now: () => clock.now(), onError: (error, key) => log.warn({ err: error, message: key }, `could not update ${what}`) });
-    this.thread = new TrainingThread({ repository, channel, clock, log, events, editor: editor(timing.statusEditIntervalMs, 'a training status') });
+    const editor = (intervalMs: number, what: string, changeStartsInterval = false) =>
+      new MessageEditor({ intervalMs, now: () => clock.now(), onError: (error, key) => log.warn({ err: error, message: key }, `could not update ${what}`), changeStartsInterval });
+    // A forced status edit (a preview posted, the end) counts toward the status message's interval too.
+    this.thread = new TrainingThread({ repository, channel, clock, log, events, editor: editor(timing.statusEditIntervalMs, 'a training status', true) });
     this.tallies = new LiveTallies({ repository, channel, editor: editor(timing.tallyEditIntervalMs, 'a preview’s tally') });
     this.runs = new RunTracker({
       repository,

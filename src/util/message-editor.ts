@@ -21,7 +21,20 @@ export class MessageEditor {
   private readonly reports = new Map<string, Report>();
   private closed = false;
 
-  constructor(private readonly o: { intervalMs: number; now: () => number; onError: (error: unknown, key: string) => void }) {}
+  constructor(
+    private readonly o: {
+      intervalMs: number;
+      now: () => number;
+      onError: (error: unknown, key: string) => void;
+      /**
+       * A change starts the interval as a report does, so a report right after it waits: for a
+       * message whose changes and reports share one budget of edits (a training's status
+       * message). Off, a report after a change goes at once (a reply's first progress after
+       * "Drawing…").
+       */
+      changeStartsInterval?: boolean;
+    },
+  ) {}
 
   /** A change of state: sent after the edit on its way (if any), before anything held. */
   change(key: string, edit: () => Promise<unknown>): Promise<void> {
@@ -30,6 +43,10 @@ export class MessageEditor {
       clearTimeout(report.timer);
       report.held = undefined;
       report.timer = undefined;
+    }
+    if (this.o.changeStartsInterval && !this.closed) {
+      if (report) report.lastSent = this.o.now();
+      else this.reports.set(key, { lastSent: this.o.now() });
     }
     return this.inTurn(key, edit);
   }

@@ -28,7 +28,8 @@ async function world(record: TrainingRecord = runningTraining(ref.guildId, ref.t
   };
   const statusAtGiveUp: string[] = [];
   events.on('training.discord-gave-up', () => statusAtGiveUp.push(stored));
-  const editor = new MessageEditor({ intervalMs: 5000, now: clock.now, onError: () => undefined });
+  // As the supervisor builds it: a forced edit counts toward the status message's interval.
+  const editor = new MessageEditor({ intervalMs: 5000, now: clock.now, onError: () => undefined, changeStartsInterval: true });
   const thread = new TrainingThread({ repository, channel, clock, log: captureLogger().log, events, editor });
   return { repository, channel, clock, thread, gaveUp, statusAtGiveUp, record: () => repository.mustLoad(ref) };
 }
@@ -90,9 +91,14 @@ describe('TrainingThread', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(channel.edits).toHaveLength(1);
     await repository.update(ref, (current) => ({ ...current, status: 'succeeded' }));
+    clock.t += 5000;
     await thread.refreshStatus(ref, true);
     expect(channel.edits).toHaveLength(2);
     expect(channel.edits.at(-1)).toMatchObject({ kind: 'status', record: { status: 'succeeded' } });
+    // Right after a forced edit a report waits for the interval, as it would after a report.
+    await thread.refreshStatus(ref, false);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(channel.edits).toHaveLength(2);
     await thread.forget(ref);
   });
 });

@@ -36,6 +36,23 @@ describe('MessageEditor', () => {
     expect(sent).toEqual(['#3', 'drawing']);
   });
 
+  it('a report right after a change goes at once, unless changes start the interval too (a training status message)', async () => {
+    await edits.change('job', edit('drawing'));
+    edits.report('job', edit('1/20'));
+    await settle();
+    expect(sent).toEqual(['drawing', '1/20']);
+
+    sent = [];
+    const status = new MessageEditor({ intervalMs: 1000, now: () => Date.now(), onError: () => undefined, changeStartsInterval: true });
+    await status.change('status', edit('preview posted'));
+    status.report('status', edit('step 300'));
+    status.report('status', edit('step 310'));
+    await settle();
+    expect(sent).toEqual(['preview posted']);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sent).toEqual(['preview posted', 'step 310']);
+  });
+
   it('keeps the order of the edits of one reply, each after the one on its way', async () => {
     let release!: () => void;
     edits.report('job', () => new Promise<void>((resolve) => (release = () => resolve(void sent.push('#2')))));
