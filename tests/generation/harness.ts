@@ -7,10 +7,9 @@ import { EventBus, type BotEvent } from '../../src/events.js';
 import type { GenerationJob, GenerationParameters } from '../../src/generation/jobs.js';
 import type { JobReplies, JobReplyState } from '../../src/generation/reply-state.js';
 import { GenerationService, type GenerationServiceOptions } from '../../src/generation/service.js';
-import { StoreTrainingRepository } from '../../src/training/repository.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import type { GenerateOptions, GeneratedImage, GenerationRequest, Generator } from '../../src/services/types.js';
 import { openMemoryStore, type Store } from '../../src/store/store.js';
-import { keys } from '../../src/store/keys.js';
 import { captureLogger } from '../support/log.js';
 
 /**
@@ -71,7 +70,9 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
   const config = parseConfig({ DISCORD_TOKEN: 't', REPLICATE_API_TOKEN: 'r8_test', DATA_DIR: dataDir, GPU_PRICE_PER_SECOND: '0.01', ...env });
   const store = openMemoryStore();
   const clock = { ms: Date.parse('2026-12-05T12:00:00Z'), now: () => clock.ms };
-  await store.set(keys.training(GUILD, 't1'), { id: 't1', guildId: GUILD, checkpoints: [{ step: 500, weightsUrl: 'https://example.test/w.tar', createdAt: 0 }] });
+  // The one training the jobs draw with (its checkpoint's weights), through the repository's port.
+  const training = { id: 't1', guildId: GUILD, checkpoints: [{ step: 500, weightsUrl: 'https://example.test/w.tar', createdAt: 0 }] } as unknown as TrainingRecord;
+  const trainings: GenerationServiceOptions['trainings'] = { load: async ({ guildId, trainingId }) => (guildId === GUILD && trainingId === 't1' ? training : undefined) };
   const generator = new FakeGenerator();
   const shown: Harness['shown'] = [];
   const events = new EventBus((error) => {
@@ -86,7 +87,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Pa
     },
     finish: async (target, state) => void shown.push({ how: 'finish', jobId: target.interactionToken, state }),
   };
-  const service = new GenerationService({ store, config, clock, log: captureLogger().log, events, generator, trainings: new StoreTrainingRepository(store), replies, progressEditIntervalMs: 0, ...options });
+  const service = new GenerationService({ store, config, clock, log: captureLogger().log, events, generator, trainings, replies, progressEditIntervalMs: 0, ...options });
   const job: Harness['job'] = (id, { parameters, ...overrides } = {}) => ({
     id,
     guildId: GUILD,
