@@ -33,6 +33,15 @@ describe('GenerationService without Discord or Replicate', () => {
     ]);
   });
 
+  it('a job whose checkpoint its training no longer has fails with checkpoint-gone, drawing nothing', async () => {
+    h = await startHarness();
+    await h.service.submit(h.job('gone', { parameters: { checkpoint: { trainingId: 't1', step: 750 } } }));
+    await until(() => h.events.some((e) => e.name === 'generation.ended'));
+    expect(h.generator.calls).toHaveLength(0);
+    const end = h.shown.find((s) => s.jobId === 'gone' && s.how === 'finish')!.state;
+    expect(end).toMatchObject({ state: 'failed', failure: { code: 'refused', text: { key: 'error.checkpoint-gone' } } });
+  });
+
   it('a progress report arriving after the answer does not overwrite it', async () => {
     h = await startHarness();
     await h.service.submit(h.job('late'));
