@@ -8,7 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { CheckpointWeights } from '../services/types.js';
-import type { CheckpointRecord, TrainingRecord, TrainingRef } from './records.js';
+import { refKey, type CheckpointRecord, type TrainingRecord, type TrainingRef } from './records.js';
 import type { ServedArchive, TrainingRepository } from './repository.js';
 
 /**
@@ -79,7 +79,7 @@ export class CheckpointArchives implements KeptArchives {
    * A call during a sync makes it go round once more, reading the record anew.
    */
   sync(ref: TrainingRef): Promise<void> {
-    const key = `${ref.guildId}/${ref.trainingId}`;
+    const key = refKey(ref);
     const current = this.syncing.get(key);
     if (current) {
       current.again = true;

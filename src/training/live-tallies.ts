@@ -1,5 +1,5 @@
 import type { MessageEditor } from '../util/message-editor.js';
-import type { TrainingRef } from './records.js';
+import { refKey, type TrainingRef } from './records.js';
 import type { TrainingRepository } from './repository.js';
 import type { ThreadChannel, TrainingRewrite } from './thread.js';
 
@@ -28,12 +28,12 @@ export class LiveTallies {
     if (!record || !threadId) return;
     for (const { step } of record.checkpoints) {
       const messageId = await repository.postedMessageId(ref, `preview:${step}`);
-      if (messageId) editor.report(`${ref.guildId}/${ref.trainingId}/${step}`, () => this.rewrite(ref, threadId, messageId, step));
+      if (messageId) editor.report(`${refKey(ref)}/${step}`, () => this.rewrite(ref, threadId, messageId, step));
     }
     // Only a vote that stayed open after the end has lines in the end message to follow.
     if (record.votingClosesAt === undefined) return;
     const final = await repository.postedMessageId(ref, 'final');
-    if (final) editor.report(`${ref.guildId}/${ref.trainingId}/final`, () => this.rewrite(ref, threadId, final));
+    if (final) editor.report(`${refKey(ref)}/final`, () => this.rewrite(ref, threadId, final));
   }
 
   close(): void {

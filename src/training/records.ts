@@ -130,6 +130,9 @@ export interface TrainingRef {
   trainingId: string;
 }
 
+/** A training's id across the bot (its task, its place in the stored lists, its messages' editor keys): `<guild>/<training>`. */
+export const refKey = ({ guildId, trainingId }: TrainingRef): string => `${guildId}/${trainingId}`;
+
 /**
  * Marks that make an effect happen once. A message mark is set before its message is posted:
  * `by` names the run of the bot (boot id) that posts it, `messageId` is filled in once posted.

@@ -1,7 +1,7 @@
 import type { Store } from '../store/store.js';
 import { keys } from '../store/keys.js';
 import { addRef, listRefs, removeRef, removeRefsWhere } from '../store/ref-list.js';
-import type { ActiveCheckpoint, CheckpointRecord, TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
+import { refKey, type ActiveCheckpoint, type CheckpointRecord, type TrainingDraft, type TrainingRecord, type TrainingRef } from './records.js';
 
 /** What `GET /checkpoints/<token>.tar` finds by its token. */
 export interface ServedArchive extends TrainingRef {
@@ -79,8 +79,6 @@ export interface TrainingRepository {
   serveArchive(token: string, served: ServedArchive): Promise<void>;
   unserveArchive(token: string): Promise<void>;
 }
-
-const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
 
 /** The repository over the bot's store (any backend: memory, SQLite, Redis, Postgres). */
 export class StoreTrainingRepository implements TrainingRepository {

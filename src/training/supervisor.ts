@@ -19,7 +19,7 @@ import { FollowLoop } from './follow-loop.js';
 import { Follower } from './follower.js';
 import { LiveTallies } from './live-tallies.js';
 import { PreviewMaker } from './previews.js';
-import type { TrainingDraft, TrainingRecord, TrainingRef } from './records.js';
+import { refKey, type TrainingDraft, type TrainingRecord, type TrainingRef } from './records.js';
 import { claimRefused } from './refusals.js';
 import type { TrainingRepository } from './repository.js';
 import type { TrainingService } from './service.js';
@@ -49,8 +49,6 @@ export interface TrainingSupervisorOptions {
   archives: CheckpointArchives;
   timing?: Partial<TrainingTiming>;
 }
-
-const refKey = ({ guildId, trainingId }: TrainingRef) => `${guildId}/${trainingId}`;
 
 /**
  * Follows every training from Start to its last preview and its vote. It ties the parts: the

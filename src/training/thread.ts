@@ -4,7 +4,7 @@ import { t } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import type { MessageEditor } from '../util/message-editor.js';
 import type { Winner } from '../voting/tally.js';
-import type { TrainingRecord, TrainingRef } from './records.js';
+import { refKey, type TrainingRecord, type TrainingRef } from './records.js';
 import type { TrainingRepository } from './repository.js';
 import { failedIfRunning } from './run-state.js';
 
@@ -203,4 +203,4 @@ export class TrainingThread {
   }
 }
 
-const statusKey = (ref: TrainingRef) => `${ref.guildId}/${ref.trainingId}/status`;
+const statusKey = (ref: TrainingRef) => `${refKey(ref)}/status`;
