@@ -117,6 +117,13 @@ function keyViolations(sources: SourceFiles, allowed: readonly string[]) {
   return { imports: importing.filter((file) => !allowed.includes(file)), stale: allowed.filter((file) => !importing.includes(file)) };
 }
 
+/** Domain files importing the views (layer 2): the domain hands plain data up and never renders. */
+function domainImportingViews(sources: SourceFiles): string[] {
+  return [...sources]
+    .filter(([file, text]) => DOMAIN.test(file) && referencesOf(file, text).some((ref) => /(^|\/)views\//.test(ref.specifier)))
+    .map(([file]) => file);
+}
+
 describe('the layering of src/ and commands/', () => {
   it('reads a real graph: every relative import resolves, and the tree is the one on disk', () => {
     const graph = importGraph(files, (file) => existsSync(path.join(root, file)));
@@ -147,6 +154,10 @@ describe('the layering of src/ and commands/', () => {
     const { imports, stale } = discordInDomainViolations(checked, DISCORD_IN_DOMAIN);
     expect(imports, 'take a port (an interface named for the work) and implement it against Discord in one file').toEqual([]);
     expect(stale, 'these no longer import discord.js: remove them from DISCORD_IN_DOMAIN').toEqual([]);
+  });
+
+  it('never imports the views from the domain (an injected port or the command renders)', () => {
+    expect(domainImportingViews(checked), 'take a port or return plain data; src/views/ imports the domain, not the other way').toEqual([]);
   });
 
   it('reads store keys only in their owners (the repositories and the modules that keep a record alone)', () => {
@@ -208,6 +219,15 @@ describe('each layering check fails when the layering breaks', () => {
       'src/money/lazy.ts',
       'src/money/plain.ts',
     ]);
+  });
+
+  it('finds a domain file importing a view, type-only too', () => {
+    const sources = new Map([
+      ['src/training/thread.ts', "import type { TrainingViews } from '../views/training.js';\n"],
+      ['src/views/training.ts', "import type { TrainingMessage } from '../training/thread.js';\n"],
+      ['commands/train.ts', "import { renderStatus } from '../src/views/training-status.js';\n"],
+    ]);
+    expect(domainImportingViews(sources)).toEqual(['src/training/thread.ts']);
   });
 
   it('finds a store key read outside the owners, and an allowance no longer needed', () => {
