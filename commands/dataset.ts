@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, EmbedBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { BotContext } from '../src/context.js';
-import { clearDataset, loadDataset, readTrainingImage, removeFromDataset } from '../src/dataset/dataset.js';
+import { askClear, clearDataset, clearQuestion, forgetClearQuestion, loadDataset, readTrainingImage, removeFromDataset, type ClearQuestion } from '../src/dataset/dataset.js';
 import { forgetGuild } from '../src/privacy/forget.js';
 import { UserError } from '../src/errors.js';
 import { localeOf, msg, t } from '../src/i18n/index.js';
@@ -13,7 +13,6 @@ import { addToDatasetMenu } from './dataset-menu.js';
 import { DATASET_IMAGE_OPTIONS, datasetDefinition } from './definitions.js';
 import { addAttachments, describeAddition } from './shared/dataset-add.js';
 import { uploadLimitOf } from '../src/interactions/upload-limit.js';
-import { keys } from '../src/store/keys.js';
 
 const CLEAR_CONFIRMATION_TTL_MS = 10 * 60_000;
 
@@ -46,11 +45,11 @@ export const dataset: SlashCommand = {
       guards: ['guild', 'trainer'],
       defer: 'update',
       async execute(interaction, [answer, token], ctx, { guildId }) {
-        const asked = token ? await ctx.store.get<ClearQuestion>(keys.datasetClear(guildId, token)) : undefined;
+        const asked = token ? await clearQuestion(ctx, guildId, token) : undefined;
         if (asked?.userId !== interaction.user.id) {
           throw new UserError('confirmation-expired', msg('error.confirmation-expired'));
         }
-        await ctx.store.delete(keys.datasetClear(guildId, token!));
+        await forgetClearQuestion(ctx, guildId, token!);
         if (answer !== 'yes') {
           await interaction.editReply({ content: t(localeOf(interaction), 'dataset.clear.kept'), components: [] });
           return;
@@ -71,12 +70,6 @@ export const dataset: SlashCommand = {
   },
 };
 
-/** What a clear question's buttons confirm: asked by whom, and whether it is the dataset or everything of the server. */
-interface ClearQuestion {
-  userId: string;
-  everything?: boolean;
-}
-
 /**
  * `/dataset clear [everything:true]` asks first. The buttons carry a one-time token bound to this
  * trainer: a click that did not come from this very question (a forged or replayed custom_id)
@@ -89,7 +82,7 @@ async function askToClear(interaction: ChatInputCommandInteraction, ctx: BotCont
   else if (count === 0) return respond(interaction, { content: t(locale, 'dataset.already-empty') });
   const token = randomBytes(8).toString('hex');
   const question: ClearQuestion = { userId: interaction.user.id, ...(everything ? { everything } : {}) };
-  await ctx.store.set(keys.datasetClear(guildId, token), question, CLEAR_CONFIRMATION_TTL_MS);
+  await askClear(ctx, guildId, token, question, CLEAR_CONFIRMATION_TTL_MS);
   await respond(interaction, {
     content: everything ? t(locale, 'dataset.forget.question', { count }) : t(locale, 'dataset.clear.question', { count }),
     components: [

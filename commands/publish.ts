@@ -5,7 +5,7 @@ import { respond } from '../src/interactions/respond.js';
 import { publishCheckpoint } from '../src/publishing/publish.js';
 import { publishDefinition } from './definitions.js';
 import { stepChoices } from './shared/step-choices.js';
-import { keys } from '../src/store/keys.js';
+import { claimPublishing, releasePublishing } from '../src/publishing/lock.js';
 
 /** Longer than a slow upload of a few hundred MB. */
 const PUBLISH_LOCK_MS = 20 * 60_000;
@@ -19,10 +19,8 @@ export const publish: SlashCommand = {
   guards: ['guild', 'trainer'],
   defer: () => 'ephemeral',
   async execute(interaction, ctx, { guildId }) {
-    // One publish per server at a time: two at once would race to commit. The mark expires, so a
-    // process that died mid-upload does not block the next one for long.
-    const lock = keys.publishing(guildId);
-    if (!(await ctx.store.setIfAbsent(lock, { by: interaction.user.id, at: ctx.clock.now() }, PUBLISH_LOCK_MS))) {
+    // One publish per server at a time (src/publishing/lock.ts).
+    if (!(await claimPublishing(ctx.store, guildId, { by: interaction.user.id, at: ctx.clock.now() }, PUBLISH_LOCK_MS))) {
       throw new UserError('publish-busy', msg('error.publish-busy'));
     }
     const outcome = await publishCheckpoint(
@@ -35,7 +33,7 @@ export const publish: SlashCommand = {
         private: interaction.options.getBoolean('private') ?? undefined,
         credit: interaction.options.getString('credit')?.trim() || undefined,
       },
-    ).finally(() => ctx.store.delete(lock));
+    ).finally(() => releasePublishing(ctx.store, guildId));
     const locale = localeOf(interaction);
     const lines = [
       outcome.committed

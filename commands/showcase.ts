@@ -13,7 +13,6 @@ import { downloadPicture } from './shared/attachments.js';
 import { showcaseDefinition } from './definitions.js';
 import { showcasedJobEmbed, showcasedUploadEmbed } from '../src/views/generation-cards.js';
 import { jobIdOfButtons } from '../src/views/generation-reply.js';
-import { keys } from '../src/store/keys.js';
 
 /**
  * `/showcase link:<message link>` posts a kmplz result (found through the job id its buttons
@@ -92,7 +91,7 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
   }
   // The interaction's app permissions are those of the channel it came from, not of the showcase.
   requireBotPermissions(botPermissionsIn(channel), BOT_NEEDS.showcase, place);
-  if (!(await ctx.store.setIfAbsent(keys.showcasePost(guildId, what), { by: interaction.user.id, at: ctx.clock.now() }))) {
+  if (!(await ctx.generation.jobs.claimShowcasePost(guildId, what, { by: interaction.user.id, at: ctx.clock.now() }))) {
     throw new UserError('already-showcased', msg('error.already-showcased'));
   }
   let message: Message;
@@ -101,7 +100,7 @@ async function post(interaction: RepliableInteraction, ctx: BotContext, guildId:
     message = await channel.send({ ...content, allowedMentions: { parse: [] } });
   } catch (error) {
     // Free the mark so the picture can be showcased once the channel works.
-    await ctx.store.delete(keys.showcasePost(guildId, what));
+    await ctx.generation.jobs.releaseShowcasePost(guildId, what);
     return unreachable(ctx, channelId, error, place);
   }
   ctx.log.info({ what, messageId: message.id }, 'showcased');

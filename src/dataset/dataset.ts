@@ -207,3 +207,24 @@ export function uniqueName(base: string, taken: ReadonlySet<string>): string {
 function extensionFor(format: string): string {
   return format === 'jpeg' ? 'jpg' : format;
 }
+
+/** What a `/dataset clear` question's buttons confirm: asked by whom, and whether it is the dataset or everything of the server. */
+export interface ClearQuestion {
+  userId: string;
+  everything?: boolean;
+}
+
+/** Keeps a clear question under its one-time token until it is answered or `ttlMs` passes. */
+export async function askClear({ store }: Pick<DatasetDeps, 'store'>, guildId: string, token: string, question: ClearQuestion, ttlMs: number): Promise<void> {
+  await store.set(keys.datasetClear(guildId, token), question, ttlMs);
+}
+
+/** The question `token` names; undefined when it expired or never was. */
+export function clearQuestion({ store }: Pick<DatasetDeps, 'store'>, guildId: string, token: string): Promise<ClearQuestion | undefined> {
+  return store.get<ClearQuestion>(keys.datasetClear(guildId, token));
+}
+
+/** The question was answered by the one who asked it: its buttons do nothing more. */
+export async function forgetClearQuestion({ store }: Pick<DatasetDeps, 'store'>, guildId: string, token: string): Promise<void> {
+  await store.delete(keys.datasetClear(guildId, token));
+}

@@ -87,6 +87,18 @@ export class GenerationJobs {
     return (await this.store.get<string[]>(keys.showcased(guildId))) ?? [];
   }
 
+  /**
+   * Takes the mark of one picture or drawing (`what`) being posted to the showcase: true the
+   * first time only, so it is posted once; released when the post fails, to be tried again.
+   */
+  claimShowcasePost(guildId: string, what: string, mark: { by: string; at: number }): Promise<boolean> {
+    return this.store.setIfAbsent(keys.showcasePost(guildId, what), mark);
+  }
+
+  async releaseShowcasePost(guildId: string, what: string): Promise<void> {
+    await this.store.delete(keys.showcasePost(guildId, what));
+  }
+
   async markShowcased(job: GenerationJob): Promise<void> {
     await this.store.update<string[]>(keys.showcased(job.guildId), (ids = []) => (ids.includes(job.id) ? ids : [...ids, job.id]));
   }
