@@ -226,7 +226,7 @@ export class TrainingSupervisor implements TrainingService {
   }
 
   /**
-   * Stops the deadline sweep and the tallies. The followers stop with their tasks (the app closes
+   * Stops the deadline sweep, the tallies and the held status reports. The followers stop with their tasks (the app closes
    * the task runner first): the runs go on at the service, and another process or the next
    * start takes them up. Safe to call twice.
    */
