@@ -4,6 +4,7 @@ import { createLogger } from '../src/log.js';
 import { publishCheckpoint } from '../src/publishing/publish.js';
 import { createHfHub } from '../src/services/hf/hub.js';
 import { openMemoryStore } from '../src/store/store.js';
+import { GenerationJobs } from '../src/generation/repository.js';
 import { StoreTrainingRepository } from '../src/training/repository.js';
 import { CheckpointArchives } from '../src/training/checkpoint-archives.js';
 import type { TrainingRecord } from '../src/training/records.js';
@@ -35,7 +36,14 @@ await store.set(keys.training('g1', 'tr1'), training);
 await store.set(keys.activeCheckpoint('g1'), { trainingId: 'tr1', step: 1000, chosenBy: 'last' });
 const started = performance.now();
 const outcome = await publishCheckpoint(
-  { config, store, log, archives: new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log }), hub: createHfHub({ token, hubUrl, log }) },
+  {
+    config,
+    log,
+    trainings: new StoreTrainingRepository(store),
+    jobs: new GenerationJobs(store),
+    archives: new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log }),
+    hub: createHfHub({ token, hubUrl, log }),
+  },
   { guildId: 'g1', serverName: 'bench' },
 );
 console.log(JSON.stringify({ ms: performance.now() - started, peakRssMb: await peakRssMb(), committed: outcome.committed }));

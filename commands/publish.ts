@@ -24,7 +24,7 @@ export const publish: SlashCommand = {
       throw new UserError('publish-busy', msg('error.publish-busy'));
     }
     const outcome = await publishCheckpoint(
-      { config: ctx.config, store: ctx.store, log: ctx.log, archives: ctx.archives, hub: ctx.services.hub },
+      { config: ctx.config, log: ctx.log, trainings: ctx.training.repository, jobs: ctx.generation.jobs, archives: ctx.archives, hub: ctx.services.hub },
       {
         guildId,
         serverName: interaction.guild?.name ?? guildId,

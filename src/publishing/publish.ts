@@ -4,15 +4,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
-import { GenerationJobs } from '../generation/repository.js';
+import type { GenerationJobs } from '../generation/repository.js';
 import { msg } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { HubError, type HubAccount, type HubFileId, type ModelHub } from '../services/types.js';
-import type { Store } from '../store/store.js';
 import { checkpointArchivePath, type KeptArchives } from '../training/checkpoint-archives.js';
 import { SAD_GIRL_PROMPT, loadSavedPreview } from '../training/preview.js';
 import type { ActiveCheckpoint, TrainingRecord } from '../training/records.js';
-import { StoreTrainingRepository, type TrainingRepository } from '../training/repository.js';
+import type { TrainingRepository } from '../training/repository.js';
 import { isHidden } from '../voting/blind.js';
 import { loadDrawing } from '../voting/drawing.js';
 import { tally } from '../voting/tally.js';
@@ -22,8 +21,11 @@ import { LICENSE, modelCard, type CardImage } from './model-card.js';
 
 export interface PublishDeps {
   config: Config;
-  store: Store;
   log: Logger;
+  /** The trainings' records: which checkpoint, and (after the upload) where it was published. */
+  trainings: TrainingRepository;
+  /** The server's showcased pictures, put on the Hub beside the checkpoint they were made with. */
+  jobs: Pick<GenerationJobs, 'showcased' | 'get'>;
   archives: Pick<KeptArchives, 'read'>;
   /** Undefined without HF_TOKEN. */
   hub?: ModelHub;
@@ -61,10 +63,8 @@ const MAX_SHOWCASE_PICTURES = 12;
  * failure leaves the Hub as it was (a commit is all or nothing) and loses nothing here.
  */
 export async function publishCheckpoint(deps: PublishDeps, request: PublishRequest): Promise<PublishOutcome> {
-  const { config, store, hub, log } = deps;
+  const { config, trainings, hub, log } = deps;
   if (!hub) throw new UserError('publish-no-token', msg('error.publish-no-token'));
-  // Training records are read and written through their repository (src/training/repository.ts).
-  const trainings = new StoreTrainingRepository(store);
   const { training, step, chosenBy } = await chooseCheckpoint(trainings, request);
   // The card names steps and their votes: published now, it would tell the class which letter is which.
   if (isHidden(training)) throw new UserError('publish-blind', msg('error.publish-blind'));
@@ -98,7 +98,7 @@ export async function publishCheckpoint(deps: PublishDeps, request: PublishReque
  * archive and the conversion can be collected before the upload starts.
  */
 async function prepareFiles(
-  { config, store, archives }: PublishDeps,
+  { config, jobs, archives }: PublishDeps,
   { training, step, chosenBy, repo, credit }: { training: TrainingRecord; step: number; chosenBy?: string; repo: string; credit?: string },
 ) {
   const archive = await archives.read(training, step);
@@ -110,7 +110,7 @@ async function prepareFiles(
     if (!(error instanceof ConversionError)) throw error;
     throw new UserError('publish-not-convertible', msg('error.publish-not-convertible', { step, reason: error.message }));
   }
-  const images = await pictures(config, store, training, step);
+  const images = await pictures(config, jobs, training, step);
   const card = modelCard({
     repo,
     triggerWord: config.TRIGGER_WORD,
@@ -167,12 +167,11 @@ export function mayWrite(account: HubAccount, namespace: string): boolean {
 }
 
 /** The checkpoint's preview sheet and the server's showcased pictures made with it. */
-async function pictures(config: Config, store: Store, training: TrainingRecord, step: number): Promise<{ path: string; prompt: string; data: Buffer }[]> {
+async function pictures(config: Config, jobs: PublishDeps['jobs'], training: TrainingRecord, step: number): Promise<{ path: string; prompt: string; data: Buffer }[]> {
   const folder = `images/step-${step}`;
   const found: { path: string; prompt: string; data: Buffer }[] = [];
   const preview = await loadSavedPreview(config, training, step);
   if (preview) found.push({ path: `${folder}/${preview.image.filename}`, prompt: `${config.TRIGGER_WORD}, ${SAD_GIRL_PROMPT}`, data: preview.image.data });
-  const jobs = new GenerationJobs(store);
   for (const jobId of await jobs.showcased(training.guildId)) {
     const job = await jobs.get(training.guildId, jobId);
     const made = job?.parameters.checkpoint;

@@ -7,6 +7,7 @@ import { UserError } from '../../src/errors.js';
 import { mayWrite, publishCheckpoint, type PublishDeps } from '../../src/publishing/publish.js';
 import { createHfHub } from '../../src/services/hf/hub.js';
 import { openMemoryStore } from '../../src/store/store.js';
+import { GenerationJobs } from '../../src/generation/repository.js';
 import { StoreTrainingRepository } from '../../src/training/repository.js';
 import { CheckpointArchives, checkpointArchivePath } from '../../src/training/checkpoint-archives.js';
 import type { TrainingRecord } from '../../src/training/records.js';
@@ -44,7 +45,15 @@ async function deps(token: string | undefined): Promise<PublishDeps> {
   const file = checkpointArchivePath(config, 'g1', 'tr1', 500);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, writeTar([{ name: 'lora.safetensors', data: safetensorsWithMetadata({}, cogLoraShapes(sdxlAttentionProcessors().slice(0, 1), 4)) }, { name: 'special_params.json', data: Buffer.from('{"KMPLZ": "<s0><s1>"}') }]));
-  return { config, store, log, archives: new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log }), hub: token ? createHfHub({ token, hubUrl: hub.url, log }) : undefined };
+  const trainings = new StoreTrainingRepository(store);
+  return {
+    config,
+    log,
+    trainings,
+    jobs: new GenerationJobs(store),
+    archives: new CheckpointArchives({ config, repository: trainings, log }),
+    hub: token ? createHfHub({ token, hubUrl: hub.url, log }) : undefined,
+  };
 }
 
 const refusal = async (promise: Promise<unknown>) => {
@@ -78,7 +87,7 @@ describe('publishCheckpoint', () => {
 
   it('refuses while a blind vote is open: the card would tell which letter is which step', async () => {
     const d = await deps('hf_fine');
-    await d.store.update<TrainingRecord>(keys.training('g1', 'tr1'), (r) => r && { ...r, blind: { '500': 'A' } });
+    await d.trainings.update({ guildId: 'g1', trainingId: 'tr1' }, (r) => ({ ...r, blind: { '500': 'A' } }));
     const before = hub.requests.length;
     expect((await refusal(publishCheckpoint(d, { guildId: 'g1', serverName: 'Class', repo: 'school/blind' }))).code).toBe('publish-blind');
     expect(hub.requests.length).toBe(before);
