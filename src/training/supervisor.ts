@@ -12,7 +12,7 @@ import type { Store } from '../store/store.js';
 import { MessageEditor } from '../util/message-editor.js';
 import { VotingCloser } from '../voting/closing.js';
 import { votingPhase } from '../voting/window.js';
-import type { CheckpointArchives } from './checkpoint-archives.js';
+import type { KeptArchives } from './checkpoint-archives.js';
 import { trainingItems, trainingZip } from './dataset-export.js';
 import { TrainingControls } from './controls.js';
 import { FollowLoop } from './follow-loop.js';
@@ -46,7 +46,7 @@ export interface TrainingSupervisorOptions {
   /** The same generator as `/kmplz`: previews show what the class will get. */
   generator: Generator;
   /** kmplz's own copies of the checkpoints' archives (kept per its retention rule). */
-  archives: CheckpointArchives;
+  archives: KeptArchives;
   timing?: Partial<TrainingTiming>;
 }
 

@@ -9,6 +9,7 @@ import { readTar } from '../emulators/replicate/archive.js';
 import { CLASS_DRAWINGS } from '../support/fixtures.js';
 import { startWorld, type World } from '../support/world.js';
 import { buttonOf, eventually, isFinal, previewsIn, startTraining, TRAINER_ROLE } from '../training/e2e-helpers.js';
+import { keys } from '../../src/store/keys.js';
 
 const SHOWCASE_ID = '1300000000000000001';
 const TOKEN = 'hf_class_write_token';
@@ -136,9 +137,9 @@ describe('/publish', () => {
     expect((await publish({ repo: 'not a repo' })).content).toMatch(/not a repository name/);
 
     // Another trainer's publish is uploading (its mark is set): refused, not raced.
-    await ctx().store.set(`guild:${guildId()}:publishing`, { by: 'someone', at: Date.now() });
+    await ctx().store.set(keys.publishing(guildId()), { by: 'someone', at: Date.now() });
     expect((await publish()).content).toMatch(/Another `\/publish` of this server is uploading/);
-    await ctx().store.delete(`guild:${guildId()}:publishing`);
+    await ctx().store.delete(keys.publishing(guildId()));
 
     tokens[TOKEN]!.role = 'read';
     try {
