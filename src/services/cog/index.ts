@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../../config.js';
 import type { BotEventBus } from '../../events.js';
-import { cogFilesRoute, cogUploadRoute, cogWebhookRoute, COG_UPLOAD_PATH, COG_WEBHOOK_PATH } from '../../http/cog-routes.js';
+import { cogFilesRoute, cogUploadRoute, cogWebhookRoute, COG_WEBHOOK_PATH } from '../../http/cog-routes.js';
 import type { Route } from '../../http/server.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/store.js';
@@ -28,11 +28,6 @@ export interface CogServices {
 /** Where the Cog servers reach kmplz back (webhooks, uploads, files). */
 export function cogCallbackUrl(config: Config): string {
   return config.COG_CALLBACK_URL ?? `http://127.0.0.1:${config.HTTP_PORT ?? 0}`;
-}
-
-/** The `--upload-url` to start the trainer's Cog server with (README "Run it on your own GPU"). */
-export function cogUploadUrl(config: Config): string {
-  return `${cogCallbackUrl(config)}${COG_UPLOAD_PATH}/${config.COG_WEBHOOK_TOKEN ?? ''}/`;
 }
 
 /** GPU_BACKEND=cog: the generator, captioner and trainer on the class's own Cog servers. */
