@@ -19,15 +19,21 @@ import type { GenerationJobs, JobRef } from './repository.js';
  */
 export type JobEnd = 'succeeded' | 'failed' | 'canceled' | 'already-answered';
 
-export interface JobRunnerOptions {
+/** What drawing a job needs from the rest of the bot (the service's options start with it). */
+export interface GenerationDeps {
   store: Store;
   config: Config;
   clock: Clock;
   log: Logger;
+  /** Where answers and endings are told (tests and metrics watch them). */
   events: Pick<BotEventBus, 'emit'>;
   generator: Generator;
-  jobs: GenerationJobs;
+  /** The trainings' records, read for a job's checkpoint (src/training/repository.ts owns them). */
   trainings: DrawDeps['trainings'];
+}
+
+export interface JobRunnerOptions extends GenerationDeps {
+  jobs: GenerationJobs;
   replies: JobReplyUpdates;
   /** The job is over in this process, whichever way it ended. */
   onForget: (jobId: string) => void;

@@ -1,33 +1,17 @@
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import type { BotEventBus } from '../events.js';
 import { UserError } from '../errors.js';
 import { msg } from '../i18n/index.js';
-import type { Logger } from '../log.js';
 import { JobLostError } from '../queue/bull-queue.js';
 import { FairQueue } from '../queue/fair-queue.js';
 import type { JobQueue, JobWorker } from '../queue/job-queue.js';
 import type { ModelGate } from '../services/replicate/model-checks.js';
-import type { Generator } from '../services/types.js';
-import type { Store } from '../store/store.js';
-import type { TrainingRepository } from '../training/repository.js';
 import { requireBudgetFor } from './draw.js';
 import { JobReplyUpdates } from './job-replies.js';
 import type { GenerationJob } from './jobs.js';
 import type { JobReplies, JobReplyState } from './reply-state.js';
 import { GenerationJobs, type JobRef } from './repository.js';
-import { isUnanswered, JobRunner, type JobEnd } from './runner.js';
+import { isUnanswered, JobRunner, type GenerationDeps, type JobEnd } from './runner.js';
 
-export interface GenerationServiceOptions {
-  store: Store;
-  config: Config;
-  clock: Clock;
-  log: Logger;
-  /** Where answers and endings are told (tests and metrics watch them). */
-  events: Pick<BotEventBus, 'emit'>;
-  generator: Generator;
-  /** The trainings' records, read for a job's checkpoint (src/training/repository.ts owns them). */
-  trainings: Pick<TrainingRepository, 'load'>;
+export interface GenerationServiceOptions extends GenerationDeps {
   /** Refuses drawing while REPLICATE_GENERATOR's model does not fit (src/services/replicate/model-checks.ts). */
   models?: ModelGate;
   /** Shows a job's state in its reply (on Discord: src/views/generation-reply.ts `jobRepliesVia`). */
