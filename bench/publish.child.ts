@@ -8,7 +8,6 @@ import { GenerationJobs } from '../src/generation/repository.js';
 import { StoreTrainingRepository } from '../src/training/repository.js';
 import { CheckpointArchives } from '../src/training/checkpoint-archives.js';
 import type { TrainingRecord } from '../src/training/records.js';
-import { keys } from '../src/store/keys.js';
 
 /**
  * One `/publish` of the checkpoint kept under <data dir>, alone in this process, against the
@@ -32,16 +31,17 @@ const config = parseConfig({ DISCORD_TOKEN: 'bench', DATA_DIR: dataDir, HF_HUB_U
 const store = openMemoryStore();
 const log = createLogger({ level: 'silent' });
 const training: TrainingRecord = { id: 'tr1', guildId: 'g1', channelId: 'c1', startedBy: 'u1', status: 'succeeded', steps: 1000, checkpointEvery: 250, checkpoints: [{ step: 1000, createdAt: 0 }], votes: {}, createdAt: 0 };
-await store.set(keys.training('g1', 'tr1'), training);
-await store.set(keys.activeCheckpoint('g1'), { trainingId: 'tr1', step: 1000, chosenBy: 'last' });
+const trainings = new StoreTrainingRepository(store);
+await trainings.create(training);
+await trainings.setActiveCheckpoint('g1', { trainingId: 'tr1', step: 1000, chosenBy: 'last' });
 const started = performance.now();
 const outcome = await publishCheckpoint(
   {
     config,
     log,
-    trainings: new StoreTrainingRepository(store),
+    trainings,
     jobs: new GenerationJobs(store),
-    archives: new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log }),
+    archives: new CheckpointArchives({ config, repository: trainings, log }),
     hub: createHfHub({ token, hubUrl, log }),
   },
   { guildId: 'g1', serverName: 'bench' },

@@ -15,7 +15,6 @@ import { startHubEmulator, type HubEmulator } from '../emulators/hub/index.js';
 import { safetensorsWithMetadata, writeTar } from '../emulators/replicate/archive.js';
 import { cogLoraShapes, sdxlAttentionProcessors } from '../emulators/replicate/lora.js';
 import { captureLogger } from '../support/log.js';
-import { keys } from '../../src/store/keys.js';
 
 let hub: HubEmulator;
 let dir: string;
@@ -39,13 +38,12 @@ async function deps(token: string | undefined): Promise<PublishDeps> {
   const store = openMemoryStore();
   const log = captureLogger().log;
   const record: TrainingRecord = { id: 'tr1', guildId: 'g1', channelId: 'c1', startedBy: 'u1', status: 'succeeded', steps: 500, checkpointEvery: 500, checkpoints: [{ step: 500, createdAt: 0 }], votes: { u2: 500 }, createdAt: 0 };
-  await store.set(keys.training('g1', 'tr1'), record);
-  await store.set(keys.lastTraining('g1'), 'tr1');
-  await store.set(keys.activeCheckpoint('g1'), { trainingId: 'tr1', step: 500, chosenBy: 'vote' });
   const file = checkpointArchivePath(config, 'g1', 'tr1', 500);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, writeTar([{ name: 'lora.safetensors', data: safetensorsWithMetadata({}, cogLoraShapes(sdxlAttentionProcessors().slice(0, 1), 4)) }, { name: 'special_params.json', data: Buffer.from('{"KMPLZ": "<s0><s1>"}') }]));
   const trainings = new StoreTrainingRepository(store);
+  await trainings.create(record);
+  await trainings.setActiveCheckpoint('g1', { trainingId: 'tr1', step: 500, chosenBy: 'vote' });
   return {
     config,
     log,

@@ -10,7 +10,6 @@ import { StoreTrainingRepository } from '../../src/training/repository.js';
 import { CheckpointArchives, checkpointArchivePath } from '../../src/training/checkpoint-archives.js';
 import type { TrainingRecord } from '../../src/training/records.js';
 import { captureLogger } from '../support/log.js';
-import { keys } from '../../src/store/keys.js';
 
 /** Weights URLs like Replicate's: the archive while it lives, 404 once `gone` holds the step. */
 let server: Server;
@@ -35,7 +34,8 @@ async function setup() {
   const dir = await mkdtemp(path.join(tmpdir(), 'kmplz-archives-'));
   const config: Config = parseConfig({ DISCORD_TOKEN: 't', DATA_DIR: dir });
   const store = openMemoryStore();
-  const archives = new CheckpointArchives({ config, repository: new StoreTrainingRepository(store), log: captureLogger().log });
+  const trainings = new StoreTrainingRepository(store);
+  const archives = new CheckpointArchives({ config, repository: trainings, log: captureLogger().log });
   const record: TrainingRecord = {
     id: 'tr1',
     guildId: 'g1',
@@ -48,14 +48,16 @@ async function setup() {
     votes: {},
     createdAt: 0,
   };
-  await store.set(keys.training('g1', 'tr1'), record);
+  await trainings.create(record);
+  /** The record as a test's step leaves it (stored whole, as the training's owner would). */
+  const save = (changed: TrainingRecord) => trainings.update({ guildId: 'g1', trainingId: 'tr1' }, () => changed);
   const kept = async () => (await readdir(path.dirname(checkpointArchivePath(config, 'g1', 'tr1', 0))).catch(() => [])).sort();
-  return { dir, config, store, archives, record, kept };
+  return { dir, config, trainings, save, archives, record, kept };
 }
 
 describe('checkpoint archives', () => {
   it('keeps every checkpoint while voting is open, then only the chosen and the last one', async () => {
-    const { dir, store, archives, record, kept } = await setup();
+    const { dir, trainings, save, archives, record, kept } = await setup();
     try {
       await archives.sync({ guildId: 'g1', trainingId: 'tr1' });
       expect(await kept()).toEqual(['1000.tar', '250.tar', '500.tar', '750.tar']);
@@ -65,12 +67,12 @@ describe('checkpoint archives', () => {
       expect(downloads.length).toBe(before);
 
       // Finished with a deadline: the vote is still open, everything stays.
-      await store.set(keys.training('g1', 'tr1'), { ...record, status: 'succeeded', votingClosesAt: 1 });
+      await save({ ...record, status: 'succeeded', votingClosesAt: 1 });
       await archives.sync({ guildId: 'g1', trainingId: 'tr1' });
       expect(await kept()).toHaveLength(4);
 
-      await store.set(keys.training('g1', 'tr1'), { ...record, status: 'succeeded', votingClosesAt: 1, votingClosedAt: 2 });
-      await store.set(keys.activeCheckpoint('g1'), { trainingId: 'tr1', step: 500, chosenBy: 'vote' });
+      await save({ ...record, status: 'succeeded', votingClosesAt: 1, votingClosedAt: 2 });
+      await trainings.setActiveCheckpoint('g1', { trainingId: 'tr1', step: 500, chosenBy: 'vote' });
       await archives.sync({ guildId: 'g1', trainingId: 'tr1' });
       expect(await kept()).toEqual(['1000.tar', '500.tar']);
     } finally {
@@ -94,12 +96,12 @@ describe('checkpoint archives', () => {
   });
 
   it('coalesces calls made during a sync into one more round, and a failed download is only logged', async () => {
-    const { dir, store, archives, record, kept } = await setup();
+    const { dir, save, archives, record, kept } = await setup();
     try {
-      await store.set(keys.training('g1', 'tr1'), { ...record, checkpoints: [{ step: 250, weightsUrl: 'http://127.0.0.1:1/unreachable.tar', createdAt: 0 }] });
+      await save({ ...record, checkpoints: [{ step: 250, weightsUrl: 'http://127.0.0.1:1/unreachable.tar', createdAt: 0 }] });
       await expect(archives.sync({ guildId: 'g1', trainingId: 'tr1' })).resolves.toBeUndefined();
       expect(await kept()).toEqual([]);
-      await store.set(keys.training('g1', 'tr1'), record);
+      await save(record);
       const first = archives.sync({ guildId: 'g1', trainingId: 'tr1' });
       const second = archives.sync({ guildId: 'g1', trainingId: 'tr1' });
       expect(second).toBe(first);

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openMemoryStore } from '../../src/store/store.js';
-import { type ActiveCheckpoint, type TrainingRecord, type TrainingRef } from '../../src/training/records.js';
+import type { TrainingRecord, TrainingRef } from '../../src/training/records.js';
 import { StoreTrainingRepository } from '../../src/training/repository.js';
 import { VotingCloser } from '../../src/voting/closing.js';
 import { captureLogger } from '../support/log.js';
-import { keys } from '../../src/store/keys.js';
 
 const ref: TrainingRef = { guildId: 'g', trainingId: 'tr1' };
 const HOUR = 60 * 60_000;
@@ -34,8 +33,8 @@ async function world(record: TrainingRecord, { failAnnounce = 0 } = {}) {
   let now = 1_000_000;
   const announced: (number | undefined)[] = [];
   let failures = failAnnounce;
-  await store.set(keys.training(ref.guildId, ref.trainingId), record);
   const repository = new StoreTrainingRepository(store);
+  await repository.create(record);
   // The order of the close's last steps: the deadline leaving its list, the `closed` notice.
   const steps: string[] = [];
   const removeDeadline = repository.removeDeadline.bind(repository);
@@ -61,9 +60,9 @@ async function world(record: TrainingRecord, { failAnnounce = 0 } = {}) {
     closer,
     announced,
     advance: (ms: number) => (now += ms),
-    deadlines: () => store.get<TrainingRef[]>(keys.votingDeadlines()),
-    active: () => store.get<ActiveCheckpoint>(keys.activeCheckpoint(ref.guildId)),
-    record: () => store.get<TrainingRecord>(keys.training(ref.guildId, ref.trainingId)),
+    deadlines: () => repository.deadlines(),
+    active: () => repository.activeCheckpoint(ref.guildId),
+    record: () => repository.load(ref),
   };
 }
 
@@ -84,7 +83,7 @@ describe('VotingCloser', () => {
     await vi.waitFor(() => expect(w.announced).toEqual([500]), { timeout: 2000 });
     expect(await w.active()).toEqual({ trainingId: ref.trainingId, step: 500, chosenBy: 'vote' });
     expect((await w.record())!.votingClosedAt).toBe(1_000_000 + HOUR);
-    expect(await w.deadlines()).toBeUndefined();
+    expect(await w.deadlines()).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(w.announced).toEqual([500]);
     // The notice (the training.voting-closed event) comes once the close is stored whole.
@@ -100,7 +99,7 @@ describe('VotingCloser', () => {
     // Closed already, so due at once, deadline or not.
     await w.closer.start();
     expect(w.announced).toEqual([500]);
-    expect(await w.deadlines()).toBeUndefined();
+    expect(await w.deadlines()).toEqual([]);
   });
 
   it('a trainer’s pick wins; a training that did not succeed makes nothing active but a trainer’s pick', async () => {
