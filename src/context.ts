@@ -21,7 +21,8 @@ export interface BotContext {
   readonly log: Logger;
   readonly store: Store;
   readonly clock: Clock;
-  readonly client: Client;
+  /** Discord, for what the commands look up themselves (a showcase or thread channel); everything else goes through ports. */
+  readonly client: Pick<Client, 'channels'>;
   /** Typed events of what happened (src/events.ts): what tests and metrics observe. */
   readonly events: BotEventBus;
   /** `/kmplz` jobs: the fair queue, the replies, the results. */

@@ -23,7 +23,7 @@ afterAll(async () => {
 /** `alsoAlive`: other runs that are alive (another bot process on the same Redis). */
 const deps = (bootId: string, alsoAlive: string[] = []): PostOnceDeps => ({
   store: bot.app.context.store,
-  client: bot.app.context.client,
+  client: bot.app.client,
   clock: bot.app.context.clock,
   log: bot.app.context.log,
   cluster: { bootId, isAlive: async (id) => id === bootId || alsoAlive.includes(id) },
