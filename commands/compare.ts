@@ -5,7 +5,7 @@ import type { Comparison } from '../src/generation/jobs.js';
 import { GENERATION_BOUNDS, GENERATION_DEFAULTS, preparePrompt } from '../src/generation/prompt.js';
 import type { SlashCommand } from '../src/interactions/command.js';
 import { compareDefinition } from './definitions.js';
-import { chooseCheckpoint, startJob } from './shared/jobs.js';
+import { chooseCheckpoint, refuseStepsWhileBlind, startJob } from './shared/jobs.js';
 
 /** A grid is for comparing at a glance; past this many cells it stops being one. */
 export const MAX_COMPARE_VALUES = 5;
@@ -25,6 +25,7 @@ export const compare: SlashCommand = {
     const checkpoint = await chooseCheckpoint(ctx, guildId, undefined);
     if (axis === 'checkpoint') {
       const training = await ctx.training.repository.last(guildId);
+      refuseStepsWhileBlind(training);
       const steps = new Set(training?.checkpoints.map((c) => c.step));
       const missing = values.filter((v) => !steps.has(v));
       if (missing.length) {

@@ -3,9 +3,11 @@ import type { BotContext } from '../../src/context.js';
 import { UserError } from '../../src/errors.js';
 import { localeOf, msg } from '../../src/i18n/index.js';
 import type { Comparison, GenerationJob, GenerationParameters } from '../../src/generation/jobs.js';
+import type { TrainingRecord } from '../../src/training/records.js';
 import type { ComponentInteraction } from '../../src/interactions/command.js';
 import { replyTargetOf } from '../../src/interactions/reply-target.js';
 import { respond } from '../../src/interactions/respond.js';
+import { isHidden } from '../../src/voting/blind.js';
 import { loadDrawing } from '../../src/voting/drawing.js';
 import { uploadLimitOf } from '../../src/interactions/upload-limit.js';
 import { renderJobReply } from '../../src/views/generation-reply.js';
@@ -48,6 +50,7 @@ export async function chooseCheckpoint(ctx: BotContext, guildId: string, request
   if (requested !== undefined && requested !== null && String(requested).trim() !== '') {
     const step = Number(String(requested).replace(/^step\s*/i, '').trim());
     const training = await ctx.training.repository.last(guildId);
+    refuseStepsWhileBlind(training);
     const checkpoint = training?.checkpoints.find((c) => c.step === step);
     if (!training || !checkpoint) {
       const available = training?.checkpoints.map((c) => c.step).join(', ');
@@ -59,4 +62,13 @@ export async function chooseCheckpoint(ctx: BotContext, guildId: string, request
   if (drawing?.kind === 'hidden') throw new UserError('no-checkpoint', msg('error.no-checkpoint.blind', { at: Math.round(drawing.closesAt / 1000) }));
   if (!drawing) throw new UserError('no-checkpoint', msg('error.no-checkpoint'));
   return { trainingId: drawing.training.id, step: drawing.checkpoint.step };
+}
+
+/**
+ * While a blind vote hides which letter is which step, a picture drawn at a step the asker names
+ * (`/kmplz checkpoint:`, `/compare axis:checkpoint`) could be matched against the previews and
+ * give the mapping away: naming a step waits for the vote to close.
+ */
+export function refuseStepsWhileBlind(training: TrainingRecord | undefined): void {
+  if (training && isHidden(training)) throw new UserError('steps-hidden', msg('error.steps-hidden'));
 }

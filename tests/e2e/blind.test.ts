@@ -74,6 +74,16 @@ describe('blind mode', () => {
     const final = await discord.waitForMessage(threadId, isFinal, 20_000);
     const { blind } = (await record(trainingId))!;
     expect(final.content).not.toContain('Revealed');
+    // A picture drawn at a named step could be matched against the lettered previews: naming a
+    // step waits for the close (/kmplz draws meanwhile with the checkpoint the class chose before).
+    // (A refusal after /kmplz's public defer comes as a private follow-up.)
+    const kmplzAt = (step: string) => discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a cat', steps: 3, seed: 5, checkpoint: step } });
+    const stepsHidden = /voting blind: checkpoints go by letter until voting closes/;
+    const named = await (await kmplzAt('250')).waitForFollowUp(() => true, 10_000);
+    expect(named.ephemeral).toBe(true);
+    expect(named.content).toMatch(stepsHidden);
+    const compared = await (await discord.slash({ name: 'compare', user: discord.users.carol, options: { prompt: 'a cat', axis: 'checkpoint', values: '250,500' } })).waitForFollowUp(() => true, 10_000);
+    expect(compared.content).toMatch(stepsHidden);
     await (await discord.button({ customId: buttonOf(final, 'train:close:'), message: final, user: discord.users.bob })).waitForOriginal((m) => !m.loading, 10_000);
     const result = await discord.waitForMessage(threadId, isResult, 5000);
     expect(result.content).toContain(`Revealed: **A** = step ${blind!['250'] === 'A' ? 250 : 500}`);
@@ -81,5 +91,7 @@ describe('blind mode', () => {
       expect(message.revisions[0]?.content).toMatch(new RegExp(`^\\*\\*Checkpoint ${blind![String(step)]}\\*\\* —`));
       await discord.waitFor(() => (discord.message(message.id)!.content.includes(`: step ${step}** of 500`) ? true : undefined), 5000, `preview ${step} to be revealed`);
     }
+    // Revealed: a step can be named again.
+    expect((await (await kmplzAt('250')).waitForOriginal((m) => m.attachments.length > 0, 15_000)).content).not.toMatch(stepsHidden);
   });
 });

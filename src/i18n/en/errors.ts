@@ -117,6 +117,8 @@ export const errors = {
   'error.blind-vote.thread': 'This vote is blind: the checkpoints go by letters until voting closes. Vote with the 🗳️ buttons under the previews in <#{thread}>.',
   'error.voting-closed': 'Voting on this training closed <t:{at}:R>: see `/checkpoints` for the result.',
   'error.voting-still-training': 'This training is still running: its vote can be closed once it has ended.',
+  'error.steps-hidden':
+    'The class is voting blind: checkpoints go by letter until voting closes, so a step cannot be named yet. `/kmplz` without `checkpoint:` draws with what the class uses now; the steps are revealed when voting closes.',
   'error.no-checkpoint.blind':
     'The class is voting blind on the new checkpoints until <t:{at}:f> (<t:{at}:R>): `/kmplz` draws with the winner once voting closes. A trainer can close it sooner with the button in the training thread.',
   'error.unknown-training': 'That training is not known here any more.',
