@@ -37,10 +37,17 @@ describe('/kmplz limits', () => {
       return [ctl.serve('slow.png', await solid(), 'image/png')];
     });
     const first = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'a house', steps: 2 } });
-    await first.ack();
-    const second = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'another house', steps: 2 } });
-    const refusal = await second.waitForFollowUp();
-    release();
+    let refusal: StoredMessage;
+    try {
+      // Drawing: the first picture holds the person's one place (acknowledged is not yet queued:
+      // on a loaded machine a second /kmplz sent then could still find the place free).
+      await first.waitForOriginal((m) => m.content.startsWith('🎨 Drawing'), 10_000);
+      const second = await discord.slash({ name: 'kmplz', user: discord.users.carol, options: { prompt: 'another house', steps: 2 } });
+      refusal = await second.waitForFollowUp();
+    } finally {
+      // Whatever happened above, the GPU is let go, so the tests after this one are not held behind it.
+      release();
+    }
     expect(refusal.ephemeral).toBe(true);
     expect(refusal.content).toMatch(/You already have 1 picture/);
     await first.waitForOriginal(done, 10_000);
