@@ -6,6 +6,7 @@ import { UserError } from '../src/errors.js';
 import { localeOf, msg, t, type Locale, type Message } from '../src/i18n/index.js';
 import { customId, type ComponentInteraction, type SlashCommand } from '../src/interactions/command.js';
 import { recordVote, describeVote } from '../src/voting/votes.js';
+import { workChannelOf } from '../src/interactions/guards.js';
 import { respond } from '../src/interactions/respond.js';
 import { formatUsd, requireBudget, spentThisMonth } from '../src/money/budget.js';
 import { captionMissing } from '../src/captioning/captions.js';
@@ -45,10 +46,8 @@ export const train: SlashCommand = {
     const voteMinutes = interaction.options.getInteger('vote_minutes');
     const locale = localeOf(interaction);
     checkOptions(steps, every, voteMinutes, locale);
-    // A thread cannot hold a thread: from inside one, the training's thread goes in its channel
-    // (whose permissions a thread has, so the interaction's app permissions still tell).
-    const channel = interaction.channel;
-    const channelId = channel?.isThread() && channel.parentId ? channel.parentId : interaction.channelId;
+    // The channel the { bot: 'training' } guard checked: from inside a thread, its parent.
+    const channelId = workChannelOf(interaction, 'training');
     await refuseWhileRunning(ctx, guildId);
     const archive = interaction.options.getAttachment('archive');
     const added = archive ? await addAttachments(ctx, guildId, interaction.user.id, { archive }) : undefined;

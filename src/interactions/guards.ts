@@ -43,12 +43,12 @@ export function checkGuards(interaction: Interaction, guards: Guards, config: Co
 }
 
 /**
- * The channel whose name a permission refusal gives. A training posts its announcement and opens
+ * The channel the work goes in, whose name a permission refusal gives. A training posts its announcement and opens
  * its thread in a channel, and a thread cannot hold a thread: from inside one, the training goes
  * in its parent (whose permissions a thread has, so the interaction's app permissions still
  * tell). A picture is the interaction's own reply, wherever it was asked.
  */
-function workChannelOf(interaction: Interaction, work: BotWork): string | null {
+export function workChannelOf<I extends Interaction>(interaction: I, work: BotWork): string | I['channelId'] {
   const channel = interaction.channel;
   if (work === 'training' && channel?.isThread() && channel.parentId) return channel.parentId;
   return interaction.channelId;
