@@ -174,8 +174,11 @@ export class FollowLoop {
     await thread.refreshStatus(ref, true);
     if (record.threadId) {
       const ended = record;
-      const budget = await this.o.budget(ref.guildId);
-      await thread.post(ref, record.threadId, 'final', async () => ({ kind: 'final', record: ended, chosen, now: this.o.clock.now(), ...(budget ? { budget } : {}) }));
+      // Read only when the message is built: a final message posted before a restart is not built again.
+      await thread.post(ref, record.threadId, 'final', async () => {
+        const budget = await this.o.budget(ref.guildId);
+        return { kind: 'final', record: ended, chosen, now: this.o.clock.now(), ...(budget ? { budget } : {}) };
+      });
     }
     await this.o.runs.deleteDataset(ref);
     await repository.release(ref);
